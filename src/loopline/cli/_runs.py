@@ -1,0 +1,195 @@
+"""`loopline runs list|show|compare`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from loopline.cli import _context
+from loopline.cli._output import console, duration, number, print_json, status, table, when
+from loopline.errors import InvalidInputError
+from loopline.store import Run
+
+app = typer.Typer(help="Tracked runs: list, show one, compare several.", no_args_is_help=True)
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+
+
+def _run_json(run: Run) -> dict[str, Any]:
+    return run.as_dict()
+
+
+@app.command("list")
+def list_runs(
+    experiment: Annotated[str | None, typer.Option("--experiment", "-e")] = None,
+    status_: Annotated[str | None, typer.Option("--status")] = None,
+    sort: Annotated[
+        str | None, typer.Option(help="e.g. 'metric.auc desc', 'param.C asc', 'started_at'")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, max=100_000)] = 50,
+    as_json: JsonOpt = False,
+) -> None:
+    """List runs, newest first (or sorted by a metric or param)."""
+    runs = _context.store().list_runs(experiment, status_, limit, sort)
+    if as_json:
+        print_json([_run_json(r) for r in runs])
+        return
+    # As many metric columns as the terminal has room for (about 10 characters each).
+    room = max(1, (console.width - 55) // 10)
+    metric_keys = sorted({k for r in runs for k in r.metrics})[:room]
+    rows = [
+        [
+            r.id[:8],
+            r.experiment if experiment is None else r.name,
+            status(r.status),
+            when(r.started_at, short=True),
+            duration(r.started_at, r.ended_at),
+            *(number(r.metrics[k], 4) if k in r.metrics else "" for k in metric_keys),
+        ]
+        for r in runs
+    ]
+    table(
+        None,
+        [
+            "run",
+            "experiment" if experiment is None else "name",
+            "status",
+            "started",
+            "took",
+            *metric_keys,
+        ],
+        rows,
+    )
+    if not runs:
+        console.print("No runs yet: start one with `ll.start_run(...)` or `make demo`.")
+
+
+@app.command("show")
+def show(
+    run_id: Annotated[str, typer.Argument(help="Run id or a unique prefix (4+ chars).")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Everything about one run: status, lineage, params, metrics, data, artifacts."""
+    meta = _context.store()
+    run = meta.get_run(run_id)
+    datasets = meta.run_datasets(run.id)
+    artifacts = meta.list_artifacts(run.id)
+    history = meta.metric_history(run.id)
+    points: dict[str, int] = {}
+    for p in history:
+        points[p.key] = points.get(p.key, 0) + 1
+    if as_json:
+        data = _run_json(run)
+        data["metric_points"] = points
+        data["datasets"] = [
+            {
+                "name": u.name,
+                "role": u.role,
+                "fingerprint": u.dataset.fingerprint,
+                "n_rows": u.dataset.n_rows,
+                "n_columns": u.dataset.n_columns,
+            }
+            for u in datasets
+        ]
+        data["artifacts"] = [
+            {"path": a.path, "kind": a.kind, "sha256": a.sha256, "size": a.size, "meta": a.meta}
+            for a in artifacts
+        ]
+        print_json(data)
+        return
+    lin = run.lineage
+    console.print(f"[bold]run {run.id}[/bold]  {run.name}  ({run.experiment})")
+    console.print(
+        f"status {status(run.status)}  started {when(run.started_at)}  "
+        f"took {duration(run.started_at, run.ended_at)}"
+    )
+    if run.error:
+        console.print(f"[red]error:[/red] {run.error}")
+    commit = lin.git_commit[:12] if lin.git_commit else "(not in a git repository)"
+    dirty = " [yellow](uncommitted changes)[/yellow]" if lin.git_dirty else ""
+    table(
+        "Lineage",
+        ["what", "value"],
+        [
+            ["code commit", f"{commit}{dirty}"],
+            ["remote", lin.git_remote or ""],
+            ["python", lin.python_version],
+            ["packages sha256", (lin.packages_hash or "")[:16]],
+            ["host / user / pid", f"{lin.host} / {lin.user} / {lin.pid}"],
+            ["seed", lin.seed],
+        ],
+        fold=True,
+    )
+    if run.params:
+        table("Params", ["param", "value"], sorted(run.params.items()))
+    if run.metrics:
+        table(
+            "Metrics (last value)",
+            ["metric", "value", "points"],
+            [[k, number(v), points.get(k, 0)] for k, v in sorted(run.metrics.items())],
+        )
+    if datasets:
+        table(
+            "Datasets",
+            ["name", "role", "fingerprint", "rows", "columns"],
+            [
+                [u.name, u.role, u.dataset.fingerprint[:12], u.dataset.n_rows, u.dataset.n_columns]
+                for u in datasets
+            ],
+        )
+    if artifacts:
+        table(
+            "Artifacts",
+            ["path", "kind", "size", "sha256"],
+            [
+                [
+                    a.path,
+                    a.kind + (f" ({a.meta['flavor']})" if "flavor" in a.meta else ""),
+                    a.size,
+                    a.sha256[:12],
+                ]
+                for a in artifacts
+            ],
+        )
+
+
+@app.command("compare")
+def compare(
+    run_ids: Annotated[list[str], typer.Argument(help="Two to ten run ids (or prefixes).")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Params and last metric values side by side; differing rows are marked."""
+    if not 2 <= len(run_ids) <= 10:
+        raise InvalidInputError(
+            f"compare takes 2 to 10 runs, got {len(run_ids)}", hint="pass 2 to 10 run ids"
+        )
+    meta = _context.store()
+    runs = [meta.get_run(r) for r in run_ids]
+    rows: list[dict[str, Any]] = []
+    for kind, attr in (("param", "params"), ("metric", "metrics")):
+        keys = sorted({k for r in runs for k in getattr(r, attr)})
+        for key in keys:
+            values = [getattr(r, attr).get(key) for r in runs]
+            rows.append(
+                {"kind": kind, "key": key, "values": values, "differs": len(set(values)) > 1}
+            )
+    if as_json:
+        print_json({"runs": [r.id for r in runs], "rows": rows})
+        return
+
+    def cell(v: Any) -> str:
+        return "" if v is None else number(v) if isinstance(v, float) else str(v)
+
+    table(
+        None,
+        ["", "key", *(r.id[:8] for r in runs)],
+        [
+            [
+                "≠" if row["differs"] else "",
+                f"{row['kind']}.{row['key']}",
+                *(cell(v) for v in row["values"]),
+            ]
+            for row in rows
+        ],
+    )

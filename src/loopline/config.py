@@ -1,0 +1,122 @@
+"""Settings, in one place: environment variables override `loopline.toml`, which
+overrides the defaults.
+
+`loopline.toml` is looked up in the current directory (or the file named by
+`LOOPLINE_CONFIG`); its keys are the setting names without the `LOOPLINE_` prefix,
+lower-case, under a `[loopline]` table:
+
+    [loopline]
+    home = ".loopline"
+    db_url = "sqlite:///.loopline/loopline.db"
+    artifacts_uri = ".loopline/artifacts"
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tomllib
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from loopline.errors import ConfigError
+
+_ENV_PREFIX = "LOOPLINE_"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Resolved configuration. Build it with `load_settings()`."""
+
+    home: Path
+    db_url: str
+    artifacts_uri: str
+    # A run whose owner process is gone (same host) is failed at once; a run from
+    # another host is "lost" once its heartbeat is older than this many seconds.
+    lost_after_s: float = 120.0
+    # Metric points are buffered and written in one transaction per flush.
+    flush_every_points: int = 5000
+    flush_interval_s: float = 1.0
+
+    def as_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["home"] = str(self.home)
+        return d
+
+
+def _read_toml(env: dict[str, str]) -> dict[str, Any]:
+    path = Path(env.get("LOOPLINE_CONFIG", "loopline.toml"))
+    if not path.exists():
+        if "LOOPLINE_CONFIG" in env:
+            raise ConfigError(
+                f"config file {path} named by LOOPLINE_CONFIG does not exist",
+                hint="point LOOPLINE_CONFIG at an existing loopline.toml or unset it",
+            )
+        return {}
+    try:
+        data = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(
+            f"{path} is not valid TOML: {exc}", hint="fix the syntax or remove the file"
+        ) from exc
+    table = data.get("loopline", {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [loopline] must be a table", hint="see README, Configuration")
+    known = {f.name for f in fields(Settings)}
+    unknown = sorted(set(table) - known)
+    if unknown:
+        raise ConfigError(
+            f"{path}: unknown setting(s) {', '.join(unknown)} in [loopline]",
+            hint=f"known settings are {', '.join(sorted(known))}",
+        )
+    return dict(table)
+
+
+def _coerce(name: str, raw: Any, default: Any) -> Any:
+    if isinstance(default, float):
+        try:
+            value = float(raw)
+        except (TypeError, ValueError):
+            value = math.nan
+        if not (math.isfinite(value) and value >= 0):
+            raise ConfigError(
+                f"setting {name}={raw!r} is not a non-negative number",
+                hint=f"set {name} to a number of seconds such as 60",
+            )
+        return value
+    if isinstance(default, int):
+        try:
+            return int(raw)
+        except (TypeError, ValueError):
+            raise ConfigError(
+                f"setting {name}={raw!r} is not an integer", hint=f"set {name} to an integer"
+            ) from None
+    return raw
+
+
+def load_settings(env: dict[str, str] | None = None) -> Settings:
+    """Resolve settings from `env` (default `os.environ`), `loopline.toml` and defaults."""
+    env = dict(os.environ if env is None else env)
+    file_values = _read_toml(env)
+
+    def pick(name: str) -> Any:
+        key = _ENV_PREFIX + name.upper()
+        if key in env and env[key] != "":
+            return env[key]
+        return file_values.get(name)
+
+    home = Path(pick("home") or ".loopline").expanduser()
+    db_url = pick("db_url") or f"sqlite:///{home / 'loopline.db'}"
+    artifacts_uri = pick("artifacts_uri") or str(home / "artifacts")
+    extra: dict[str, Any] = {}
+    for f in fields(Settings):
+        if f.name in {"home", "db_url", "artifacts_uri"}:
+            continue
+        raw = pick(f.name)
+        if raw is not None:
+            extra[f.name] = _coerce(_ENV_PREFIX + f.name.upper(), raw, f.default)
+    return Settings(home=home, db_url=str(db_url), artifacts_uri=str(artifacts_uri), **extra)
+
+
+__all__ = ["Settings", "load_settings"]

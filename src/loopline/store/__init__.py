@@ -1,0 +1,71 @@
+"""Metadata store and artifact store: the two seams every lifecycle step writes through."""
+
+from __future__ import annotations
+
+from loopline.config import Settings, load_settings
+from loopline.store._artifacts import ArtifactStore, FsspecArtifactStore, sha256_file
+from loopline.store._base import MetadataStore, PointTuple
+from loopline.store._records import (
+    RUN_STATUSES,
+    Artifact,
+    Dataset,
+    DatasetUse,
+    Experiment,
+    Lineage,
+    LineageEdge,
+    MetricPoint,
+    Run,
+)
+from loopline.store._sql import SqlMetadataStore, dumps_param
+
+
+def open_metadata_store(settings: Settings | None = None) -> MetadataStore:
+    """The metadata store the settings name (SQLite under LOOPLINE_HOME by default)."""
+    settings = settings or load_settings()
+    return _cached_sql_store(settings.db_url)
+
+
+def open_artifact_store(settings: Settings | None = None) -> ArtifactStore:
+    """The artifact store the settings name (a folder under LOOPLINE_HOME by default)."""
+    settings = settings or load_settings()
+    return FsspecArtifactStore(settings.artifacts_uri)
+
+
+_OPEN: dict[str, SqlMetadataStore] = {}
+
+
+def _cached_sql_store(url: str) -> SqlMetadataStore:
+    # One engine (and one connection pool) per URL per process.
+    if url not in _OPEN:
+        _OPEN[url] = SqlMetadataStore(url)
+    return _OPEN[url]
+
+
+def reset_store_cache() -> None:
+    """Close and forget open stores (tests that switch LOOPLINE_HOME call this)."""
+    for store in _OPEN.values():
+        store.close()
+    _OPEN.clear()
+
+
+__all__ = [
+    "RUN_STATUSES",
+    "Artifact",
+    "ArtifactStore",
+    "Dataset",
+    "DatasetUse",
+    "Experiment",
+    "FsspecArtifactStore",
+    "Lineage",
+    "LineageEdge",
+    "MetadataStore",
+    "MetricPoint",
+    "PointTuple",
+    "Run",
+    "SqlMetadataStore",
+    "dumps_param",
+    "open_artifact_store",
+    "open_metadata_store",
+    "reset_store_cache",
+    "sha256_file",
+]

@@ -1,0 +1,172 @@
+"""Relational schema of the metadata store (SQLAlchemy 2 Core tables).
+
+Tables are Core, not ORM classes: the store moves rows in bulk (10,000 metric points
+in one statement) and returns plain records, so an identity map would only cost time.
+Later lifecycle concerns (registry, deployments, monitoring) add their tables in new
+Alembic revisions; the columns here already carry the ids they will reference.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+# Deterministic constraint names keep Alembic migrations identical on SQLite and PostgreSQL.
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# Times are stored as float seconds since the epoch (UTC): portable, sortable, cheap to write.
+
+experiments = Table(
+    "experiments",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(256), nullable=False, unique=True),
+    Column("created_at", Float, nullable=False),
+)
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("experiment_id", Integer, ForeignKey("experiments.id"), nullable=False, index=True),
+    Column("name", String(256), nullable=False),
+    # running | finished | failed | lost
+    Column("status", String(16), nullable=False, index=True),
+    Column("started_at", Float, nullable=False),
+    Column("ended_at", Float),
+    Column("heartbeat_at", Float, nullable=False),
+    Column("error", Text),
+    Column("user", String(128)),
+    Column("host", String(256)),
+    Column("pid", Integer),
+    Column("proc_start", String(64)),
+    Column("seed", BigInteger),
+    Column("git_commit", String(64)),
+    Column("git_dirty", Boolean),
+    Column("git_remote", Text),
+    Column("python_version", String(64)),
+    Column("packages_hash", String(64)),
+    Column("environment", JSON),
+)
+
+params = Table(
+    "params",
+    metadata,
+    Column("run_id", String(32), ForeignKey("runs.id"), primary_key=True),
+    Column("key", String(256), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+metrics = Table(
+    "metrics",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", String(32), ForeignKey("runs.id"), nullable=False),
+    Column("key", String(256), nullable=False),
+    Column("value", Float, nullable=False),
+    Column("step", BigInteger, nullable=False),
+    Column("timestamp", Float, nullable=False),
+    Index("ix_metrics_run_key_step", "run_id", "key", "step"),
+)
+
+tags = Table(
+    "tags",
+    metadata,
+    Column("run_id", String(32), ForeignKey("runs.id"), primary_key=True),
+    Column("key", String(256), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+artifacts = Table(
+    "artifacts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", String(32), ForeignKey("runs.id"), nullable=False, index=True),
+    Column("path", String(1024), nullable=False),
+    # file | model
+    Column("kind", String(16), nullable=False),
+    Column("sha256", String(64), nullable=False, index=True),
+    Column("size", BigInteger, nullable=False),
+    Column("meta", JSON),
+    Column("created_at", Float, nullable=False),
+    UniqueConstraint("run_id", "path", name="uq_artifacts_run_path"),
+)
+
+datasets = Table(
+    "datasets",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("fingerprint", String(64), nullable=False, unique=True),
+    Column("name", String(256), nullable=False, index=True),
+    Column("n_rows", BigInteger, nullable=False),
+    Column("n_columns", Integer, nullable=False),
+    Column("schema", JSON, nullable=False),
+    Column("profile", JSON, nullable=False),
+    Column("source", Text),
+    Column("artifact_sha256", String(64)),
+    Column("created_at", Float, nullable=False),
+)
+
+run_datasets = Table(
+    "run_datasets",
+    metadata,
+    Column("run_id", String(32), ForeignKey("runs.id"), primary_key=True),
+    Column("dataset_id", Integer, ForeignKey("datasets.id"), primary_key=True),
+    Column("name", String(256), primary_key=True),
+    # training | validation | test | evaluation | scoring | ...
+    Column("role", String(64), nullable=False),
+)
+
+lineage_edges = Table(
+    "lineage_edges",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    # kinds: dataset, run, artifact, model_version, deployment, commit
+    Column("src_kind", String(32), nullable=False),
+    Column("src_id", String(128), nullable=False),
+    Column("dst_kind", String(32), nullable=False),
+    Column("dst_id", String(128), nullable=False),
+    Column("relation", String(64), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Index("ix_lineage_src", "src_kind", "src_id"),
+    Index("ix_lineage_dst", "dst_kind", "dst_id"),
+)
+
+# Append-only, hash-chained: each row's `hash` covers its content and `prev_hash`, so an
+# edited, deleted or reordered event breaks the chain (verified by `loopline audit verify`).
+audit_events = Table(
+    "audit_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("ts", Float, nullable=False),
+    Column("actor", String(128), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("target_kind", String(32), nullable=False),
+    Column("target_id", String(256), nullable=False),
+    Column("before", JSON),
+    Column("after", JSON),
+    Column("reason", Text),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False, unique=True),
+)
