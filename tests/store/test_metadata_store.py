@@ -156,3 +156,20 @@ def test_home_under_a_file_is_refused(tmp_path: Path) -> None:
 def test_bad_url_is_refused() -> None:
     with pytest.raises(StoreUnavailableError, match="not a database URL"):
         SqlMetadataStore("not a url")
+
+
+def test_dataset_versions_by_name_and_prefix(store: SqlMetadataStore) -> None:
+    run = store.create_run("e", None, {}, {}, Lineage())
+    for i, fp in enumerate(("aaaaaa11", "aaaaaa22", "bbbbbb33")):
+        record = {
+            "fingerprint": fp, "name": "train" if i < 2 else "test", "n_rows": i, "n_columns": 1,
+            "schema": {}, "profile": {}, "source": None, "artifact_sha256": None,
+        }  # fmt: skip
+        store.record_dataset_use(run.id, record, f"d{i}", "training")
+    assert [d.fingerprint for d in store.list_datasets("train")] == ["aaaaaa22", "aaaaaa11"]
+    assert len(store.list_datasets()) == 3
+    assert store.get_dataset("bbbbbb").name == "test"
+    with pytest.raises(InvalidInputError, match="more than one"):
+        store.get_dataset("aaaaaa")
+    with pytest.raises(NotFoundError, match="data versions"):
+        store.get_dataset("cccccc")

@@ -125,6 +125,14 @@ class MetadataStore(ABC):
     def run_datasets(self, run_id: str) -> list[DatasetUse]: ...
 
     @abstractmethod
+    def list_datasets(self, name: str | None = None) -> list[Dataset]:
+        """Dataset versions, newest first; only those registered under `name` if given."""
+
+    @abstractmethod
+    def get_dataset(self, fingerprint: str) -> Dataset:
+        """By full fingerprint or an unambiguous prefix of at least 6 characters."""
+
+    @abstractmethod
     def add_lineage_edge(
         self, src_kind: str, src_id: str, dst_kind: str, dst_id: str, relation: str
     ) -> None: ...

@@ -431,6 +431,33 @@ class SqlMetadataStore(MetadataStore):
             )
             return [DatasetUse(dataset_record(r), r.use_name, r.role) for r in conn.execute(q)]
 
+    def list_datasets(self, name: str | None = None) -> list[Dataset]:
+        q = sa.select(t.datasets).order_by(t.datasets.c.created_at.desc(), t.datasets.c.id.desc())
+        if name is not None:
+            q = q.where(t.datasets.c.name == name)
+        with self._engine.begin() as conn:
+            return [dataset_record(r) for r in conn.execute(q)]
+
+    def get_dataset(self, fingerprint: str) -> Dataset:
+        fp = t.datasets.c.fingerprint
+        with self._engine.begin() as conn:
+            rows = (
+                conn.execute(sa.select(t.datasets).where(fp.like(f"{fingerprint}%")).limit(2)).all()
+                if len(fingerprint) >= 6 and fingerprint.isalnum()
+                else []
+            )
+        if len(rows) == 1:
+            return dataset_record(rows[0])
+        if len(rows) > 1:
+            raise InvalidInputError(
+                f"dataset fingerprint prefix {fingerprint!r} matches more than one version",
+                hint="give more characters of the fingerprint",
+            )
+        raise NotFoundError(
+            f"dataset version {fingerprint!r} does not exist",
+            hint="see `loopline data versions NAME` for fingerprints",
+        )
+
     def add_lineage_edge(
         self, src_kind: str, src_id: str, dst_kind: str, dst_id: str, relation: str
     ) -> None:
