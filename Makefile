@@ -22,8 +22,8 @@ demo: $(VENV)/.demo-installed
 	$(PY) examples/churn/demo.py
 
 lint: $(VENV)/.dev-installed
-	$(VENV)/bin/ruff check src tests examples
-	$(VENV)/bin/ruff format --check src tests examples
+	$(VENV)/bin/ruff check src tests examples benchmarks
+	$(VENV)/bin/ruff format --check src tests examples benchmarks
 
 typecheck: $(VENV)/.dev-installed
 	$(VENV)/bin/mypy --strict src/loopline

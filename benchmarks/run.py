@@ -1,0 +1,303 @@
+"""Benchmark harness: Loopline side by side with its peers, results written to BENCHMARKS.md.
+
+    python benchmarks/run.py [--only tracking] [--quick]      (``make bench`` runs this)
+
+Each benchmark is a folder ``benchmarks/<name>/`` holding ``loopline_side.py`` (run with this
+interpreter, i.e. the product venv) and ``peer_side.py`` (run with the peer's own venv, built
+here from its requirements file). Each side runs as a subprocess in a fresh temporary directory
+and prints one JSON object on its last stdout line. Sides run one after the other, never
+concurrently, so they never compete for the CPU.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console  # a dependency of loopline, so always in the product venv
+from rich.markdown import Markdown
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+BENCH_DIR = Path(__file__).resolve().parent
+ROOT = BENCH_DIR.parent
+CONSOLE = Console()
+REPORT = ROOT / "BENCHMARKS.md"
+MARKER = ".requirements.sha256"  # inside a venv: hash of the requirements it was built from
+TIMES = "\N{MULTIPLICATION SIGN}"
+SECTION_RE = re.compile(
+    r"<!-- bench:(?P<name>[\w-]+):start -->.*?<!-- bench:(?P=name):end -->\n?", re.S
+)
+
+
+@dataclass(frozen=True)
+class Peer:
+    """A tool Loopline is compared with, and the venv its side runs in."""
+
+    name: str
+    venv: str = ".venv"  # under benchmarks/; clashing pins get their own, e.g. ".venv-evidently"
+    requirements: str = "requirements.txt"  # under benchmarks/, e.g. "requirements-evidently.txt"
+    env: Mapping[str, str] = field(default_factory=dict)
+    unset_env: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One configuration of the peer side, one table row per case; ``args`` go to peer_side.py."""
+
+    label: str = ""
+    args: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    name: str  # folder under benchmarks/
+    title: str
+    peer: Peer
+    description: str  # markdown: what each case does
+    variants: tuple[Variant, ...] = (Variant(),)
+
+
+MLFLOW = Peer(
+    "MLflow",
+    env={"MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true", "GIT_PYTHON_REFRESH": "quiet"},
+    # Synchronous logging (MLflow's default) and no inherited tracking server.
+    unset_env=("MLFLOW_ENABLE_ASYNC_LOGGING", "MLFLOW_TRACKING_URI"),
+)
+
+BENCHMARKS: dict[str, Benchmark] = {
+    b.name: b
+    for b in (
+        Benchmark(
+            "tracking",
+            "Experiment tracking ingest",
+            MLFLOW,
+            "- `single_call_loop`: one run, 10,000 points logged one call at a time "
+            "(`run.log_metric` / `mlflow.log_metric`), from run start to run end.\n"
+            "- `batch_10x1000`: one run, 10,000 points: 1,000 steps of 10 keys "
+            "(`run.log_metrics`) vs 10 `MlflowClient.log_batch` calls of 1,000 points.\n"
+            "- `runs_200x10x10`: 200 runs, each with 10 params and 10 metrics.\n"
+            "- Imports and store creation are not timed (an untimed warm-up run on both sides).",
+            (
+                Variant("default backend", ("--backend", "default")),
+                Variant("explicit sqlite", ("--backend", "sqlite")),
+            ),
+        ),
+    )
+}
+
+
+class SideError(RuntimeError):
+    pass
+
+
+@contextmanager
+def step(text: str) -> Iterator[None]:
+    """A spinner with elapsed time while a venv builds or a side runs."""
+    spinner = SpinnerColumn(finished_text="")
+    columns = (spinner, TextColumn("{task.description}"), TimeElapsedColumn())
+    with Progress(*columns, console=CONSOLE) as progress:
+        task = progress.add_task(text, total=None)
+        try:
+            yield
+        except BaseException:
+            progress.update(task, description=f"[red]failed[/] {text}", total=1, completed=1)
+            raise
+        progress.update(task, description=f"[green]done[/] {text}", total=1, completed=1)
+
+
+def ensure_venv(peer: Peer) -> Path:
+    """(Re)build the peer's venv when it is missing or its requirements file changed."""
+    venv, req = BENCH_DIR / peer.venv, BENCH_DIR / peer.requirements
+    python, marker = venv / "bin" / "python", venv / MARKER
+    digest = hashlib.sha256(req.read_bytes()).hexdigest()
+    if python.exists() and marker.exists() and marker.read_text().strip() == digest:
+        return python
+    pip = [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
+    with step(f"building {venv.relative_to(ROOT)} from {req.relative_to(ROOT)}"):
+        # --clear: a changed pin must not leave stale packages behind.
+        for cmd in ([sys.executable, "-m", "venv", "--clear", str(venv)], [*pip, "-r", str(req)]):
+            proc = subprocess.run(cmd, capture_output=True, text=True)
+            if proc.returncode != 0:
+                raise SideError(f"{' '.join(cmd)} failed:\n{proc.stderr[-3000:]}")
+    marker.write_text(digest + "\n")
+    return python
+
+
+def run_side(python: Path | str, script: Path, args: list[str], env: dict[str, str]) -> Any:
+    """Run one side in a fresh temporary cwd; return the JSON object on its last stdout line."""
+    cwd = tempfile.mkdtemp(prefix=f"loopline-bench-{script.parent.name}-")
+    try:
+        cmd = [str(python), str(script), *args]
+        proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
+    finally:
+        shutil.rmtree(cwd, ignore_errors=True)
+    lines = [line for line in proc.stdout.splitlines() if line.strip()]
+    where = script.relative_to(ROOT)
+    if proc.returncode != 0 or not lines:
+        raise SideError(f"{where} exited {proc.returncode}:\n{proc.stderr[-3000:]}")
+    try:
+        return json.loads(lines[-1])
+    except ValueError as exc:
+        raise SideError(f"{where}: last stdout line is not JSON: {lines[-1][:200]!r}") from exc
+
+
+def peer_env(peer: Peer) -> dict[str, str]:
+    drop = {*peer.unset_env, "PYTHONPATH"}  # nothing from the product tree leaks into the peer
+    return {**{k: v for k, v in os.environ.items() if k not in drop}, **peer.env}
+
+
+def seconds(x: float) -> str:
+    return f"{x:.0f} s" if x >= 100 else f"{x:.3g} s"
+
+
+def ratio(peer: float, ours: float) -> str:
+    r = peer / ours if ours > 0 else float("inf")
+    return f"{r:,.0f}{TIMES}" if r >= 10 else f"{r:.1f}{TIMES}" if r >= 1 else f"{r:.2f}{TIMES}"
+
+
+def cell(side: dict[str, Any], case: str) -> str:
+    note = side.get("case_notes", {}).get(case)
+    value = seconds(side["results"][case])
+    return f"≈{value} ({note})" if note else value
+
+
+Sides = list[tuple[Variant, dict[str, Any]]]
+
+
+def section(bench: Benchmark, ours: dict[str, Any], peers: Sides, reps: int) -> str:
+    """The markdown section of one benchmark, between markers so later runs can replace it."""
+    peer, first = bench.peer.name, peers[0][1]
+    how = "one repetition (`--quick`)" if reps == 1 else f"best of {reps} repetitions"
+    lines = [
+        f"<!-- bench:{bench.name}:start -->",
+        f"## `{bench.name}`: {bench.title}",
+        "",
+        f"Loopline {ours['version']} (Python {ours['python']}) vs {peer} {first['version']} "
+        f"(Python {first['python']}). Seconds, {how}, lower is better; "
+        f"ratio = {peer} time / Loopline time.",
+        "",
+        bench.description,
+        "",
+        f"| case | Loopline | {peer} | ratio |",
+        "|---|---:|---:|---:|",
+    ]
+    for case, our_time in ours["results"].items():
+        for variant, theirs in peers:
+            if case in theirs["results"]:
+                label = f"{case} · {variant.label}" if variant.label else case
+                r = ratio(theirs["results"][case], our_time)
+                lines.append(f"| `{label}` | {cell(ours, case)} | {cell(theirs, case)} | {r} |")
+    notes = [*ours.get("notes", []), *(n for _, side in peers for n in side.get("notes", []))]
+    lines += ["", *(f"- {n}" for n in notes), f"<!-- bench:{bench.name}:end -->", ""]
+    return "\n".join(lines)
+
+
+def machine() -> list[tuple[str, str]]:
+    def proc_file(name: str) -> list[str]:
+        path = Path("/proc") / name
+        return path.read_text().splitlines() if path.exists() else []
+
+    cpus = [
+        ln.split(":", 1)[1].strip() for ln in proc_file("cpuinfo") if ln.startswith("model name")
+    ]
+    mem = [int(ln.split()[1]) for ln in proc_file("meminfo") if ln.startswith("MemTotal:")]
+    try:
+        distro = platform.freedesktop_os_release().get("PRETTY_NAME", platform.system())
+    except OSError:
+        distro = platform.system()
+    return [
+        ("CPU", cpus[0] if cpus else platform.processor() or "unknown"),
+        ("cores", str(os.cpu_count())),
+        ("RAM", f"{mem[0] / 1024**2:.1f} GiB" if mem else "unknown"),
+        ("Python", f"{platform.python_version()} ({platform.python_implementation()})"),
+        ("OS", f"{distro}, kernel {platform.release()}"),
+    ]
+
+
+def write_report(new_sections: dict[str, str], versions: dict[str, str]) -> None:
+    """Rewrite BENCHMARKS.md, keeping the previous section of any benchmark not run this time."""
+    previous = REPORT.read_text() if REPORT.exists() else ""
+    old = {m["name"]: m[0] for m in SECTION_RE.finditer(previous)}
+    sections = [new_sections.get(name) or old.get(name) or "" for name in BENCHMARKS]
+    head = [
+        "# Benchmarks",
+        "",
+        "Loopline side by side with the tools it replaces, same workload, same machine. Each side",
+        "runs as its own subprocess in a fresh temporary directory, one after the other; the peer",
+        "runs from its own venv (`benchmarks/.venv*`, pinned in `benchmarks/requirements*.txt`).",
+        "",
+        "Reproduce with `make bench` (runs `python benchmarks/run.py`; `--only <name>` runs one",
+        "benchmark, `--quick` a fast smoke pass). `benchmarks/README.md` explains how to add one.",
+        "",
+        f"Last run: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC.",
+        "",
+        "| machine | |",
+        "|---|---|",
+        *(f"| {k} | {v} |" for k, v in machine()),
+        "",
+        "| versions (last run) | |",
+        "|---|---|",
+        *(f"| {k} | {v} |" for k, v in versions.items()),
+        "",
+        "",
+    ]
+    REPORT.write_text("\n".join(head) + "\n".join(s for s in sections if s))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--only", action="append", choices=sorted(BENCHMARKS), help="repeatable")
+    parser.add_argument(
+        "--quick", action="store_true", help="one repetition, slow peer cases scaled"
+    )
+    args = parser.parse_args()
+    reps = 1 if args.quick else 3
+    side_args = ["--reps", str(reps), *(["--quick"] if args.quick else [])]
+    new_sections: dict[str, str] = {}
+    versions: dict[str, str] = {}
+    failed = False
+    for name in args.only or list(BENCHMARKS):
+        bench, folder = BENCHMARKS[name], BENCH_DIR / name
+        try:
+            peer_python = ensure_venv(bench.peer)
+            with step(f"{name}: Loopline"):
+                script = folder / "loopline_side.py"
+                ours = run_side(sys.executable, script, side_args, {**os.environ})
+            peers: Sides = []
+            for variant in bench.variants:
+                peer_args = [*variant.args, *side_args]
+                with step(f"{name}: {bench.peer.name} {variant.label}".rstrip()):
+                    env = peer_env(bench.peer)
+                    theirs = run_side(peer_python, folder / "peer_side.py", peer_args, env)
+                peers.append((variant, theirs))
+        except SideError as exc:
+            failed = True
+            CONSOLE.print(f"{name} failed, its BENCHMARKS.md section is kept.\n{exc}", markup=False)
+            continue
+        versions |= {"Loopline": ours["version"], bench.peer.name: peers[0][1]["version"]}
+        new_sections[name] = section(bench, ours, peers, reps)
+        CONSOLE.print(Markdown(new_sections[name]))
+    if new_sections:
+        write_report(new_sections, versions)
+        CONSOLE.print(f"wrote {REPORT.relative_to(ROOT)}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
