@@ -12,6 +12,8 @@ import pytest
 
 from loopline.store import reset_store_cache
 
+pytest_plugins = ["tests.registry.fixtures"]
+
 
 @pytest.fixture(autouse=True)
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:

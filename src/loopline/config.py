@@ -13,6 +13,7 @@ lower-case, under a `[loopline]` table:
 
 from __future__ import annotations
 
+import getpass
 import math
 import os
 import tomllib
@@ -119,4 +120,19 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     return Settings(home=home, db_url=str(db_url), artifacts_uri=str(artifacts_uri), **extra)
 
 
-__all__ = ["Settings", "load_settings"]
+def current_user() -> str:
+    """Who is acting: `LOOPLINE_USER` if set, else the operating-system user.
+
+    Recorded as the actor of every audit event. The team server replaces this with the
+    identity behind the API token.
+    """
+    explicit = os.environ.get("LOOPLINE_USER", "").strip()
+    if explicit:
+        return explicit
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+__all__ = ["Settings", "current_user", "load_settings"]

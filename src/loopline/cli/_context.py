@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from loopline.config import Settings, load_settings
 from loopline.store import MetadataStore, open_metadata_store
-from loopline.tracking import reap_stale_runs
+from loopline.tracking._liveness import reap_stale_runs
 
 
 def settings() -> Settings:

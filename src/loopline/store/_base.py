@@ -21,12 +21,13 @@ from loopline.store._records import (
     MetricPoint,
     Run,
 )
+from loopline.store._registry_base import RegistryStore
 
 # (key, value, step, timestamp): the tuple form keeps batched ingest allocation-light.
 PointTuple = tuple[str, float, int, float]
 
 
-class MetadataStore(ABC):
+class MetadataStore(RegistryStore, ABC):
     """Experiments, runs, params, metrics, tags, artifacts, datasets and lineage."""
 
     url: str

@@ -104,3 +104,106 @@ class LineageEdge:
     dst_id: str
     relation: str
     created_at: float
+
+
+# --- registry -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RegisteredModel:
+    id: int
+    name: str
+    description: str | None
+    owner: str | None
+    created_at: float
+    aliases: dict[str, int] = field(default_factory=dict)  # alias → version number
+    latest_version: int | None = None
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    id: int
+    model: str
+    version: int
+    run_id: str
+    artifact_path: str
+    sha256: str
+    flavor: str
+    signature: dict[str, Any] | None
+    metrics: dict[str, float]
+    git_commit: str | None
+    created_by: str
+    created_at: float
+    card: dict[str, Any]
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def uri(self) -> str:
+        return f"models:/{self.model}/{self.version}"
+
+    def as_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["uri"] = self.uri
+        return d
+
+
+@dataclass(frozen=True)
+class AliasMove:
+    id: int
+    model: str
+    alias: str
+    from_version: int | None
+    to_version: int
+    action: str
+    actor: str
+    reason: str | None
+    gate_decision_id: int | None
+    at: float
+
+
+@dataclass(frozen=True)
+class Approval:
+    version_id: int
+    approver: str
+    role: str
+    comment: str | None
+    at: float
+
+
+@dataclass(frozen=True)
+class GateDecisionRecord:
+    id: int
+    version_id: int
+    alias: str
+    champion_version_id: int | None
+    policy: dict[str, Any]
+    passed: bool
+    rules: list[dict[str, Any]]
+    decided_by: str
+    at: float
+
+
+@dataclass(frozen=True)
+class EvaluationRecord:
+    id: int
+    version_id: int
+    dataset_fingerprint: str
+    task: str
+    metrics: dict[str, float]
+    slices: dict[str, Any]
+    at: float
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    id: int
+    ts: float
+    actor: str
+    action: str
+    target_kind: str
+    target_id: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    reason: str | None
+    prev_hash: str
+    hash: str

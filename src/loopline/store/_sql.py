@@ -27,6 +27,7 @@ from loopline.store._records import (
     MetricPoint,
     Run,
 )
+from loopline.store._sql_promotion import SqlPromotionStore
 
 _LINEAGE_COLUMNS = (
     "git_commit",
@@ -43,7 +44,7 @@ _LINEAGE_COLUMNS = (
 )
 
 
-class SqlMetadataStore(MetadataStore):
+class SqlMetadataStore(SqlPromotionStore, MetadataStore):
     """`MetadataStore` over one SQLAlchemy engine; migrates the schema on open."""
 
     def __init__(self, url: str) -> None:

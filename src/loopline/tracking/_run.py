@@ -14,7 +14,6 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from loopline.config import Settings, load_settings
-from loopline.data import as_frame, fingerprint, profile, schema_of
 from loopline.errors import InvalidInputError, LooplineError
 from loopline.store import (
     Artifact,
@@ -141,6 +140,8 @@ class ActiveRun:
         save: bool = False,
     ) -> Dataset:
         """Fingerprint and profile `data` and link it to this run; copy it only if `save`."""
+        from loopline.data import as_frame, fingerprint, profile, schema_of
+
         df = as_frame(data)
         blob = None
         if save:

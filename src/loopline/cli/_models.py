@@ -1,0 +1,303 @@
+"""`loopline models ...`: register, list, show, evaluate, promote, approve, rollback,
+history, lineage, card."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from loopline.cli._context import store
+from loopline.cli._output import console, number, print_json, table, when
+from loopline.errors import InvalidInputError
+
+app = typer.Typer(
+    help="The model registry: versions, aliases, gates, rollback.", no_args_is_help=True
+)
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+
+
+@app.command("register")
+def register(
+    source: Annotated[str, typer.Argument(help="runs:/<run_id>/<name> of a logged model")],
+    name: Annotated[str, typer.Argument(help="Registered model name, e.g. churn")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Register a run's model as the next immutable version of NAME."""
+    from loopline.registry import register_model
+
+    v = register_model(source, name)
+    if as_json:
+        print_json(v.as_dict())
+    else:
+        console.print(f"registered {v.uri} (sha256 {v.sha256[:12]}, from run {v.run_id[:8]})")
+
+
+@app.command("list")
+def list_models(as_json: JsonOpt = False) -> None:
+    """Every registered model with its latest version and aliases."""
+    models = store(reap=False).list_registered_models()
+    if as_json:
+        print_json([m.__dict__ for m in models])
+        return
+    table(
+        None,
+        ["model", "latest", "aliases"],
+        [
+            [m.name, m.latest_version, ", ".join(f"{a}→v{v}" for a, v in sorted(m.aliases.items()))]
+            for m in models
+        ],
+    )
+
+
+@app.command("show")
+def show(name: str, as_json: JsonOpt = False) -> None:
+    """Versions of NAME with their metrics, aliases and latest gate decision."""
+    meta = store(reap=False)
+    versions = meta.list_versions(name)
+    if as_json:
+        print_json([v.as_dict() for v in versions])
+        return
+    keys = sorted({k for v in versions for k in v.metrics})[: max(1, (console.width - 60) // 10)]
+    rows = []
+    for v in versions:
+        decisions = meta.list_gate_decisions(name, v.version)
+        gate = "" if not decisions else ("passed" if decisions[-1].passed else "failed")
+        rows.append(
+            [
+                f"v{v.version}",
+                ", ".join(v.aliases),
+                v.run_id[:8],
+                v.created_by,
+                when(v.created_at, short=True),
+                gate,
+                *(number(v.metrics[k], 4) if k in v.metrics else "" for k in keys),
+            ]
+        )
+    table(name, ["version", "aliases", "run", "by", "registered", "gate", *keys], rows)
+
+
+def _decision_table(result: Any) -> None:
+    d = result.decision
+    table(
+        f"gate {d.policy.get('name', '')}: {result.candidate.uri} → @{result.alias}"
+        + (f" (champion v{result.champion.version})" if result.champion else " (no champion)"),
+        ["rule", "value", "threshold", "verdict", "why"],
+        [
+            [
+                r.rule,
+                "" if r.value is None else number(r.value, 5),
+                "" if r.threshold is None else number(r.threshold, 5),
+                {"pass": "[green]pass[/green]", "fail": "[red]FAIL[/red]"}.get(
+                    r.verdict, r.verdict
+                ),
+                r.reason,
+            ]
+            for r in d.results
+        ],
+        fold=True,
+    )
+
+
+@app.command("promote")
+def promote(
+    name: str,
+    version: int,
+    to: Annotated[str, typer.Option("--to", help="Alias to move, e.g. production")] = "production",
+    policy: Annotated[Path | None, typer.Option(help="Gate policy YAML")] = None,
+    data: Annotated[Path | None, typer.Option(help="Hold-out data to evaluate both on")] = None,
+    target: Annotated[str | None, typer.Option(help="Label column in --data")] = None,
+    reason: Annotated[str | None, typer.Option(help="Why (kept in the audit log)")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Run the gate against the alias's holder; move the alias only if it passes (exit 1 if not)."""
+    from loopline.gates import promote as run_promotion
+
+    result = run_promotion(
+        name, version, to, policy=policy, data=data, target=target, reason=reason
+    )
+    if as_json:
+        print_json(
+            {
+                "promoted": result.promoted,
+                "decision_id": result.decision_id,
+                "rules": [r.to_dict() for r in result.decision.results],
+            }
+        )
+    else:
+        _decision_table(result)
+        if result.promoted:
+            console.print(f"[green]promoted[/green] {name}/{version} to @{to}")
+        else:
+            console.print(f"[red]refused[/red]: {result.decision.summary()}; @{to} unchanged")
+    if not result.promoted:
+        raise typer.Exit(1)
+
+
+@app.command("approve")
+def approve(
+    name: str,
+    version: int,
+    role: Annotated[str, typer.Option(help="Your role, checked by gate policies")] = "approver",
+    comment: Annotated[str | None, typer.Option()] = None,
+) -> None:
+    """Approve NAME/VERSION (you cannot approve a version you registered)."""
+    from loopline.registry import approve as do_approve
+
+    a = do_approve(name, version, role=role, comment=comment)
+    console.print(f"{a.approver} approved {name}/{version} as {a.role}")
+
+
+@app.command("rollback")
+def rollback(
+    name: str,
+    alias: Annotated[str, typer.Option("--alias")] = "production",
+    to: Annotated[
+        int | None, typer.Option("--to", help="Version; default the previous holder")
+    ] = None,
+    reason: Annotated[str | None, typer.Option()] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Point ALIAS back at the version it held before (a pointer move, audited)."""
+    from loopline.registry import rollback as do_rollback
+
+    move, seconds = do_rollback(name, alias, to_version=to, reason=reason)
+    if as_json:
+        print_json({**move.__dict__, "seconds": seconds})
+    else:
+        console.print(
+            f"rolled back {name}@{alias}: v{move.from_version} → v{move.to_version} "
+            f"in {seconds * 1000:.1f} ms"
+        )
+
+
+@app.command("history")
+def history(
+    name: str,
+    alias: Annotated[str | None, typer.Option("--alias")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Every alias move of NAME: who, when, from which version to which, and why."""
+    moves = store(reap=False).alias_history(name, alias)
+    if as_json:
+        print_json([m.__dict__ for m in moves])
+        return
+    table(
+        f"{name} alias history",
+        ["when", "alias", "action", "from", "to", "by", "reason"],
+        [
+            [
+                when(m.at),
+                m.alias,
+                m.action,
+                "" if m.from_version is None else f"v{m.from_version}",
+                f"v{m.to_version}",
+                m.actor,
+                m.reason or "",
+            ]
+            for m in moves
+        ],
+    )
+
+
+@app.command("evaluate")
+def evaluate(
+    uri: Annotated[str, typer.Argument(help="models:/name/N or models:/name@alias")],
+    data: Annotated[Path, typer.Option(help="Hold-out data (.parquet or .csv)")],
+    target: Annotated[str, typer.Option(help="Label column")],
+    slice_: Annotated[list[str] | None, typer.Option("--slice", help="Slice column")] = None,
+    against: Annotated[str | None, typer.Option(help="Another model URI to compare")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Task metrics, per-slice metrics and latency; stored on the version."""
+    from loopline.registry import evaluate as do_evaluate
+
+    results = [
+        do_evaluate(u, data, target, slices=slice_ or []) for u in [uri, *filter(None, [against])]
+    ]
+    if as_json:
+        print_json(
+            [
+                {"uri": e.version.uri, "metrics": e.metrics, "slices": e.record.slices}
+                for e in results
+            ]
+        )
+        return
+    keys = sorted({k for e in results for k in e.metrics})
+    table(
+        f"evaluation on {data}",
+        ["metric", *(e.version.uri for e in results)],
+        [[k, *(number(e.metrics[k], 5) if k in e.metrics else "" for e in results)] for k in keys],
+    )
+
+
+@app.command("lineage")
+def lineage(uri: str, as_json: JsonOpt = False) -> None:
+    """Which data, code and approvals made the version URI points at."""
+    from loopline.registry import lineage as get_lineage
+
+    info = get_lineage(uri)
+    if as_json:
+        print_json(info)
+        return
+    code = info["code"]
+    console.print(
+        f"[bold]{info['uri']}[/bold]  aliases: {', '.join(info['aliases']) or '-'}  "
+        f"sha256 {info['sha256'][:12]}  registered by {info['registered_by']}"
+    )
+    console.print(
+        f"  ← run {info['run']['id'][:8]} ({info['run']['experiment']}) by {info['run']['user']}"
+    )
+    dirty = " + uncommitted changes" if code["dirty"] else ""
+    console.print(f"  ← code {code['commit'] or '(no git commit)'}{dirty} {code['remote'] or ''}")
+    for d in info["datasets"]:
+        console.print(
+            f"  ← data {d['name']} ({d['role']}): {d['fingerprint'][:16]}, "
+            f"{d['rows']} rows, source {d['source'] or '-'}"
+        )
+    for a in info["approvals"]:
+        console.print(f"  ✓ approved by {a['approver']} ({a['role']}) {when(a['at'])}")
+    for m in info["alias_history"]:
+        console.print(
+            f"  ⇄ {m['action']} @{m['alias']} v{m['from']} → v{m['to']} by {m['actor']} "
+            f"{when(m['at'])}"
+        )
+
+
+@app.command("card")
+def card(
+    name: str,
+    version: int,
+    set_file: Annotated[
+        Path | None, typer.Option("--set", help="JSON file with card fields")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Show the model card of NAME/VERSION, or update fields from a JSON file."""
+    meta = store(reap=False)
+    v = meta.get_version(name, version)
+    if set_file is not None:
+        try:
+            fields = json.loads(set_file.read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise InvalidInputError(
+                f"cannot read card fields from {set_file}: {exc}", hint="pass a JSON object file"
+            ) from None
+        if not isinstance(fields, dict):
+            raise InvalidInputError(
+                f"{set_file} must hold a JSON object", hint='{"intended_use": ...}'
+            )
+        from loopline.config import current_user
+
+        v = meta.update_card(name, version, {**v.card, **fields}, current_user())
+    if as_json:
+        print_json(v.card)
+        return
+    table(
+        f"model card {v.uri}",
+        ["field", "value"],
+        [[k, json.dumps(val) if not isinstance(val, str) else val] for k, val in v.card.items()],
+        fold=True,
+    )

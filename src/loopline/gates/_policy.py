@@ -1,0 +1,195 @@
+"""Gate policies (YAML) and the `PromotionGate` that turns evidence into a decision.
+
+    # gate.yaml
+    name: production
+    rules:
+      - auc >= 0.80
+      - auc >= champion.auc - 0.01
+      - latency_p95_ms <= 20
+    require_validation: true        # every validated dataset of the run must have passed
+    approvals: {count: 1, role: approver}
+
+`PromotionGate.decide` is pure: metrics, validation tags and approvals in, a decision with
+every rule's value, threshold and verdict out. The caller records it and moves the alias.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from loopline.errors import InvalidInputError
+from loopline.gates._rules import parse_rule
+
+_KEYS = {"name", "rules", "require_validation", "approvals"}
+
+
+@dataclass(frozen=True)
+class GatePolicy:
+    name: str = "default"
+    rules: tuple[str, ...] = ()
+    require_validation: bool = False
+    approvals_count: int = 0
+    approvals_role: str | None = None
+
+    def get_params(self) -> dict[str, Any]:
+        """The policy as plain data: printed, diffed and stored with every decision."""
+        return {**asdict(self), "rules": list(self.rules)}
+
+    @classmethod
+    def from_dict(cls, data: Any, source: str = "policy") -> GatePolicy:
+        def bad(why: str) -> InvalidInputError:
+            return InvalidInputError(
+                f"{source}: {why}", hint="see README, 'Gate policies', for the format"
+            )
+
+        if not isinstance(data, dict):
+            raise bad("must be a mapping with a 'rules' list")
+        unknown = sorted(set(data) - _KEYS)
+        if unknown:
+            raise bad(f"unknown key(s) {', '.join(map(repr, unknown))}; known: {sorted(_KEYS)}")
+        rules = data.get("rules", [])
+        if not isinstance(rules, list) or not all(isinstance(r, str) for r in rules):
+            raise bad("'rules' must be a list of strings like 'auc >= 0.8'")
+        for i, rule in enumerate(rules, 1):
+            try:
+                parse_rule(rule)  # refuse a bad rule when the policy is read, not at decision time
+            except InvalidInputError as exc:
+                raise InvalidInputError(
+                    f"{source}: rule {i}: {exc.message}", hint=exc.hint
+                ) from None
+        approvals = data.get("approvals") or {}
+        if not isinstance(approvals, dict) or set(approvals) - {"count", "role"}:
+            raise bad("'approvals' must be a mapping with 'count' and optional 'role'")
+        count = approvals.get("count", 0)
+        if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+            raise bad("'approvals.count' must be a whole number >= 0")
+        require = data.get("require_validation", False)
+        if not isinstance(require, bool):
+            raise bad("'require_validation' must be true or false")
+        return cls(
+            name=str(data.get("name", Path(source).stem if source != "policy" else "default")),
+            rules=tuple(rules),
+            require_validation=require,
+            approvals_count=count,
+            approvals_role=approvals.get("role"),
+        )
+
+    @classmethod
+    def from_yaml(cls, path: str | Path) -> GatePolicy:
+        p = Path(path)
+        try:
+            data = yaml.safe_load(p.read_text())
+        except FileNotFoundError:
+            raise InvalidInputError(
+                f"gate policy {p} does not exist", hint="check the --policy path"
+            ) from None
+        except yaml.YAMLError as exc:
+            raise InvalidInputError(
+                f"gate policy {p} is not valid YAML: {exc}", hint="fix the syntax"
+            ) from None
+        return cls.from_dict(data, str(p))
+
+
+@dataclass(frozen=True)
+class RuleResult:
+    rule: str
+    value: float | None
+    threshold: float | None
+    verdict: str  # pass | fail | skip
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class GateDecision:
+    passed: bool
+    results: tuple[RuleResult, ...]
+    policy: dict[str, Any]
+
+    @property
+    def failures(self) -> list[RuleResult]:
+        return [r for r in self.results if r.verdict == "fail"]
+
+    def summary(self) -> str:
+        if self.passed:
+            return "gate passed"
+        return "gate failed: " + "; ".join(f"{r.rule} ({r.reason})" for r in self.failures)
+
+
+class PromotionGate:
+    """Decides whether a candidate may take an alias, under a `GatePolicy`."""
+
+    def __init__(self, policy: GatePolicy) -> None:
+        self.policy = policy
+        self._rules = [parse_rule(r) for r in policy.rules]
+
+    def get_params(self) -> dict[str, Any]:
+        return self.policy.get_params()
+
+    def decide(
+        self,
+        candidate: Mapping[str, float],
+        champion: Mapping[str, float] | None,
+        *,
+        validation: Mapping[str, str] | None = None,
+        approvals: Sequence[tuple[str, str]] = (),
+    ) -> GateDecision:
+        """Evaluate every rule. A rule naming an unknown metric raises before any decision."""
+        results: list[RuleResult] = []
+        for rule in self._rules:
+            if rule.uses_champion and champion is None:
+                results.append(
+                    RuleResult(rule.text, None, None, "skip", "no champion yet to compare with")
+                )
+                continue
+            left, right, holds = rule.evaluate(candidate, champion)
+            reason = f"{left:.6g} {rule.op} {right:.6g}" + ("" if holds else " is false")
+            results.append(RuleResult(rule.text, left, right, "pass" if holds else "fail", reason))
+        if self.policy.require_validation:
+            checks = dict(validation or {})
+            bad = sorted(k for k, v in checks.items() if v == "failed")
+            if not checks:
+                results.append(
+                    RuleResult(
+                        "validation passed",
+                        None,
+                        None,
+                        "fail",
+                        "no data validation recorded for the run",
+                    )
+                )
+            else:
+                results.append(
+                    RuleResult(
+                        "validation passed",
+                        None,
+                        None,
+                        "fail" if bad else "pass",
+                        f"failed: {', '.join(bad)}" if bad else f"{len(checks)} passed",
+                    )
+                )
+        if self.policy.approvals_count:
+            role = self.policy.approvals_role
+            ok = [a for a, r in approvals if role is None or r == role]
+            need = self.policy.approvals_count
+            results.append(
+                RuleResult(
+                    f"approvals >= {need}" + (f" ({role})" if role else ""),
+                    float(len(ok)),
+                    float(need),
+                    "pass" if len(ok) >= need else "fail",
+                    f"approved by {', '.join(ok)}" if ok else "no approvals yet",
+                )
+            )
+        passed = all(r.verdict != "fail" for r in results)
+        return GateDecision(passed, tuple(results), self.get_params())
+
+
+__all__ = ["GateDecision", "GatePolicy", "PromotionGate", "RuleResult"]

@@ -1,0 +1,152 @@
+"""Evaluating a registered version on hold-out data: task metrics, per-slice metrics and
+the gap between slices, latency per row. Results are stored on the version."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from loopline.data import as_frame, fingerprint
+from loopline.errors import InvalidInputError, LooplineError
+from loopline.models import LoadedModel
+from loopline.registry._metrics import classification_metrics, regression_metrics
+from loopline.store import EvaluationRecord, ModelVersion, open_metadata_store
+
+_MIN_SLICE_ROWS = 30  # smaller slices make gaps out of noise
+_LATENCY_SAMPLES = 50
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    version: ModelVersion
+    record: EvaluationRecord
+
+    @property
+    def metrics(self) -> dict[str, float]:
+        return self.record.metrics
+
+
+def read_table(data: Any) -> pd.DataFrame:
+    """A DataFrame from a frame-like object or a .parquet / .csv path."""
+    if isinstance(data, str | Path):
+        path = Path(data)
+        if not path.exists():
+            raise InvalidInputError(f"data file {path} does not exist", hint="check the path")
+        try:
+            if path.suffix == ".parquet":
+                return pd.read_parquet(path)
+            if path.suffix == ".csv":
+                return pd.read_csv(path)
+        except (ValueError, OSError) as exc:
+            raise InvalidInputError(
+                f"cannot read {path}: {exc}", hint="is the file what its extension says?"
+            ) from None
+        raise InvalidInputError(
+            f"cannot read {path}: unknown extension", hint="use a .parquet or .csv file"
+        )
+    return as_frame(data)
+
+
+def _task(model: LoadedModel, y: pd.Series) -> str:
+    out = model.signature.output if model.signature else None
+    if out is not None and out.kind in ("classification", "regression"):
+        return out.kind
+    if pd.api.types.is_float_dtype(y) and y.nunique() > 20:
+        return "regression"
+    return "classification"
+
+
+def _score(model: LoadedModel, X: pd.DataFrame, y: pd.Series, task: str) -> dict[str, float]:
+    pred = np.asarray(model.predict(X))
+    if task == "regression":
+        return regression_metrics(y.to_numpy(), pred)
+    classes = sorted(pd.unique(y.dropna()).tolist())
+    try:
+        proba: np.ndarray | None = np.asarray(model.predict_proba(X))
+    except LooplineError:
+        proba = None
+    if proba is not None and proba.ndim == 2 and proba.shape[1] != len(classes):
+        classes = list(range(proba.shape[1])) if len(classes) < proba.shape[1] else classes
+    return classification_metrics(y.to_numpy(), pred, proba, classes)
+
+
+def _latency(model: LoadedModel, X: pd.DataFrame) -> dict[str, float]:
+    """Milliseconds per single-row call (p50, p95) and per row in one batch call."""
+    n = min(_LATENCY_SAMPLES, len(X))
+    single = []
+    for i in range(n):
+        t0 = time.perf_counter()
+        model.predict(X.iloc[i : i + 1])
+        single.append((time.perf_counter() - t0) * 1000)
+    t0 = time.perf_counter()
+    model.predict(X)
+    batch = (time.perf_counter() - t0) * 1000 / max(len(X), 1)
+    return {
+        "latency_p50_ms": float(np.percentile(single, 50)),
+        "latency_p95_ms": float(np.percentile(single, 95)),
+        "latency_per_row_batch_ms": float(batch),
+    }
+
+
+def compute_evaluation(
+    model: LoadedModel, df: pd.DataFrame, target: str, slices: Sequence[str] = ()
+) -> tuple[str, dict[str, float], dict[str, Any]]:
+    """(task, metrics, per-slice metrics) of `model` on `df`. Pure apart from timing."""
+    if target not in df.columns:
+        raise InvalidInputError(
+            f"target column {target!r} is not in the data",
+            hint=f"pass --target with one of: {', '.join(map(str, df.columns))}",
+        )
+    missing = [s for s in slices if s not in df.columns]
+    if missing:
+        raise InvalidInputError(
+            f"slice column(s) {', '.join(missing)} not in the data", hint="check --slice names"
+        )
+    y = df[target]
+    X = df.drop(columns=[target])
+    task = _task(model, y)
+    metrics = _score(model, X, y, task)
+    per_slice: dict[str, Any] = {}
+    for col in slices:
+        groups: dict[str, dict[str, float]] = {}
+        for value, idx in X.groupby(col, observed=True, dropna=False).groups.items():
+            if len(idx) >= _MIN_SLICE_ROWS:
+                groups[str(value)] = _score(model, X.loc[idx], y.loc[idx], task)
+        per_slice[col] = groups
+        for name in metrics:
+            values = [g[name] for g in groups.values() if name in g]
+            if len(values) >= 2:
+                gap = max(values) - min(values)
+                metrics[f"slice_gap.{name}"] = max(metrics.get(f"slice_gap.{name}", 0.0), gap)
+    metrics.update(_latency(model, X))
+    return task, metrics, per_slice
+
+
+def evaluate_version(
+    version: ModelVersion,
+    model: LoadedModel,
+    data: Any,
+    target: str,
+    slices: Sequence[str] = (),
+) -> Evaluation:
+    """Evaluate and store the result on the version."""
+    df = read_table(data)
+    task, metrics, per_slice = compute_evaluation(model, df, target, slices)
+    record = open_metadata_store().record_evaluation(
+        version.model,
+        version.version,
+        dataset_fingerprint=fingerprint(df),
+        task=task,
+        metrics=metrics,
+        slices=per_slice,
+    )
+    return Evaluation(version, record)
+
+
+__all__ = ["Evaluation", "compute_evaluation", "evaluate_version", "read_table"]

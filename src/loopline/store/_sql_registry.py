@@ -1,0 +1,248 @@
+"""The registry on SQLAlchemy: mixed into `SqlMetadataStore`, sharing its engines."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import sqlalchemy as sa
+
+from loopline.errors import InvalidInputError, NotFoundError
+from loopline.store import _schema as t
+from loopline.store._audit import append_audit
+from loopline.store._records import (
+    ModelVersion,
+    RegisteredModel,
+)
+from loopline.store._registry_base import RegistryStore
+
+_MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+_ALIAS = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
+V = t.model_versions.c
+
+
+def check_model_name(name: str) -> str:
+    if not isinstance(name, str) or not _MODEL_NAME.match(name):
+        raise InvalidInputError(
+            f"model name {name!r} is not allowed",
+            hint="use letters, digits, '.', '_' or '-' (up to 128 characters), e.g. 'churn'",
+        )
+    return name
+
+
+def check_alias(alias: str) -> str:
+    if not isinstance(alias, str) or not _ALIAS.match(alias) or alias.isdigit():
+        raise InvalidInputError(
+            f"alias {alias!r} has illegal characters",
+            hint="aliases are lower-case letters, digits, '_' or '-', starting with a letter, "
+            "e.g. production, staging, champion",
+        )
+    return alias
+
+
+class SqlRegistryStore(RegistryStore):
+    _engine: sa.Engine
+    _write_engine: sa.Engine
+
+    # lookups inside a transaction ----------------------------------------------------------
+    def _model_id(self, conn: sa.Connection, name: str) -> int:
+        mid = conn.execute(
+            sa.select(t.registered_models.c.id).where(t.registered_models.c.name == name)
+        ).scalar()
+        if mid is None:
+            raise NotFoundError(
+                f"registered model {name!r} does not exist",
+                hint="see `loopline models list`; register one with `loopline models register`",
+            )
+        return int(mid)
+
+    def _version_row(self, conn: sa.Connection, name: str, version: int) -> Any:
+        mid = self._model_id(conn, name)
+        row = conn.execute(
+            sa.select(t.model_versions).where(V.model_id == mid, V.version == version)
+        ).first()
+        if row is None:
+            raise NotFoundError(
+                f"model {name!r} has no version {version}",
+                hint=f"see `loopline models show {name}` for its versions",
+            )
+        return row
+
+    def _aliases_of(self, conn: sa.Connection, version_ids: list[int]) -> dict[int, list[str]]:
+        out: dict[int, list[str]] = {}
+        q = sa.select(t.model_aliases).where(t.model_aliases.c.version_id.in_(version_ids))
+        for r in conn.execute(q.order_by(t.model_aliases.c.alias)):
+            out.setdefault(r.version_id, []).append(r.alias)
+        return out
+
+    def _versions(self, conn: sa.Connection, name: str, rows: list[Any]) -> list[ModelVersion]:
+        aliases = self._aliases_of(conn, [r.id for r in rows])
+        return [
+            ModelVersion(
+                id=r.id,
+                model=name,
+                version=r.version,
+                run_id=r.run_id,
+                artifact_path=r.artifact_path,
+                sha256=r.sha256,
+                flavor=r.flavor,
+                signature=r.signature,
+                metrics=r.metrics,
+                git_commit=r.git_commit,
+                created_by=r.created_by,
+                created_at=r.created_at,
+                card=r.card,
+                aliases=tuple(aliases.get(r.id, [])),
+            )
+            for r in rows
+        ]
+
+    # models and versions --------------------------------------------------------------------
+    def create_version(
+        self,
+        model: str,
+        *,
+        run_id: str,
+        artifact_path: str,
+        sha256: str,
+        flavor: str,
+        signature: Mapping[str, Any] | None,
+        metrics: Mapping[str, float],
+        git_commit: str | None,
+        created_by: str,
+        card: Mapping[str, Any],
+    ) -> ModelVersion:
+        check_model_name(model)
+        now = time.time()
+        with self._write_engine.begin() as conn:
+            mid = conn.execute(
+                sa.select(t.registered_models.c.id).where(t.registered_models.c.name == model)
+            ).scalar()
+            if mid is None:
+                mid = conn.execute(
+                    sa.insert(t.registered_models).values(name=model, created_at=now)
+                ).inserted_primary_key[0]  # type: ignore[index]
+            last = conn.execute(sa.select(sa.func.max(V.version)).where(V.model_id == mid)).scalar()
+            number = (last or 0) + 1
+            conn.execute(
+                sa.insert(t.model_versions).values(
+                    model_id=mid,
+                    version=number,
+                    run_id=run_id,
+                    artifact_path=artifact_path,
+                    sha256=sha256,
+                    flavor=flavor,
+                    signature=dict(signature or {}) or None,
+                    metrics=dict(metrics),
+                    git_commit=git_commit,
+                    created_by=created_by,
+                    created_at=now,
+                    card=dict(card),
+                )
+            )
+            append_audit(
+                conn,
+                actor=created_by,
+                action="register",
+                target_kind="model_version",
+                target_id=f"{model}/{number}",
+                after={"run_id": run_id, "sha256": sha256, "flavor": flavor},
+            )
+            conn.execute(
+                sa.insert(t.lineage_edges).values(
+                    src_kind="run",
+                    src_id=run_id,
+                    dst_kind="model_version",
+                    dst_id=f"{model}/{number}",
+                    relation="produced",
+                    created_at=now,
+                )
+            )
+            row = self._version_row(conn, model, number)
+            return self._versions(conn, model, [row])[0]
+
+    def get_registered_model(self, name: str) -> RegisteredModel:
+        with self._engine.begin() as conn:
+            mid = self._model_id(conn, name)
+            return self._registered(conn, [mid])[0]
+
+    def list_registered_models(self) -> list[RegisteredModel]:
+        with self._engine.begin() as conn:
+            ids = [r.id for r in conn.execute(sa.select(t.registered_models.c.id).order_by("name"))]
+            return self._registered(conn, ids)
+
+    def _registered(self, conn: sa.Connection, ids: list[int]) -> list[RegisteredModel]:
+        rows = conn.execute(
+            sa.select(t.registered_models).where(t.registered_models.c.id.in_(ids))
+        ).all()
+        latest_q = (
+            sa.select(V.model_id, sa.func.max(V.version).label("v"))
+            .where(V.model_id.in_(ids))
+            .group_by(V.model_id)
+        )
+        latest = {r.model_id: r.v for r in conn.execute(latest_q)}
+        aliases: dict[int, dict[str, int]] = {}
+        q = sa.select(t.model_aliases.c.model_id, t.model_aliases.c.alias, V.version).join(
+            t.model_versions, V.id == t.model_aliases.c.version_id
+        )
+        for r in conn.execute(q.where(t.model_aliases.c.model_id.in_(ids))):
+            aliases.setdefault(r.model_id, {})[r.alias] = r.version
+        by_id = {
+            r.id: RegisteredModel(
+                r.id,
+                r.name,
+                r.description,
+                r.owner,
+                r.created_at,
+                aliases.get(r.id, {}),
+                latest.get(r.id),
+            )
+            for r in rows
+        }
+        return [by_id[i] for i in ids if i in by_id]
+
+    def get_version(self, model: str, version: int) -> ModelVersion:
+        with self._engine.begin() as conn:
+            return self._versions(conn, model, [self._version_row(conn, model, version)])[0]
+
+    def get_version_by_alias(self, model: str, alias: str) -> ModelVersion:
+        with self._engine.begin() as conn:
+            mid = self._model_id(conn, model)
+            row = conn.execute(
+                sa.select(t.model_versions)
+                .join(t.model_aliases, t.model_aliases.c.version_id == V.id)
+                .where(t.model_aliases.c.model_id == mid, t.model_aliases.c.alias == alias)
+            ).first()
+            if row is None:
+                raise NotFoundError(
+                    f"model {model!r} has no alias {alias!r}",
+                    hint=f"promote a version first: loopline models promote {model} N --to {alias}",
+                )
+            return self._versions(conn, model, [row])[0]
+
+    def list_versions(self, model: str) -> list[ModelVersion]:
+        with self._engine.begin() as conn:
+            mid = self._model_id(conn, model)
+            rows = conn.execute(
+                sa.select(t.model_versions).where(V.model_id == mid).order_by(V.version)
+            ).all()
+            return self._versions(conn, model, list(rows))
+
+    def update_card(
+        self, model: str, version: int, card: Mapping[str, Any], actor: str
+    ) -> ModelVersion:
+        with self._write_engine.begin() as conn:
+            row = self._version_row(conn, model, version)
+            conn.execute(sa.update(t.model_versions).where(V.id == row.id).values(card=dict(card)))
+            append_audit(
+                conn,
+                actor=actor,
+                action="edit_card",
+                target_kind="model_version",
+                target_id=f"{model}/{version}",
+                before=row.card,
+                after=dict(card),
+            )
+            return self._versions(conn, model, [self._version_row(conn, model, version)])[0]
