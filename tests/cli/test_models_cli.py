@@ -69,3 +69,26 @@ def test_models_errors_are_one_line(train_version: Callable[..., ModelVersion]) 
         p = run_cli(*args)
         assert p.returncode == 2, (args, p.stdout, p.stderr)
         assert p.stderr.startswith("error:") and len(p.stderr.strip().splitlines()) == 1, p.stderr
+
+
+def test_deploy_commands(train_version: Callable[..., ModelVersion]) -> None:
+    import loopline as ll
+
+    train_version()
+    train_version()
+    ll.promote("churn", 1, "production")
+    started = run_cli("deploy", "start", "churn", "2", "--strategy", "blue_green", "--json")
+    assert started.returncode == 0, started.stderr
+    assert json.loads(started.stdout)["params"]["live"] == "blue"
+    again = run_cli("deploy", "start", "churn", "2")
+    assert again.returncode == 2 and "already has an active deployment" in again.stderr
+    assert (
+        json.loads(run_cli("deploy", "switch", "churn", "--json").stdout)["params"]["live"]
+        == "green"
+    )
+    assert "stopped" in run_cli("deploy", "stop", "churn").stdout
+    assert "no active deployment" in run_cli("deploy", "status", "churn").stdout
+    bad = run_cli("deploy", "start", "churn", "2", "--steps", "50,20")
+    assert bad.returncode == 2 and "must rise" in bad.stderr
+    listed = json.loads(run_cli("deploy", "list", "churn", "--json").stdout)
+    assert [d["status"] for d in listed] == ["stopped"]

@@ -64,7 +64,7 @@ def test_nullable_and_object_columns_share_the_numpy_names() -> None:
 
 def test_numpy_columns_are_named_by_position() -> None:
     sig = infer_signature(np.zeros((4, 3), dtype="float32"))
-    assert sig.inputs == tuple(ColumnSpec(str(i), "float32") for i in range(3))
+    assert sig.inputs == tuple(ColumnSpec(str(i), "float32", nullable=False) for i in range(3))
 
 
 def test_one_dimensional_array_is_refused() -> None:
@@ -223,13 +223,21 @@ def test_unsafe_casts_are_refused() -> None:
     sig = infer_signature(churn_frame())
     with pytest.raises(InvalidInputError, match="'tenure' is float64, the model expects int64"):
         sig.check(churn_frame().assign(tenure=[1.0, 5.5, 12.0]))
-    with pytest.raises(InvalidInputError, match="'tenure' has missing values"):
+    with pytest.raises(InvalidInputError, match="'tenure' has a missing value"):
         sig.check(churn_frame().assign(tenure=pd.array([1, None, 3], dtype="Int64")))
     with pytest.raises(InvalidInputError, match="'since' has values that are not ISO 8601"):
         sig.check(churn_frame().assign(since=["soon", "later", "never"]))
     small = Signature((ColumnSpec("n", "int8"),))
     with pytest.raises(InvalidInputError, match="do not fit in int8"):
         small.check(pd.DataFrame({"n": [1, 300]}))
+
+
+def test_columns_without_nulls_in_training_refuse_them() -> None:
+    sig = infer_signature(pd.DataFrame({"x": [1.0, 2.0], "y": [1.0, None]}))
+    assert [c.nullable for c in sig.inputs] == [False, True]
+    with pytest.raises(InvalidInputError, match=r"'x' has a missing value \(first at row 1\)"):
+        sig.check(pd.DataFrame({"x": [1.0, None], "y": [None, None]}))
+    assert Signature.from_dict(sig.to_dict()) == sig
 
 
 def test_object_columns_accept_anything() -> None:

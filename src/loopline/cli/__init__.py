@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from loopline._version import __version__
-from loopline.cli import _audit, _models, _runs
+from loopline.cli import _audit, _deploy, _models, _runs, _serve
 from loopline.cli._output import err_console, print_json, table, when
 from loopline.errors import LooplineError
 
@@ -26,6 +26,8 @@ app = typer.Typer(
 app.add_typer(_runs.app, name="runs")
 app.add_typer(_models.app, name="models")
 app.add_typer(_audit.app, name="audit")
+app.command("serve")(_serve.serve)
+app.add_typer(_deploy.app, name="deploy")
 
 experiments = typer.Typer(help="Experiments group runs.", no_args_is_help=True)
 app.add_typer(experiments, name="experiments")

@@ -79,6 +79,13 @@ def _datetime(values: pd.Series[Any], spec: ColumnSpec, actual: str) -> pd.Serie
 
 def _cast(values: pd.Series[Any], spec: ColumnSpec) -> pd.Series[Any] | _Problem:
     expected, actual = spec.dtype, dtype_name(values)
+    if not spec.nullable and values.isna().any():
+        row = int(np.flatnonzero(values.isna().to_numpy())[0])
+        text = (
+            f"column {spec.name!r} has a missing value (first at row {row}); "
+            "the model was trained without missing values there"
+        )
+        return _Problem(spec.name, "nulls", expected, actual, text)
     want, have = family(expected), family(actual)
     if want == "object":
         return values

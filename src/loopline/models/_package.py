@@ -82,6 +82,23 @@ class LoadedModel:
         """Predictions for `data`, checked against the signature first (see `Signature.check`)."""
         return _flavors.predict(self.raw, self._prepare(data))
 
+    def score(
+        self, frame: pd.DataFrame
+    ) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any] | None]:
+        """(labels or values, class probabilities or None) for a frame already conformed by
+        `signature.check`. Classifiers with known classes run once: labels are the argmax of
+        the probabilities, which is how their own `predict` decides."""
+        kind = self._proba_kind
+        output = self.signature.output if self.signature else None
+        if kind is not None and output is not None and output.classes:
+            proba = _flavors.predict_proba(self.raw, kind, frame)
+            if proba.ndim == 2 and proba.shape[1] == len(output.classes):
+                return np.asarray(output.classes, dtype=object)[proba.argmax(axis=1)], proba
+        labels = _flavors.predict(self.raw, frame)
+        if kind is None:
+            return labels, None
+        return labels, _flavors.predict_proba(self.raw, kind, frame)
+
     def predict_proba(self, data: TabularData) -> np.ndarray[Any, Any]:
         """Class probabilities, one column per class; `InvalidInputError` for non-classifiers."""
         kind = self._proba_kind

@@ -40,11 +40,17 @@ class ColumnSpec:
     name: str
     dtype: str
     categories: tuple[JsonScalar, ...] | None = None
+    # False when the training data had no missing values in this column: the model never
+    # learned what a missing value means, so requests with one are refused (MLflow's
+    # "required" columns work the same way).
+    nullable: bool = True
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name, "dtype": self.dtype}
         if self.categories is not None:
             out["categories"] = list(self.categories)
+        if not self.nullable:
+            out["nullable"] = False
         return out
 
     @classmethod
@@ -54,12 +60,15 @@ class ColumnSpec:
         name, dtype, categories = data.get("name"), data.get("dtype"), data.get("categories")
         if not isinstance(name, str) or not isinstance(dtype, str) or not dtype:
             raise _malformed(f"an input column needs a string name and dtype, got {data!r}")
+        nullable = data.get("nullable", True)
+        if not isinstance(nullable, bool):
+            raise _malformed(f"'nullable' of column {name!r} must be true or false")
         if categories is None:
-            return cls(name, dtype)
+            return cls(name, dtype, None, nullable)
         scalars = json_scalars(categories) if isinstance(categories, list) else None
         if scalars is None:
             raise _malformed(f"the categories of column {name!r} must be a list of scalars")
-        return cls(name, dtype, scalars)
+        return cls(name, dtype, scalars, nullable)
 
 
 @dataclass(frozen=True)
@@ -202,7 +211,8 @@ def infer_signature(X: TabularData, y: Any = None, predictions: Any = None) -> S
         if dtype == "category":
             cats = column.cat.categories
             categories = json_scalars(cats) if len(cats) <= MAX_CLASSES else None
-        inputs.append(ColumnSpec(str(name), dtype, categories))
+        nullable = bool(column.isna().any())
+        inputs.append(ColumnSpec(str(name), dtype, categories, nullable))
     if y is None and predictions is None:
         return Signature(tuple(inputs))
     labels, label_width = _values(y, "y") if y is not None else _values(predictions, "predictions")

@@ -11,6 +11,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from loopline.store._deploy_base import DeploymentStore
 from loopline.store._records import (
     Artifact,
     Dataset,
@@ -27,7 +28,7 @@ from loopline.store._registry_base import RegistryStore
 PointTuple = tuple[str, float, int, float]
 
 
-class MetadataStore(RegistryStore, ABC):
+class MetadataStore(RegistryStore, DeploymentStore, ABC):
     """Experiments, runs, params, metrics, tags, artifacts, datasets and lineage."""
 
     url: str

@@ -207,3 +207,24 @@ class AuditEvent:
     reason: str | None
     prev_hash: str
     hash: str
+
+
+@dataclass(frozen=True)
+class Deployment:
+    id: int
+    model: str
+    alias: str
+    strategy: str
+    champion_version: int
+    challenger_version: int | None
+    params: dict[str, Any]
+    status: str
+    step: int
+    challenger_percent: float
+    reason: str | None
+    created_by: str
+    created_at: float
+    updated_at: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)

@@ -121,4 +121,17 @@ class RegistryStore(ABC):
     def list_evaluations(self, model: str, version: int) -> list[EvaluationRecord]: ...
 
     @abstractmethod
+    def record_event(
+        self,
+        *,
+        actor: str,
+        action: str,
+        target_kind: str,
+        target_id: str,
+        after: Mapping[str, Any] | None = None,
+        reason: str | None = None,
+    ) -> None:
+        """An audit event for a change that lives outside the store (serving, alerts)."""
+
+    @abstractmethod
     def list_audit_events(self, after_id: int = 0, limit: int = 100_000) -> list[AuditEvent]: ...

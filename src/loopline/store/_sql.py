@@ -27,7 +27,7 @@ from loopline.store._records import (
     MetricPoint,
     Run,
 )
-from loopline.store._sql_promotion import SqlPromotionStore
+from loopline.store._sql_deploy import SqlDeploymentStore
 
 _LINEAGE_COLUMNS = (
     "git_commit",
@@ -44,7 +44,7 @@ _LINEAGE_COLUMNS = (
 )
 
 
-class SqlMetadataStore(SqlPromotionStore, MetadataStore):
+class SqlMetadataStore(SqlDeploymentStore, MetadataStore):
     """`MetadataStore` over one SQLAlchemy engine; migrates the schema on open."""
 
     def __init__(self, url: str) -> None:

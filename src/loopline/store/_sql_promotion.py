@@ -351,6 +351,27 @@ class SqlPromotionStore(SqlRegistryStore):
                 for r in conn.execute(q)
             ]
 
+    def record_event(
+        self,
+        *,
+        actor: str,
+        action: str,
+        target_kind: str,
+        target_id: str,
+        after: Mapping[str, Any] | None = None,
+        reason: str | None = None,
+    ) -> None:
+        with self._write_engine.begin() as conn:
+            append_audit(
+                conn,
+                actor=actor,
+                action=action,
+                target_kind=target_kind,
+                target_id=target_id,
+                after=after,
+                reason=reason,
+            )
+
     def list_audit_events(self, after_id: int = 0, limit: int = 100_000) -> list[AuditEvent]:
         a = t.audit_events.c
         q = sa.select(t.audit_events).where(a.id > after_id).order_by(a.id).limit(limit)

@@ -1,0 +1,129 @@
+"""`loopline deploy start|status|switch|promote|stop|list`: traffic policies."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from loopline.cli._context import store
+from loopline.cli._output import console, print_json, table, when
+from loopline.store import Deployment
+
+app = typer.Typer(help="Roll a version out: canary, shadow, blue-green, A/B.", no_args_is_help=True)
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+
+
+def _show(d: Deployment, as_json: bool) -> None:
+    if as_json:
+        print_json(d.as_dict())
+        return
+    live = f", live {d.params['live']}" if "live" in d.params else ""
+    console.print(
+        f"deployment #{d.id} of {d.model}@{d.alias}: {d.strategy}, {d.status}, "
+        f"v{d.champion_version} (champion) vs v{d.challenger_version} (challenger) at "
+        f"{d.challenger_percent:g}%{live}" + (f" — {d.reason}" if d.reason else "")
+    )
+
+
+@app.command("start")
+def start(
+    model: str,
+    version: Annotated[int, typer.Argument(help="The challenger version")],
+    strategy: Annotated[str, typer.Option(help="canary | shadow | blue_green | ab")] = "canary",
+    alias: Annotated[str, typer.Option(help="Alias whose holder is the champion")] = "production",
+    steps: Annotated[str, typer.Option(help="Canary percentages")] = "5,25,100",
+    step_duration: Annotated[float, typer.Option(help="Seconds healthy per canary step")] = 30.0,
+    fraction: Annotated[float, typer.Option(help="Shadow: share of requests copied")] = 1.0,
+    split: Annotated[float, typer.Option(help="A/B: share of keys to the challenger")] = 0.5,
+    max_error_rate: Annotated[float, typer.Option(help="SLO: roll back above this")] = 0.01,
+    max_p95_ms: Annotated[float, typer.Option(help="SLO: roll back above this p95")] = 100.0,
+    max_psi: Annotated[float, typer.Option(help="SLO: prediction PSI vs champion")] = 0.2,
+    as_json: JsonOpt = False,
+) -> None:
+    """Start a rollout of VERSION against the alias's holder; servers pick it up in ~1 s."""
+    from loopline.errors import InvalidInputError
+    from loopline.serving import Slo, deploy
+
+    try:
+        percents = [float(s) for s in steps.split(",") if s.strip()]
+    except ValueError:
+        raise InvalidInputError(
+            f"--steps {steps!r} is not a list of numbers", hint="e.g. --steps 5,25,100"
+        ) from None
+    slo = Slo(max_error_rate=max_error_rate, max_p95_ms=max_p95_ms, max_psi=max_psi)
+    d = deploy(
+        model,
+        version,
+        strategy=strategy,
+        alias=alias,
+        steps=percents,
+        step_duration_s=step_duration,
+        fraction=fraction,
+        split=split,
+        slo=slo,
+    )
+    _show(d, as_json)
+
+
+@app.command("status")
+def status(model: str, as_json: JsonOpt = False) -> None:
+    """The active rollout of MODEL, if any."""
+    d = store(reap=False).active_deployment(model)
+    if d is None:
+        if as_json:
+            print_json(None)
+        else:
+            console.print(f"{model} has no active deployment")
+        return
+    _show(d, as_json)
+
+
+@app.command("switch")
+def switch(model: str, as_json: JsonOpt = False) -> None:
+    """Blue-green: send all traffic to the other side (again to switch back)."""
+    from loopline.serving import switch as do_switch
+
+    _show(do_switch(model), as_json)
+
+
+@app.command("promote")
+def promote(model: str, reason: Annotated[str | None, typer.Option()] = None) -> None:
+    """End the rollout by moving the alias to the challenger."""
+    from loopline.serving import finish
+
+    _show(finish(model, promote=True, reason=reason), False)
+
+
+@app.command("stop")
+def stop(model: str, reason: Annotated[str | None, typer.Option()] = None) -> None:
+    """End the rollout; all traffic returns to the champion."""
+    from loopline.serving import finish
+
+    _show(finish(model, promote=False, reason=reason), False)
+
+
+@app.command("list")
+def list_(model: str, as_json: JsonOpt = False) -> None:
+    """Every rollout of MODEL."""
+    rows = store(reap=False).list_deployments(model)
+    if as_json:
+        print_json([d.as_dict() for d in rows])
+        return
+    table(
+        f"{model} deployments",
+        ["#", "strategy", "status", "champion", "challenger", "%", "started", "reason"],
+        [
+            [
+                d.id,
+                d.strategy,
+                d.status,
+                f"v{d.champion_version}",
+                f"v{d.challenger_version}",
+                f"{d.challenger_percent:g}",
+                when(d.created_at),
+                d.reason or "",
+            ]
+            for d in rows
+        ],
+    )

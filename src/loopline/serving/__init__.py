@@ -1,0 +1,48 @@
+"""Online serving: MLflow scoring protocol and Open Inference Protocol v2 over one ASGI app,
+with request validation, prediction capture, Prometheus metrics and hot swaps."""
+
+from loopline.serving._app import ScoringService, create_app
+from loopline.serving._capture import PredictionCapture, read_capture
+from loopline.serving._codecs import decode_mlflow, decode_oip, encode_mlflow, encode_oip
+from loopline.serving._deploy import STRATEGIES, deploy, finish, switch
+from loopline.serving._health import ArmStats, Slo, canary_violations
+from loopline.serving._rollout import RolloutFollower
+from loopline.serving._router import Route, SingleRouter, TrafficRouter, bucket
+from loopline.serving._routers import BlueGreenRouter, ShadowRouter, SplitRouter, router_for
+from loopline.serving._server import ServingRuntime, build_app, build_service, serve
+from loopline.serving._slot import AliasWatcher, ModelSlot, Served, load_served
+
+__all__ = [
+    "STRATEGIES",
+    "AliasWatcher",
+    "ArmStats",
+    "BlueGreenRouter",
+    "ModelSlot",
+    "PredictionCapture",
+    "RolloutFollower",
+    "Route",
+    "ScoringService",
+    "Served",
+    "ServingRuntime",
+    "ShadowRouter",
+    "SingleRouter",
+    "Slo",
+    "SplitRouter",
+    "TrafficRouter",
+    "bucket",
+    "build_app",
+    "build_service",
+    "canary_violations",
+    "create_app",
+    "decode_mlflow",
+    "decode_oip",
+    "deploy",
+    "encode_mlflow",
+    "encode_oip",
+    "finish",
+    "load_served",
+    "read_capture",
+    "router_for",
+    "serve",
+    "switch",
+]

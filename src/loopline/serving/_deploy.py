@@ -1,0 +1,127 @@
+"""Starting, switching and stopping rollouts: the library behind `loopline deploy`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from loopline.config import current_user
+from loopline.errors import ConflictError, InvalidInputError
+from loopline.registry import load_model
+from loopline.serving._health import Slo
+from loopline.store import Deployment, open_metadata_store
+
+STRATEGIES = ("canary", "shadow", "blue_green", "ab")
+
+
+def deploy(
+    model: str,
+    challenger: int,
+    *,
+    strategy: str = "canary",
+    alias: str = "production",
+    steps: Sequence[float] = (5, 25, 100),
+    step_duration_s: float = 30.0,
+    fraction: float = 1.0,
+    split: float = 0.5,
+    slo: Slo | None = None,
+) -> Deployment:
+    """Roll `challenger` out against the holder of `alias` under a traffic strategy."""
+    if strategy not in STRATEGIES:
+        raise InvalidInputError(
+            f"unknown strategy {strategy!r}", hint=f"use one of {', '.join(STRATEGIES)}"
+        )
+    store = open_metadata_store()
+    champion = store.get_version_by_alias(model, alias)
+    if champion.version == challenger:
+        raise ConflictError(
+            f"version {challenger} already holds @{alias}", hint="deploy a different version"
+        )
+    load_model(f"models:/{model}/{challenger}")  # refuse a corrupted challenger up front
+    clean = [float(s) for s in steps]
+    if strategy == "canary" and (
+        not clean or clean != sorted(clean) or clean[-1] != 100 or clean[0] <= 0
+    ):
+        raise InvalidInputError(
+            f"canary steps {clean} must rise from above 0 to 100", hint="e.g. --steps 5,25,100"
+        )
+    if not 0 < fraction <= 1 or not 0 < split < 1:
+        raise InvalidInputError(
+            "--fraction must be in (0, 1] and --split in (0, 1)",
+            hint="e.g. --fraction 0.1 or --split 0.5",
+        )
+    params: dict[str, object] = {"slo": (slo or Slo()).get_params()}
+    percent = 0.0
+    if strategy == "canary":
+        params |= {"steps": clean, "step_duration_s": step_duration_s}
+        percent = clean[0]
+    elif strategy == "shadow":
+        params["fraction"] = fraction
+    elif strategy == "ab":
+        params["split"] = split
+        percent = split * 100
+    else:
+        params["live"] = "blue"
+    return store.create_deployment(
+        model,
+        alias=alias,
+        strategy=strategy,
+        champion_version=champion.version,
+        challenger_version=challenger,
+        params=params,
+        challenger_percent=percent,
+        actor=current_user(),
+    )
+
+
+def _active(model: str) -> Deployment:
+    d = open_metadata_store().active_deployment(model)
+    if d is None:
+        raise ConflictError(
+            f"model {model!r} has no active deployment",
+            hint=f"start one with: loopline deploy start {model} VERSION",
+        )
+    return d
+
+
+def switch(model: str) -> Deployment:
+    """Blue-green: flip live traffic to the other side (run again to switch back)."""
+    d = _active(model)
+    if d.strategy != "blue_green":
+        raise ConflictError(
+            f"deployment #{d.id} is {d.strategy}, not blue_green",
+            hint="switch applies to blue-green deployments",
+        )
+    live = "green" if d.params.get("live") == "blue" else "blue"
+    out = open_metadata_store().update_deployment(
+        d.id,
+        expected_step=d.step,
+        actor=current_user(),
+        action="deploy.switch",
+        params={**d.params, "live": live},
+        step=d.step + 1,
+        challenger_percent=100.0 if live == "green" else 0.0,
+    )
+    if out is None:
+        raise ConflictError("the deployment changed meanwhile", hint="run the command again")
+    return out
+
+
+def finish(model: str, *, promote: bool, reason: str | None = None) -> Deployment:
+    """End the active rollout: `promote` moves the alias to the challenger, else stop."""
+    d = _active(model)
+    out = open_metadata_store().update_deployment(
+        d.id,
+        expected_step=d.step,
+        actor=current_user(),
+        action="deploy.complete" if promote else "deploy.stop",
+        status="completed" if promote else "stopped",
+        challenger_percent=100.0 if promote else 0.0,
+        reason=reason,
+        promote_alias=promote,
+    )
+    if out is None:
+        raise ConflictError("the deployment changed meanwhile", hint="run the command again")
+    return out
+
+
+__all__ = ["STRATEGIES", "deploy", "finish", "switch"]

@@ -1,0 +1,154 @@
+"""Building a scoring server from a model URI, and running it under uvicorn.
+
+Everything that can be wrong (the URI, the alias, the artifact's hash, the port) is
+checked before uvicorn starts, so a bad start-up is one clear line and exit code 2, not
+a server that hangs or fails on its first request.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import socket
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import uvicorn
+from starlette.applications import Starlette
+
+from loopline.config import current_user, load_settings
+from loopline.errors import ConfigError
+from loopline.registry import parse_model_uri
+from loopline.serving._app import ScoringService, create_app
+from loopline.serving._capture import PredictionCapture
+from loopline.serving._metrics import ServingMetrics
+from loopline.serving._rollout import RolloutFollower
+from loopline.serving._router import SingleRouter
+from loopline.serving._slot import AliasWatcher, ModelSlot, Served, load_served
+from loopline.store import ModelVersion, open_metadata_store
+
+_URI_ENV = "LOOPLINE_SERVE_URI"
+
+
+def _record_swap_failure(version: ModelVersion, exc: Exception) -> None:
+    open_metadata_store().record_event(
+        actor=current_user(),
+        action="serving.swap_failed",
+        target_kind="model_version",
+        target_id=version.uri.removeprefix("models:/"),
+        after={"error": f"{type(exc).__name__}: {exc}"[:2000]},
+    )
+
+
+@dataclass
+class ServingRuntime:
+    """A scoring service and the background parts that keep it current."""
+
+    service: ScoringService
+    watchers: list[AliasWatcher]
+    rollout: RolloutFollower
+
+    def start(self) -> None:
+        for w in self.watchers:
+            w.start()
+        self.rollout.start()
+
+    def stop(self) -> None:
+        for w in self.watchers:
+            w.stop()
+        self.rollout.stop()
+        if self.service.capture is not None:
+            self.service.capture.close()
+
+
+def build_service(uri: str, *, capture: bool = True, poll_s: float = 1.0) -> ServingRuntime:
+    """A ready scoring service for `uri` (loaded and verified), its alias watcher and the
+    follower of its deployment record."""
+    ref = parse_model_uri(uri)
+    served = load_served(uri)
+    slot = ModelSlot(uri, served)
+    metrics = ServingMetrics()
+    settings = load_settings()
+    recorder = PredictionCapture(settings.home / "capture") if capture else None
+    if recorder is not None:
+        metrics.bind_capture(
+            lambda: recorder.depth, lambda: recorder.dropped, lambda: recorder.written_rows
+        )
+    service = ScoringService(ref.name, SingleRouter(slot), metrics, recorder)
+
+    def publish(s: Served) -> None:
+        metrics.model_info.clear()
+        metrics.model_info.labels(
+            ref.name, str(s.version.version), s.version.sha256[:12], "champion"
+        ).set(1)
+
+    def on_swap(old: Served, new: Served) -> None:
+        metrics.swaps.labels("ok").inc()
+        publish(new)
+
+    def on_failure(version: ModelVersion, exc: Exception) -> None:
+        metrics.swaps.labels("failed").inc()
+        _record_swap_failure(version, exc)
+
+    publish(served)
+    watchers = []
+    if AliasWatcher.follows_alias(uri):
+        watchers.append(AliasWatcher(slot, poll_s, on_swap, on_failure))
+    return ServingRuntime(service, watchers, RolloutFollower(service, slot, poll_s))
+
+
+def build_app(uri: str, *, capture: bool = True, poll_s: float = 1.0) -> Starlette:
+    runtime = build_service(uri, capture=capture, poll_s=poll_s)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        runtime.start()
+        try:
+            yield
+        finally:
+            runtime.stop()
+
+    return create_app(runtime.service, lifespan)
+
+
+def app_from_env() -> Starlette:
+    """Factory for uvicorn's worker processes (each builds its own app)."""
+    return build_app(os.environ[_URI_ENV])
+
+
+def check_port(host: str, port: int) -> None:
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError as exc:
+            why = (
+                "is in use" if exc.errno == errno.EADDRINUSE else f"cannot be used: {exc.strerror}"
+            )
+            raise ConfigError(
+                f"port {port} on {host} {why}", hint="pick another with --port"
+            ) from None
+
+
+def serve(uri: str, host: str = "127.0.0.1", port: int = 8080, workers: int = 1) -> None:
+    """Run the scoring server until interrupted."""
+    check_port(host, port)
+    if workers == 1:
+        app = build_app(uri)  # fails here, before binding, if anything is wrong
+        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+        return
+    load_served(uri)  # fail fast in the parent before forking workers
+    os.environ[_URI_ENV] = uri
+    uvicorn.run(
+        "loopline.serving._server:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+        access_log=False,
+    )
+
+
+__all__ = ["ServingRuntime", "app_from_env", "build_app", "build_service", "check_port", "serve"]

@@ -1,0 +1,202 @@
+"""Deployments on SQL: each change is one transaction with its audit event."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import sqlalchemy as sa
+
+from loopline.errors import ConflictError, NotFoundError
+from loopline.store import _schema as t
+from loopline.store._audit import append_audit
+from loopline.store._deploy_base import DeploymentStore
+from loopline.store._records import Deployment
+from loopline.store._sql_promotion import SqlPromotionStore
+
+D = t.deployments.c
+_ACTIVE = "active"
+
+
+class SqlDeploymentStore(SqlPromotionStore, DeploymentStore):
+    def _deployment(self, conn: sa.Connection, where: sa.ColumnElement[bool]) -> list[Deployment]:
+        champ = t.model_versions.alias("champ")
+        chall = t.model_versions.alias("chall")
+        q = (
+            sa.select(
+                t.deployments,
+                t.registered_models.c.name.label("model"),
+                champ.c.version.label("champ_v"),
+                chall.c.version.label("chall_v"),
+            )
+            .join(t.registered_models, t.registered_models.c.id == D.model_id)
+            .join(champ, champ.c.id == D.champion_version_id)
+            .outerjoin(chall, chall.c.id == D.challenger_version_id)
+            .where(where)
+            .order_by(D.id)
+        )
+        return [
+            Deployment(
+                r.id,
+                r.model,
+                r.alias,
+                r.strategy,
+                r.champ_v,
+                r.chall_v,
+                r.params,
+                r.status,
+                r.step,
+                r.challenger_percent,
+                r.reason,
+                r.created_by,
+                r.created_at,
+                r.updated_at,
+            )
+            for r in conn.execute(q)
+        ]
+
+    def create_deployment(
+        self,
+        model: str,
+        *,
+        alias: str,
+        strategy: str,
+        champion_version: int,
+        challenger_version: int | None,
+        params: Mapping[str, Any],
+        challenger_percent: float,
+        actor: str,
+    ) -> Deployment:
+        now = time.time()
+        with self._write_engine.begin() as conn:
+            mid = self._model_id(conn, model)
+            active = conn.execute(
+                sa.select(D.id).where(D.model_id == mid, D.status == _ACTIVE)
+            ).scalar()
+            if active is not None:
+                raise ConflictError(
+                    f"model {model!r} already has an active deployment (#{active})",
+                    hint=f"finish or stop it first: loopline deploy stop {model}",
+                )
+            champ = self._version_row(conn, model, champion_version)
+            chall = (
+                self._version_row(conn, model, challenger_version)
+                if challenger_version is not None
+                else None
+            )
+            did = conn.execute(
+                sa.insert(t.deployments).values(
+                    model_id=mid,
+                    alias=alias,
+                    strategy=strategy,
+                    champion_version_id=champ.id,
+                    challenger_version_id=chall.id if chall is not None else None,
+                    params=dict(params),
+                    status=_ACTIVE,
+                    step=0,
+                    challenger_percent=challenger_percent,
+                    created_by=actor,
+                    created_at=now,
+                    updated_at=now,
+                )
+            ).inserted_primary_key[0]  # type: ignore[index]
+            append_audit(
+                conn,
+                actor=actor,
+                action="deploy.start",
+                target_kind="deployment",
+                target_id=f"{model}#{did}",
+                after={
+                    "strategy": strategy,
+                    "champion": champion_version,
+                    "challenger": challenger_version,
+                    "params": dict(params),
+                },
+            )
+            return self._deployment(conn, D.id == did)[0]
+
+    def active_deployment(self, model: str) -> Deployment | None:
+        with self._engine.begin() as conn:
+            mid = self._model_id(conn, model)
+            found = self._deployment(conn, sa.and_(D.model_id == mid, D.status == _ACTIVE))
+            return found[-1] if found else None
+
+    def get_deployment(self, deployment_id: int) -> Deployment:
+        with self._engine.begin() as conn:
+            found = self._deployment(conn, D.id == deployment_id)
+        if not found:
+            raise NotFoundError(
+                f"deployment #{deployment_id} does not exist",
+                hint="see `loopline deploy list MODEL`",
+            )
+        return found[0]
+
+    def list_deployments(self, model: str) -> list[Deployment]:
+        with self._engine.begin() as conn:
+            return self._deployment(conn, D.model_id == self._model_id(conn, model))
+
+    def update_deployment(
+        self,
+        deployment_id: int,
+        *,
+        expected_step: int,
+        actor: str,
+        action: str,
+        status: str | None = None,
+        step: int | None = None,
+        challenger_percent: float | None = None,
+        params: Mapping[str, Any] | None = None,
+        reason: str | None = None,
+        promote_alias: bool = False,
+    ) -> Deployment | None:
+        now = time.time()
+        values: dict[str, Any] = {"updated_at": now}
+        for key, value in (
+            ("status", status),
+            ("step", step),
+            ("params", params),
+            ("challenger_percent", challenger_percent),
+            ("reason", reason),
+        ):
+            if value is not None:
+                values[key] = dict(value) if isinstance(value, Mapping) else value
+        with self._write_engine.begin() as conn:
+            before = self._deployment(conn, D.id == deployment_id)
+            if not before:
+                raise NotFoundError(f"deployment #{deployment_id} does not exist", hint="")
+            old = before[0]
+            changed = conn.execute(
+                sa.update(t.deployments)
+                .where(D.id == deployment_id, D.status == _ACTIVE, D.step == expected_step)
+                .values(**values)
+            ).rowcount
+            if changed != 1:
+                return None  # finished, or another replica moved it first
+            append_audit(
+                conn,
+                actor=actor,
+                action=action,
+                target_kind="deployment",
+                target_id=f"{old.model}#{deployment_id}",
+                before={
+                    "status": old.status,
+                    "step": old.step,
+                    "challenger_percent": old.challenger_percent,
+                },
+                after={k: v for k, v in values.items() if k != "updated_at"},
+                reason=reason,
+            )
+            if promote_alias and old.challenger_version is not None:
+                target = self._version_row(conn, old.model, old.challenger_version)
+                self._move(
+                    conn,
+                    old.model,
+                    old.alias,
+                    target,
+                    actor=actor,
+                    action="promote",
+                    reason=reason or f"deployment #{deployment_id} completed",
+                    gate_decision_id=None,
+                )
+            return self._deployment(conn, D.id == deployment_id)[0]

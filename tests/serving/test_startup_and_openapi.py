@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+from schemathesis import Case
+
+from loopline.store import ModelVersion
+from tests.conftest import run_cli
+from tests.serving.conftest import LiveServer
+
+
+@pytest.mark.parametrize(
+    ("uri", "fragment"),
+    [
+        ("models:/nope@production", "does not exist"),
+        ("churn", "not a model URI"),
+        ("models:/churn@staging", "no alias 'staging'"),
+    ],
+)
+def test_bad_start_up_is_one_line_and_exit_2(
+    production: ModelVersion, uri: str, fragment: str
+) -> None:
+    p = run_cli("serve", uri, "--port", "1")
+    assert p.returncode == 2 and fragment in p.stderr, p.stderr
+    assert len(p.stderr.strip().splitlines()) == 1 and "Traceback" not in p.stderr
+
+
+def test_port_in_use_is_refused_at_start_up(production: ModelVersion) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        p = run_cli("serve", "models:/churn@production", "--port", str(port))
+    assert p.returncode == 2 and "in use" in p.stderr, p.stderr
+
+
+def test_no_server_errors_for_any_request_the_openapi_allows(
+    production: ModelVersion, live_server: Callable[..., LiveServer]
+) -> None:
+    server = live_server(capture=False)
+    schema = schemathesis.openapi.from_url(f"{server.url}/openapi.json")
+    operations = [result.ok() for result in schema.get_all_operations()]
+    assert {op.path for op in operations} >= {"/invocations", "/v2/health/ready"}
+    for operation in operations:
+
+        @given(case=operation.as_strategy())
+        @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+        def no_5xx(case: Case) -> None:
+            response = case.call()
+            assert response.status_code < 500, (case.body, response.text)
+
+        no_5xx()
