@@ -36,6 +36,7 @@ from loopline.serving._codecs import (
     encode_oip,
     parse_json,
 )
+from loopline.serving._fastpath import FastPlan, fast_frame, plan_for
 from loopline.serving._health import ArmStats
 from loopline.serving._metrics import ServingMetrics
 from loopline.serving._middleware import CaptureMiddleware
@@ -74,6 +75,7 @@ class ScoringService:
         # so the challenger's latency never adds to the caller's.
         self._shadow_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="shadow")
         self._shadow_slots = threading.BoundedSemaphore(64)
+        self._plans: dict[int, FastPlan | None] = {}
 
     def arm_stats(self, arm: str) -> ArmStats:
         stats = self.stats.get(arm)
@@ -106,7 +108,7 @@ class ScoringService:
                         served.version.version,
                         "shadow",
                         latency,
-                        frame.to_dict("records"),
+                        frame,
                         labels.tolist(),
                         None if proba is None else proba.tolist(),
                     )
@@ -118,17 +120,27 @@ class ScoringService:
         return self.router.route("").slot.current
 
     def score(
-        self, route: Route, frame: pd.DataFrame
+        self, route: Route, frame: pd.DataFrame, conformed: bool = False
     ) -> tuple[Served, np.ndarray[Any, Any], np.ndarray[Any, Any] | None]:
+        """Score with the route's model; `frame` is checked against its signature unless
+        the fast path already `conformed` it."""
         served = route.slot.current  # read once: a concurrent swap cannot mix versions
         if frame.empty:
             raise InvalidInputError("the request has no rows", hint="send at least one row")
-        signature = served.model.signature
-        checked = signature.check(frame) if signature is not None else frame
-        check_finite(checked)
+        checked = frame
+        if not conformed:
+            signature = served.model.signature
+            checked = signature.check(frame) if signature is not None else frame
+            check_finite(checked)
         labels, proba = served.model.score(checked)
         route.slot.last_rows = checked.head(5)
         return served, labels, proba
+
+    def _plan(self, served: Served) -> FastPlan | None:
+        key = served.version.id
+        if key not in self._plans:
+            self._plans[key] = plan_for(served.model.signature)
+        return self._plans[key]
 
     async def handle(self, request: Request, protocol: str) -> Response:
         t0 = time.perf_counter()
@@ -143,8 +155,8 @@ class ScoringService:
                     f"the body is {len(body)} bytes, over the limit",
                     hint=f"send at most {MAX_BODY_BYTES} bytes per request",
                 )
-            frame, oip_id = self._decode(request, body, protocol)
-            served, labels, proba = self.score(route, frame)
+            frame, oip_id, conformed = self._decode(request, body, protocol, route)
+            served, labels, proba = self.score(route, frame, conformed)
         except LooplineError as exc:
             code = code if code != 200 else exc.http_status if exc.http_status < 500 else 400
             self._count(protocol, route.arm, code, t0)
@@ -160,51 +172,54 @@ class ScoringService:
             return error_response(err, 500, {"x-request-id": rid, "x-loopline-arm": route.arm})
         if protocol == "oip":
             out = encode_oip(self.model_name, str(served.version.version), oip_id, labels, proba)
+            predictions = out["outputs"][0]["data"]
         else:
             out = encode_mlflow(labels, proba)
+            predictions = out["predictions"]
         latency = time.perf_counter() - t0
         self._count(protocol, route.arm, 200, t0)
         self.arm_stats(route.arm).record(True, latency * 1000, _score_of(labels, proba))
         self.metrics.rows.labels(route.arm).inc(len(labels))
         if self.capture is not None:
+            # The frame goes to the writer thread as is: turning it into JSON happens there.
             request.state.capture = (
-                rid,
-                time.time(),
-                self.model_name,
-                served.version.version,
-                route.arm,
-                latency * 1000,
-                frame.to_dict("records"),
-                out["predictions"] if protocol != "oip" else out["outputs"][0]["data"],
-                None if proba is None else proba.tolist(),
-            )
+                rid, time.time(), self.model_name, served.version.version, route.arm,
+                latency * 1000, frame, predictions, None if proba is None else proba.tolist(),
+            )  # fmt: skip
         if route.shadow is not None:
             self.shadow(route, frame, rid)
-        return JSONResponse(
-            out,
-            headers={
-                "x-request-id": rid,
-                "x-loopline-model-version": str(served.version.version),
-                "x-loopline-arm": route.arm,
-            },
-        )
+        headers = {
+            "x-request-id": rid,
+            "x-loopline-model-version": str(served.version.version),
+            "x-loopline-arm": route.arm,
+        }
+        return JSONResponse(out, headers=headers)
 
     def _decode(
-        self, request: Request, body: bytes, protocol: str
-    ) -> tuple[pd.DataFrame, str | None]:
-        signature = self.served().model.signature
+        self, request: Request, body: bytes, protocol: str, route: Route
+    ) -> tuple[pd.DataFrame, str | None, bool]:
+        """(frame, OIP request id, already conformed?)."""
+        served = route.slot.current
+        signature = served.model.signature
         columns = signature.input_names if signature is not None else None
         if protocol == "oip":
-            return decode_oip(parse_json(body), columns)
+            frame, oip_id = decode_oip(parse_json(body), columns)
+            return frame, oip_id, False
         if request.headers.get("content-type", "").startswith("text/csv"):
             try:
-                return pd.read_csv(io.BytesIO(body)), None
+                return pd.read_csv(io.BytesIO(body)), None, False
             except (ValueError, pd.errors.ParserError) as exc:
                 raise InvalidInputError(
                     f"the CSV body cannot be read: {exc}",
                     hint="send a header row and one row per line",
                 ) from None
-        return decode_mlflow(parse_json(body), columns), None
+        payload = parse_json(body)
+        plan = self._plan(served)
+        if plan is not None:
+            fast = fast_frame(payload, plan)
+            if fast is not None:
+                return fast, None, True
+        return decode_mlflow(payload, columns), None, False
 
     def _count(self, protocol: str, arm: str, code: int, t0: float) -> None:
         self.metrics.requests.labels(protocol, arm, str(code)).inc()

@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -40,8 +41,9 @@ _SCHEMA = pa.schema(
 )
 
 # One queued item per request: (request_id, ts, model, version, arm, latency_ms,
-# rows as list of dicts, predictions list, probabilities list-of-lists or None)
-Item = tuple[str, float, str, int, str, float, list[dict[Any, Any]], list[Any], Any]
+# the scored rows as a DataFrame, predictions list, probabilities list-of-lists or None).
+# The frame is never mutated after scoring, so the writer thread may read it later.
+Item = tuple[str, float, str, int, str, float, pd.DataFrame, list[Any], Any]
 
 
 class PredictionCapture:
@@ -95,7 +97,7 @@ class PredictionCapture:
             except queue.Empty:
                 break
             items.append(item)
-            rows += len(item[6])
+            rows += len(item[6].index)
         if items:
             try:
                 self._write(items)
@@ -104,8 +106,10 @@ class PredictionCapture:
 
     def _write(self, items: list[Item]) -> None:
         cols: dict[str, list[Any]] = {name: [] for name in _SCHEMA.names}
-        for rid, ts, model, version, arm, latency, rows, preds, proba in items:
-            for i, row in enumerate(rows):
+        for rid, ts, model, version, arm, latency, frame, preds, proba in items:
+            names = [str(c) for c in frame.columns]
+            for i, values in enumerate(frame.itertuples(index=False, name=None)):
+                row = dict(zip(names, values, strict=True))
                 p = proba[i] if proba is not None else None
                 cols["request_id"].append(rid)
                 cols["row"].append(i)
@@ -114,7 +118,7 @@ class PredictionCapture:
                 cols["version"].append(version)
                 cols["arm"].append(arm)
                 cols["latency_ms"].append(latency)
-                cols["inputs"].append(json.dumps(row, default=str))
+                cols["inputs"].append(json.dumps(row, default=_jsonable))
                 cols["prediction"].append(json.dumps(preds[i], default=str))
                 cols["probability"].append(float(p[-1]) if p is not None and len(p) == 2 else None)
                 cols["proba"].append(json.dumps(p) if p is not None else None)
@@ -135,10 +139,13 @@ class PredictionCapture:
         self._thread.join(timeout_s)
 
 
+def _jsonable(value: Any) -> Any:
+    item = getattr(value, "item", None)  # numpy scalars
+    return item() if callable(item) else str(value)
+
+
 def read_capture(folder: Path, model: str) -> Any:
     """All captured rows of `model` as a pandas DataFrame (empty if none yet)."""
-    import pandas as pd
-
     files = sorted((folder / model).glob("*/*.parquet"))
     if not files:
         return pd.DataFrame(columns=_SCHEMA.names)
