@@ -25,6 +25,7 @@ from loopline.models._frames import family
 class FastPlan:
     names: list[str]
     int_columns: list[str]
+    int_positions: list[int]
     not_nullable: np.ndarray[Any, Any]  # bool mask over columns
     dtypes: dict[str, str]
 
@@ -40,6 +41,7 @@ def plan_for(signature: Signature | None) -> FastPlan | None:
     return FastPlan(
         names=names,
         int_columns=[c.name for c, k in zip(signature.inputs, kinds, strict=True) if k == "int"],
+        int_positions=[i for i, k in enumerate(kinds) if k == "int"],
         not_nullable=np.array([not c.nullable for c in signature.inputs]),
         dtypes={c.name: c.dtype for c in signature.inputs},
     )
@@ -67,7 +69,13 @@ def fast_frame(payload: Any, plan: FastPlan) -> pd.DataFrame | None:
         raw = np.asarray(rows)  # ragged rows raise; strings or nulls give a non-numeric dtype
     except (ValueError, TypeError):
         return None
-    if raw.dtype.kind not in "fiub" or raw.ndim != 2 or raw.shape[1] != len(plan.names):
+    if raw.dtype.kind not in "fiu" or raw.ndim != 2 or raw.shape[1] != len(plan.names):
+        return None
+    # numpy turns True into 1.0 next to numbers, and 3.0 into a fine int; the exact path
+    # calls a bool a bool and refuses floats for int columns, so the fast path does too.
+    if any(type(v) is bool for row in rows for v in row):
+        return None
+    if any(type(row[i]) is not int for row in rows for i in plan.int_positions):
         return None
     matrix = raw.astype("float64", copy=False)
     finite = np.isfinite(matrix)
@@ -77,10 +85,7 @@ def fast_frame(payload: Any, plan: FastPlan) -> pd.DataFrame | None:
             return None  # infinities, or nulls where the model had none: exact path explains
     frame = pd.DataFrame(matrix, columns=plan.names)
     for name in plan.int_columns:
-        col = frame[name].to_numpy()
-        if np.isnan(col).any() or (col != np.floor(col)).any():
-            return None
-        frame[name] = col.astype(plan.dtypes[name])
+        frame[name] = frame[name].to_numpy().astype(plan.dtypes[name])
     return frame
 
 
