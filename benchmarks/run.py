@@ -52,6 +52,7 @@ class Peer:
     requirements: str = "requirements.txt"  # under benchmarks/, e.g. "requirements-evidently.txt"
     env: Mapping[str, str] = field(default_factory=dict)
     unset_env: tuple[str, ...] = ()
+    script: str = "peer_side.py"  # in the benchmark's folder
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,7 @@ class Benchmark:
     peer: Peer
     description: str  # markdown: what each case does
     variants: tuple[Variant, ...] = (Variant(),)
+    folder: str = ""  # under benchmarks/; defaults to `name` (several peers may share one)
 
 
 MLFLOW = Peer(
@@ -76,6 +78,30 @@ MLFLOW = Peer(
     env={"MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true", "GIT_PYTHON_REFRESH": "quiet"},
     # Synchronous logging (MLflow's default) and no inherited tracking server.
     unset_env=("MLFLOW_ENABLE_ASYNC_LOGGING", "MLFLOW_TRACKING_URI"),
+)
+
+PANDERA = Peer(
+    "Pandera",
+    venv=".venv-pandera",
+    requirements="validation/requirements-pandera.txt",
+    script="pandera_side.py",
+)
+GX = Peer(
+    "Great Expectations",
+    venv=".venv-gx",
+    requirements="validation/requirements-gx.txt",
+    script="gx_side.py",
+    env={"GX_ANALYTICS_ENABLED": "False", "TQDM_DISABLE": "1"},
+)
+VALIDATION = (
+    "- `arrow_strings`: 1,000,000 rows x 26 columns (`id` shuffled unique int64, 20 float64, "
+    "5 ten-level text columns as pandas 3's default Arrow-backed `str`); 78 checks (dtype and "
+    "not-null on every column, `id` unique, a range per float, an allowed set per text column) "
+    "plus the exact column list. Clean data; schema/suite built untimed.\n"
+    "- `object_strings`: the same with text as Python `str` objects (`object` dtype), the "
+    "storage behind the issue's reference figures.\n"
+    "- Peak memory = the highest resident memory during one validation minus resident memory "
+    "just before it (Linux)."
 )
 
 BENCHMARKS: dict[str, Benchmark] = {
@@ -95,6 +121,12 @@ BENCHMARKS: dict[str, Benchmark] = {
                 Variant("default backend", ("--backend", "default")),
                 Variant("explicit sqlite", ("--backend", "sqlite")),
             ),
+        ),
+        Benchmark(
+            "validation", "Data validation, 1M rows x 26 columns, 78 checks", PANDERA, VALIDATION
+        ),
+        Benchmark(
+            "validation-gx", "Data validation, same workload", GX, VALIDATION, folder="validation"
         ),
     )
 }
@@ -273,7 +305,8 @@ def main() -> int:
     versions: dict[str, str] = {}
     failed = False
     for name in args.only or list(BENCHMARKS):
-        bench, folder = BENCHMARKS[name], BENCH_DIR / name
+        bench = BENCHMARKS[name]
+        folder = BENCH_DIR / (bench.folder or name)
         try:
             peer_python = ensure_venv(bench.peer)
             with step(f"{name}: Loopline"):
@@ -284,7 +317,7 @@ def main() -> int:
                 peer_args = [*variant.args, *side_args]
                 with step(f"{name}: {bench.peer.name} {variant.label}".rstrip()):
                     env = peer_env(bench.peer)
-                    theirs = run_side(peer_python, folder / "peer_side.py", peer_args, env)
+                    theirs = run_side(peer_python, folder / bench.peer.script, peer_args, env)
                 peers.append((variant, theirs))
         except SideError as exc:
             failed = True

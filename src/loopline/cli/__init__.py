@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from loopline._version import __version__
-from loopline.cli import _audit, _deploy, _models, _runs, _serve
+from loopline.cli import _audit, _data, _deploy, _models, _runs, _serve
 from loopline.cli._output import err_console, print_json, table, when
 from loopline.errors import LooplineError
 
@@ -24,6 +24,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(_runs.app, name="runs")
+app.add_typer(_data.app, name="data")
 app.add_typer(_models.app, name="models")
 app.add_typer(_audit.app, name="audit")
 app.command("serve")(_serve.serve)

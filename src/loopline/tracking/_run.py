@@ -30,6 +30,7 @@ from loopline.tracking._lineage import capture_lineage, package_freeze
 if TYPE_CHECKING:
     import pandas as pd
 
+    from loopline.data import Contract
     from loopline.models import Signature
 
 _ParamValue = str | int | float | bool | None
@@ -138,11 +139,23 @@ class ActiveRun:
         role: str = "training",
         source: str | None = None,
         save: bool = False,
+        contract: Contract | str | os.PathLike[str] | None = None,
     ) -> Dataset:
-        """Fingerprint and profile `data` and link it to this run; copy it only if `save`."""
-        from loopline.data import as_frame, fingerprint, profile, schema_of
+        """Fingerprint and profile `data` and link it to this run; copy it only if `save`.
+
+        With a `contract`, the data is validated first: the report is stored as the artifact
+        `validation/<name>.json` and the run is tagged `validation.<name>` = passed, warned,
+        quarantined or failed. A failed `error` rule raises ValidationFailedError after that
+        record is written, and the data is not registered as a dataset version (so it does not
+        count as an accepted batch for the row-count trend rule).
+        """
+        from loopline.data import as_frame, fingerprint, profile, schema_of, validate_for_run
 
         df = as_frame(data)
+        digest = fingerprint(df)
+        if contract is not None:
+            _check_key("dataset", name)
+            validate_for_run(df, contract, name, digest, self.id, self._store, self._artifacts)
         blob = None
         if save:
             import io
@@ -151,7 +164,7 @@ class ActiveRun:
             df.to_parquet(buf, index=False)
             blob, _ = self._artifacts.put_bytes(buf.getvalue())
         record = {
-            "fingerprint": fingerprint(df),
+            "fingerprint": digest,
             "name": _check_key("dataset", name),
             "n_rows": len(df),
             "n_columns": len(df.columns),

@@ -1,0 +1,199 @@
+"""Contract YAML: read with line numbers so every mistake names file, line and key.
+
+Booleans follow YAML 1.2 (only true/false), not YAML 1.1: with PyYAML's default, an allowed
+list `[Yes, No]` would silently become `[True, False]` and every row would fail.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from loopline.data._contract import (
+    Column,
+    Contract,
+    Expression,
+    Freshness,
+    Labels,
+    Leakage,
+    RowCount,
+    RowCountTrend,
+    UniqueKeys,
+)
+from loopline.data._errors import ContractError
+
+Path_ = tuple[str | int, ...]
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader with YAML 1.2 booleans (resolvers adjusted below, on this class only)."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+
+_HINT = "see docs/data-contracts.md for the contract format"
+
+
+def _marks(node: yaml.Node, path: Path_, out: dict[Path_, int], source: str) -> None:
+    """Line (1-based) of every key and list item, by path; duplicate keys are refused."""
+    if isinstance(node, yaml.MappingNode):
+        seen: set[Any] = set()
+        for key, value in node.value:
+            name = key.value
+            if name in seen:
+                raise ContractError(
+                    f"{source}:{key.start_mark.line + 1}: key {_dotted((*path, name))!r} "
+                    "appears twice",
+                    hint="keep one of them",
+                )
+            seen.add(name)
+            out[(*path, name)] = key.start_mark.line + 1
+            _marks(value, (*path, name), out, source)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            out[(*path, i)] = item.start_mark.line + 1
+            _marks(item, (*path, i), out, source)
+
+
+def _dotted(path: Path_) -> str:
+    return ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in path) or "(top level)"
+
+
+def _model_at(path: Path_) -> type[BaseModel] | None:
+    """Which model the mapping at `path` is, to list the keys it accepts."""
+    shapes: dict[tuple[str, ...], type[BaseModel]] = {
+        (): Contract,
+        ("columns", "*"): Column,
+        ("row_count",): RowCount,
+        ("row_count_trend",): RowCountTrend,
+        ("freshness",): Freshness,
+        ("unique_keys",): UniqueKeys,
+        ("expressions", "#"): Expression,
+        ("labels",): Labels,
+        ("labels", "leakage"): Leakage,
+    }
+    for shape, model in shapes.items():
+        if len(shape) == len(path) and all(
+            s == p or (s == "*" and isinstance(p, str)) or (s == "#" and isinstance(p, int))
+            for s, p in zip(shape, path, strict=True)
+        ):
+            return model
+    return None
+
+
+def _error_for(exc: ValidationError, marks: dict[Path_, int], source: str) -> ContractError:
+    err = exc.errors()[0]
+    loc: Path_ = tuple(err["loc"])
+    # Union members add their type names to `loc`; keep only the part that exists in the file.
+    path: Path_ = ()
+    for part in loc:
+        if (*path, part) in marks or (err["type"] == "extra_forbidden" and part == loc[-1]):
+            path = (*path, part)
+        else:
+            break
+    line = marks.get(path) or next(
+        (marks[path[:i]] for i in range(len(path), 0, -1) if path[:i] in marks), 1
+    )
+    where = f"{source}:{line}"
+    if err["type"] == "extra_forbidden":
+        key, parent = str(path[-1]), path[:-1]
+        model = _model_at(parent)
+        known = [n for n in (model.model_fields if model else {}) if n != "source"]
+        near = difflib.get_close_matches(key, known, n=1)
+        guess = f" (did you mean {near[0]!r}?)" if near else ""
+        return ContractError(
+            f"{where}: unknown key {key!r} in {_dotted(parent)}{guess}",
+            hint=f"allowed keys there: {', '.join(known)}" if known else _HINT,
+        )
+    if err["type"] == "missing":
+        return ContractError(
+            f"{where}: {_dotted(path)} is missing the required key {loc[-1]!r}", hint=_HINT
+        )
+    msg = str(err["msg"]).removeprefix("Value error, ").replace("Input should", "should")
+    if path and path[-1] in ("min", "max") and len(loc) > len(path):
+        msg = "should be a number or a date"  # a union: pydantic reports each member
+    if path and path[-1] == "severity" and err.get("input") == "quarantine":
+        msg += " (quarantine applies to rules about single rows only)"
+    got = err.get("input")
+    shown = "" if isinstance(got, dict | list) or "got" in msg else f" (got {got!r})"
+    return ContractError(f"{where}: {_dotted(path)}: {msg}{shown}", hint=_HINT)
+
+
+def parse_contract(text: str, source: str = "<contract>") -> Contract:
+    """A Contract from YAML text; any problem is a ContractError naming `source`, line, key."""
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else 1
+        raise ContractError(
+            f"{source}:{line}: not valid YAML: {exc.problem or exc.context}",
+            hint="check indentation and quoting on that line",
+        ) from None
+    except yaml.YAMLError as exc:
+        raise ContractError(f"{source}: not valid YAML: {exc}", hint=_HINT) from None
+    finally:
+        loader.dispose()
+    if not isinstance(data, dict):
+        raise ContractError(
+            f"{source}:1: a contract is a mapping (name:, columns:, …), "
+            f"got {'nothing' if data is None else type(data).__name__}",
+            hint=_HINT,
+        )
+    marks: dict[Path_, int] = {}
+    assert node is not None
+    _marks(node, (), marks, source)
+    try:
+        return Contract.model_validate({**data, "source": source})
+    except ValidationError as exc:
+        raise _error_for(exc, marks, source) from None
+
+
+def load_contract_file(path: Path) -> Contract:
+    if not path.is_file():
+        raise ContractError(
+            f"contract file {str(path)!r} does not exist",
+            hint="pass the path of a YAML contract, or write one with "
+            "`loopline data infer-contract DATA`",
+        )
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ContractError(f"{path}: not a text file", hint="contracts are UTF-8 YAML") from None
+    return parse_contract(text, str(path))
+
+
+class _Dumper(yaml.SafeDumper):
+    """SafeDumper that writes short scalar lists on one line."""
+
+
+def _list(dumper: yaml.SafeDumper, items: list[Any]) -> yaml.Node:
+    # Short lists of scalars (allowed values, key columns) read best on one line.
+    flat = all(not isinstance(i, dict | list) for i in items) and len(str(items)) < 80
+    return dumper.represent_sequence("tag:yaml.org,2002:seq", items, flow_style=flat)
+
+
+_Dumper.add_representer(list, _list)
+
+
+def dump_contract(contract: Contract) -> str:
+    data = contract.model_dump(mode="json", exclude_defaults=True, exclude_none=True)
+    if contract.labels is not None and contract.labels.leakage is None:
+        data.setdefault("labels", {})["leakage"] = None  # keep "leakage checks off" explicit
+    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
+
+
+__all__ = ["dump_contract", "load_contract_file", "parse_contract"]
