@@ -15,7 +15,7 @@ samples = hnp.arrays(np.float64, st.integers(20, 300), elements=st.floats(-1e6, 
 
 def reference_psi(ref: np.ndarray, cur: np.ndarray, bins: int = 10) -> float:
     """Row-by-row reference: quantile edges, a Python loop to count, the textbook sum."""
-    inner = sorted(set(np.quantile(ref, [i / bins for i in range(1, bins)]).tolist()))
+    inner = sorted(set(np.quantile(ref, np.linspace(0, 1, bins + 1)[1:-1]).tolist()))
 
     def fractions(values: np.ndarray) -> list[float]:
         counts = [0] * (len(inner) + 1)

@@ -12,7 +12,17 @@ from typing import Annotated
 import typer
 
 from loopline._version import __version__
-from loopline.cli import _audit, _data, _deploy, _models, _runs, _serve
+from loopline.cli import (
+    _audit,
+    _ci,
+    _data,
+    _deploy,
+    _dora,
+    _models,
+    _pipelines,
+    _runs,
+    _serve,
+)
 from loopline.cli._output import err_console, print_json, table, when
 from loopline.errors import LooplineError
 
@@ -29,6 +39,12 @@ app.add_typer(_models.app, name="models")
 app.add_typer(_audit.app, name="audit")
 app.command("serve")(_serve.serve)
 app.add_typer(_deploy.app, name="deploy")
+app.command("run")(_pipelines.run)
+app.command("scheduler")(_pipelines.scheduler)
+app.command("diagram")(_pipelines.diagram)
+app.add_typer(_ci.app, name="ci")
+app.add_typer(_ci.report_app, name="report")
+app.command("dora")(_dora.dora)
 
 experiments = typer.Typer(help="Experiments group runs.", no_args_is_help=True)
 app.add_typer(experiments, name="experiments")

@@ -123,6 +123,8 @@ def show(
     )
     if run.params:
         table("Params", ["param", "value"], sorted(run.params.items()))
+    if run.tags:
+        table("Tags", ["tag", "value"], sorted(run.tags.items()), fold=True)
     if run.metrics:
         table(
             "Metrics (last value)",

@@ -1,5 +1,58 @@
-"""Pure statistics shared by serving (canary health) and monitoring (drift)."""
+"""Pure statistics shared by serving (canary health) and monitoring (drift).
 
+Each function is a pure function of arrays (or of count tables), tested against scipy where
+scipy has the same statistic: `ks_2samp`, `chi2_contingency_2xk`, `js_distance`,
+`wasserstein_distance`. `drift_frame` runs all of them over every column of a frame.
+"""
+
+from loopline.stats._categorical import (
+    Chi2Result,
+    aligned_counts,
+    chi2_contingency_2xk,
+    psi_categorical,
+    value_counts,
+)
+from loopline.stats._distances import js_distance, wasserstein_distance
+from loopline.stats._drift import (
+    OTHER,
+    CategoricalReference,
+    NumericReference,
+    Reference,
+    categorical_drift,
+    column_drift,
+    numeric_drift,
+    reference_from_profile,
+    reference_from_values,
+)
+from loopline.stats._frame import drift_frame, prepare_references
+from loopline.stats._ks import KSResult, ks_2samp, ks_pvalue
 from loopline.stats._psi import EPSILON, binned_fractions, psi, psi_from_fractions, quantile_edges
 
-__all__ = ["EPSILON", "binned_fractions", "psi", "psi_from_fractions", "quantile_edges"]
+__all__ = [
+    "EPSILON",
+    "OTHER",
+    "CategoricalReference",
+    "Chi2Result",
+    "KSResult",
+    "NumericReference",
+    "Reference",
+    "aligned_counts",
+    "binned_fractions",
+    "categorical_drift",
+    "chi2_contingency_2xk",
+    "column_drift",
+    "drift_frame",
+    "js_distance",
+    "ks_2samp",
+    "ks_pvalue",
+    "numeric_drift",
+    "prepare_references",
+    "psi",
+    "psi_categorical",
+    "psi_from_fractions",
+    "quantile_edges",
+    "reference_from_profile",
+    "reference_from_values",
+    "value_counts",
+    "wasserstein_distance",
+]

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from loopline.store._deploy_base import DeploymentStore
+from loopline.store._monitoring_base import MonitoringStore
 from loopline.store._records import (
     Artifact,
     Dataset,
@@ -28,7 +29,7 @@ from loopline.store._registry_base import RegistryStore
 PointTuple = tuple[str, float, int, float]
 
 
-class MetadataStore(RegistryStore, DeploymentStore, ABC):
+class MetadataStore(RegistryStore, DeploymentStore, MonitoringStore, ABC):
     """Experiments, runs, params, metrics, tags, artifacts, datasets and lineage."""
 
     url: str

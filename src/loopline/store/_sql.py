@@ -28,6 +28,7 @@ from loopline.store._records import (
     Run,
 )
 from loopline.store._sql_deploy import SqlDeploymentStore
+from loopline.store._sql_monitoring import SqlMonitoringStore
 
 _LINEAGE_COLUMNS = (
     "git_commit",
@@ -44,7 +45,7 @@ _LINEAGE_COLUMNS = (
 )
 
 
-class SqlMetadataStore(SqlDeploymentStore, MetadataStore):
+class SqlMetadataStore(SqlMonitoringStore, SqlDeploymentStore, MetadataStore):
     """`MetadataStore` over one SQLAlchemy engine; migrates the schema on open."""
 
     def __init__(self, url: str) -> None:

@@ -1,0 +1,112 @@
+"""`loopline dora`: DORA's four keys and model-health KPIs from the audit trail."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+import typer
+
+from loopline.cli._output import console, print_json, table, when
+from loopline.errors import InvalidInputError
+
+_UNITS = {"h": 3600.0, "d": 86400.0, "w": 7 * 86400.0}
+
+
+def parse_since(text: str) -> float:
+    """'90d', '12w', '36h' → seconds."""
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([hdw])\s*", text)
+    if m is None or float(m.group(1)) <= 0:
+        raise InvalidInputError(
+            f"--since {text!r} is not a duration", hint="use a number and h, d or w, e.g. 90d"
+        )
+    return float(m.group(1)) * _UNITS[m.group(2)]
+
+
+def _f(value: float | None, fmt: str = "{:.1f}") -> str:
+    return "—" if value is None else fmt.format(value)
+
+
+def dora(
+    since: Annotated[str, typer.Option(help="Window: 90d, 12w, 36h")] = "90d",
+    model: Annotated[str | None, typer.Option(help="Only this model")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+) -> None:
+    """Deployment frequency, lead time, change failure rate and time to restore, per model
+    and per week, plus drift-to-production time, retrain cadence and gate rejections."""
+    from loopline.cli._context import store
+    from loopline.ops.dora import dora_report
+
+    report = dora_report(store(reap=False), since_s=parse_since(since), model=model)
+    if as_json:
+        print_json(report.as_dict())
+        return
+    console.print(
+        f"[bold]DORA[/bold] {when(report.since, short=True)} → {when(report.until, short=True)}"
+        + (f" for {model}" if model else ""),
+        highlight=False,
+    )
+    # Short headers: the table must fit an 80-column terminal.
+    cols = ["model", "deploys", "/week", "lead h", "fail rate", "restore h", "incidents"]
+
+    def row(name: str, k: object) -> list[str]:
+        from loopline.ops.dora import Keys
+
+        assert isinstance(k, Keys)
+        return [
+            name,
+            str(k.deployments),
+            f"{k.per_week:.2f}",
+            _f(k.lead_time_median_h),
+            _f(k.change_failure_rate, "{:.0%}"),
+            _f(k.time_to_restore_median_h, "{:.2f}"),
+            f"{k.incidents} ({k.open_incidents} open)" if k.open_incidents else str(k.incidents),
+        ]
+
+    rows = [row("all models", report.overall)]
+    rows += [row(m, k) for m, k in report.per_model.items()]
+    table(None, cols, rows)
+    if report.weeks:
+        table(
+            "per week",
+            ["week", "deploys", "failed", "lead h", "restore h"],
+            [
+                [
+                    w["week"],
+                    w["deployments"],
+                    _f(
+                        None
+                        if w["change_failure_rate"] is None
+                        else w["change_failure_rate"] * w["deployments"],
+                        "{:.0f}",
+                    ),
+                    _f(w["lead_time_median_h"]),
+                    _f(w["time_to_restore_median_h"], "{:.2f}"),
+                ]
+                for w in report.weeks
+            ],
+        )
+    h = report.health
+    table(
+        "model health",
+        ["KPI", "value"],
+        [
+            [
+                "drift alert → retrained model in production (median h)",
+                _f(h["drift_to_production_median_h"]),
+            ],
+            ["drift alerts not yet fixed in production", h["drift_alerts_unfixed"]],
+            ["retrains (registered candidates)", h["retrains"]],
+            ["retrain interval (median days)", _f(h["retrain_interval_median_days"])],
+            [
+                "candidates rejected by gates",
+                f"{h['candidates_rejected']}/{h['candidates_gated']} "
+                f"({_f(h['gate_rejection_share'], '{:.0%}')})",
+            ],
+        ],
+    )
+    for note in report.notes:
+        console.print(f"[dim]note: {note}[/dim]", highlight=False)
+
+
+__all__ = ["dora", "parse_since"]

@@ -1,0 +1,158 @@
+"""Loading `loopline.yaml`: parse with line marks, validate the models, then check what
+pydantic cannot see (references between steps, params, environments, cycles)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from loopline.errors import InvalidInputError
+from loopline.pipelines._graph import topological_order
+from loopline.pipelines._spec import (
+    CiSpec,
+    DeploySpec,
+    EnvironmentSpec,
+    PipelineSpec,
+    ScheduleSpec,
+    StepSpec,
+    TriggerSpec,
+)
+from loopline.pipelines._yaml import HINT, PipelineSpecError, error_for, line_of, load_marked
+
+_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
+_NEEDS = {
+    "validate": ("contract", "name the data contract file, e.g. contract: contract.yaml"),
+    "register": ("model", "name the registered model, e.g. model: churn"),
+    "promote": ("model", "name the registered model, e.g. model: churn"),
+}
+_SHAPES: dict[tuple[str, ...], type[BaseModel]] = {
+    (): PipelineSpec,
+    ("steps", "*"): StepSpec,
+    ("environments", "*"): EnvironmentSpec,
+    ("environments", "*", "deploy"): DeploySpec,
+    ("schedule",): ScheduleSpec,
+    ("triggers", "#"): TriggerSpec,
+    ("ci",): CiSpec,
+}
+
+
+def _check_graph(spec: PipelineSpec, marks: dict[Any, int]) -> None:
+    """References, names and environments that pydantic cannot see on its own."""
+    src = spec.source
+
+    def bad(path: tuple[str | int, ...], why: str, hint: str) -> PipelineSpecError:
+        return PipelineSpecError(f"{src}:{line_of(marks, path)}: {why}", hint=hint)
+
+    for name, step in spec.steps.items():
+        if not _NAME.match(name):
+            raise bad(
+                ("steps", name), f"step name {name!r} is not allowed", "use letters, digits, _ or -"
+            )
+        for arg, ref in step.inputs.items():
+            up, out = ref.split(".")
+            where = ("steps", name, "inputs", arg)
+            if up not in spec.steps:
+                raise bad(
+                    where,
+                    f"step {name!r} input {arg!r} names unknown step {up!r}",
+                    f"steps are: {', '.join(spec.steps)}",
+                )
+            if out not in spec.steps[up].output_names:
+                raise bad(
+                    where,
+                    f"step {name!r} input {arg!r}: step {up!r} has no output {out!r}",
+                    f"its outputs are: {', '.join(spec.steps[up].output_names) or 'none'}",
+                )
+        for p in step.params:
+            if p not in spec.params:
+                raise bad(
+                    ("steps", name, "params"),
+                    f"step {name!r} uses param {p!r}, which the pipeline does not declare",
+                    f"add it under 'params:' (declared: {', '.join(spec.params) or 'none'})",
+                )
+        if step.to is not None and step.to not in spec.environments:
+            raise bad(
+                ("steps", name, "to"),
+                f"step {name!r} names unknown environment {step.to!r}",
+                f"environments are: {', '.join(spec.environments) or 'none'}",
+            )
+        if step.uses is not None and getattr(spec, _NEEDS[step.uses][0]) is None:
+            key, hint = _NEEDS[step.uses]
+            raise bad(("steps", name), f"'uses: {step.uses}' needs the pipeline's '{key}:'", hint)
+        if step.uses == "promote" and "data" in step.inputs and spec.target is None:
+            raise bad(
+                ("steps", name, "inputs"),
+                "promote on hold-out 'data' needs the pipeline's 'target:'",
+                "name the label column, e.g. target: churn",
+            )
+    if spec.contract is not None:
+        from loopline.data import load_contract
+
+        try:
+            load_contract(spec.path(spec.contract))  # a broken contract fails here, not mid-run
+        except InvalidInputError as exc:
+            raise bad(("contract",), exc.message, exc.hint) from None
+    for name in spec.environments:
+        env_path = ("environments", name)
+        try:
+            spec.gate_policy(name)
+        except InvalidInputError as exc:
+            raise bad(env_path, exc.message, exc.hint) from None
+    for i, trig in enumerate(spec.triggers):
+        if trig.param is not None and trig.param not in spec.params:
+            raise bad(
+                ("triggers", i),
+                f"trigger param {trig.param!r} is not a declared param",
+                "add it under 'params:'",
+            )
+        if trig.on in ("drift", "performance") and spec.model is None:
+            raise bad(
+                ("triggers", i),
+                f"'on: {trig.on}' needs the pipeline's 'model:'",
+                "name the registered model the monitor watches",
+            )
+    try:
+        topological_order(spec)
+    except InvalidInputError as exc:
+        raise PipelineSpecError(
+            f"{src}:{line_of(marks, ('steps',))}: {exc.message}", hint=exc.hint
+        ) from None
+
+
+def parse_pipeline(text: str, source: str = "<pipeline>", root: str | Path = ".") -> PipelineSpec:
+    data, marks = load_marked(text, source)
+    if not isinstance(data, dict):
+        raise PipelineSpecError(
+            f"{source}:1: a pipeline is a mapping (name:, steps:, …)", hint=HINT
+        )
+    for reserved in ("source", "root"):
+        if reserved in data:
+            raise PipelineSpecError(
+                f"{source}:{marks[(reserved,)]}: unknown key {reserved!r}",
+                hint=HINT,
+            )
+    try:
+        spec = PipelineSpec.model_validate({**data, "source": source, "root": str(root)})
+    except ValidationError as exc:
+        raise error_for(exc, marks, source, _SHAPES) from None
+    _check_graph(spec, marks)
+    return spec
+
+
+def load_pipeline(path: str | Path | None = None) -> PipelineSpec:
+    """The spec at `path`: a YAML file, or a folder holding `loopline.yaml` (default: cwd)."""
+    p = Path(path) if path is not None else Path("loopline.yaml")
+    if p.is_dir():
+        p = p / "loopline.yaml"
+    if not p.is_file():
+        raise PipelineSpecError(
+            f"pipeline file {str(p)!r} does not exist",
+            hint="pass the path of a loopline.yaml (see docs/pipelines.md for the format)",
+        )
+    return parse_pipeline(p.read_text(encoding="utf-8"), str(p), p.parent)
+
+
+__all__ = ["load_pipeline", "parse_pipeline"]
