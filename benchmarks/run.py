@@ -123,6 +123,30 @@ BENCHMARKS: dict[str, Benchmark] = {
             ),
         ),
         Benchmark(
+            "drift",
+            "Drift statistics over every column",
+            Peer(
+                "Evidently",
+                venv=".venv-evidently",
+                requirements="drift/requirements-evidently.txt",
+                env={"DO_NOT_TRACK": "1", "EVIDENTLY_DISABLE_TELEMETRY": "1"},
+            ),
+            "Reference and current frames of 1,000,000 rows x 20 floats + 5 strings, some "
+            "shifted. Loopline computes all five statistics for every column (KS with exact "
+            "scipy-equal p-value, PSI, JS, Wasserstein for floats; chi-square, PSI, JS for "
+            "strings); Evidently runs `DataDriftPreset` with its own choice of tests or a forced "
+            "one.\n"
+            "- `raw_1m_x_25`: both raw frames in.\n"
+            "- `prepared_1m_x_25`: Loopline's reference prepared once (a monitor keeps it per "
+            "model version), so only the current frame is scanned; Evidently has no such mode.\n"
+            "- `wide_100k_x_1000`: 100,000 rows x 1,000 floats.",
+            (
+                Variant("default preset", ("--method", "default")),
+                Variant("KS / chi-square", ("--method", "ks-chisquare")),
+                Variant("PSI", ("--method", "psi")),
+            ),
+        ),
+        Benchmark(
             "validation", "Data validation, 1M rows x 26 columns, 78 checks", PANDERA, VALIDATION
         ),
         Benchmark(

@@ -182,6 +182,7 @@ def main() -> None:
     )
     console.rule(f"loopline runs show {best[:8]}")
     subprocess.run([*loopline, "runs", "show", best[:8]], check=True)
+    run_the_loop(OUT)
     reloaded = ll.load_model(f"runs:/{best}/model")
     same = np.allclose(reloaded.predict_proba(X_test)[:, 1], holdout_scores[best])
     console.rule("where to look")
@@ -193,8 +194,42 @@ def main() -> None:
         f"  • ROC charts: {OUT.resolve()}/roc-C*.html\n"
         f"  • input check: {OUT.resolve()}/validation.html "
         f"(try --break-column tenure, then add --quarantine)\n"
+        f"  • monitoring:  {OUT.resolve()}/monitoring.html (drift heatmap, histograms)\n"
+        f"  • pipeline:    {OUT.resolve()}/pipeline.mmd (Mermaid; "
+        f"`loopline diagram examples/churn --format svg` for a picture)\n"
+        f"  • production:  .venv/bin/loopline models lineage {loop_uri()}\n"
         f"  • the store:  {Path(os.environ.get('LOOPLINE_HOME', '.loopline')).resolve()}"
     )
+
+
+def loop_uri() -> str:
+    return "models:/churn@production"
+
+
+def run_the_loop(out: Path) -> None:
+    """Pipeline, gate, rollback, serving, monitoring, retraining: see loop.py."""
+    import loop
+    from steps import holdout
+
+    stages = (
+        (
+            "3. pipeline: validate → train → evaluate → register → gate → staging → production",
+            lambda: loop.pipeline_weeks(console),
+        ),
+        ("4. rollback is a pointer move", lambda: loop.rollback_and_back(console)),
+        (
+            "5. serve production, then the customers change",
+            lambda: loop.serve_and_replay(console, holdout(42), out),
+        ),
+        (
+            "6. monitor → alert → retrain trigger → pipeline → gate",
+            lambda: loop.monitor_and_retrain(console, out),
+        ),
+        ("7. the record: lineage of production and DORA", lambda: loop.summary(console, out)),
+    )
+    for title, stage in stages:
+        console.rule(title)
+        stage()
 
 
 if __name__ == "__main__":

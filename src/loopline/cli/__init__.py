@@ -19,6 +19,7 @@ from loopline.cli import (
     _deploy,
     _dora,
     _models,
+    _monitor,
     _pipelines,
     _runs,
     _serve,
@@ -45,6 +46,7 @@ app.command("diagram")(_pipelines.diagram)
 app.add_typer(_ci.app, name="ci")
 app.add_typer(_ci.report_app, name="report")
 app.command("dora")(_dora.dora)
+app.add_typer(_monitor.app, name="monitor")
 
 experiments = typer.Typer(help="Experiments group runs.", no_args_is_help=True)
 app.add_typer(experiments, name="experiments")

@@ -5,6 +5,16 @@ from __future__ import annotations
 from loopline.config import Settings, load_settings
 from loopline.store._artifacts import ArtifactStore, FsspecArtifactStore, sha256_file
 from loopline.store._base import MetadataStore, PointTuple
+from loopline.store._monitoring_base import (
+    AlertChange,
+    AlertRecord,
+    DeliveryRecord,
+    MonitoringStore,
+    MonitorRecord,
+    MonitorRunRecord,
+    RetrainRequest,
+    WindowResult,
+)
 from loopline.store._records import (
     RUN_STATUSES,
     AliasMove,
@@ -58,6 +68,8 @@ def reset_store_cache() -> None:
 
 __all__ = [
     "RUN_STATUSES",
+    "AlertChange",
+    "AlertRecord",
     "AliasMove",
     "Approval",
     "Artifact",
@@ -65,6 +77,7 @@ __all__ = [
     "AuditEvent",
     "Dataset",
     "DatasetUse",
+    "DeliveryRecord",
     "Deployment",
     "EvaluationRecord",
     "Experiment",
@@ -75,10 +88,15 @@ __all__ = [
     "MetadataStore",
     "MetricPoint",
     "ModelVersion",
+    "MonitorRecord",
+    "MonitorRunRecord",
+    "MonitoringStore",
     "PointTuple",
     "RegisteredModel",
+    "RetrainRequest",
     "Run",
     "SqlMetadataStore",
+    "WindowResult",
     "dumps_param",
     "open_artifact_store",
     "open_metadata_store",

@@ -1,0 +1,78 @@
+"""Monitoring: drift against the training reference, sudden change, output drift, delayed-label
+performance, training-serving skew, SLOs with error budgets, deduplicated alerts with runbooks,
+alert sinks (store, Slack-compatible webhook) and retrain triggers."""
+
+from loopline.monitoring._alerts import Finding, apply_findings, drift_findings, last_change_before
+from loopline.monitoring._config import MonitorConfig
+from loopline.monitoring._data import Scored, load_capture, load_scored, window_seconds
+from loopline.monitoring._monitor import DriftMonitor
+from loopline.monitoring._performance import (
+    LabelsIngested,
+    ingest_labels,
+    join_labels,
+    load_labels,
+    performance_by_window,
+)
+from loopline.monitoring._reference import Threshold, judge
+from loopline.monitoring._run import (
+    MonitorReport,
+    configured_sinks,
+    monitor_for,
+    monitoring_store,
+    run_monitor,
+    stored_history,
+)
+from loopline.monitoring._runbooks import RUNBOOKS, runbook
+from loopline.monitoring._sinks import (
+    AlertSink,
+    DeliveryError,
+    Notification,
+    StoreSink,
+    WebhookSink,
+    deliver,
+    redeliver,
+)
+from loopline.monitoring._slo import SLO, error_budget, slo_report, window_status
+from loopline.monitoring._triggers import RetrainPolicy, retrain_reason, trigger_retrain
+
+__all__ = [
+    "RUNBOOKS",
+    "SLO",
+    "AlertSink",
+    "DeliveryError",
+    "DriftMonitor",
+    "Finding",
+    "LabelsIngested",
+    "MonitorConfig",
+    "MonitorReport",
+    "Notification",
+    "RetrainPolicy",
+    "Scored",
+    "StoreSink",
+    "Threshold",
+    "WebhookSink",
+    "apply_findings",
+    "configured_sinks",
+    "deliver",
+    "drift_findings",
+    "error_budget",
+    "ingest_labels",
+    "join_labels",
+    "judge",
+    "last_change_before",
+    "load_capture",
+    "load_labels",
+    "load_scored",
+    "monitor_for",
+    "monitoring_store",
+    "performance_by_window",
+    "redeliver",
+    "retrain_reason",
+    "run_monitor",
+    "runbook",
+    "slo_report",
+    "stored_history",
+    "trigger_retrain",
+    "window_seconds",
+    "window_status",
+]

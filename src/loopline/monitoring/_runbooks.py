@@ -1,0 +1,65 @@
+"""What an alert tells its reader to do, per rule. `{uri}`, `{model}` and `{features}` are
+filled in; the text is stored with the alert and sent with every notification."""
+
+from __future__ import annotations
+
+RUNBOOKS: dict[str, str] = {
+    "data_drift": (
+        "1. Look: `loopline monitor report {uri} --html drift.html` shows reference vs current "
+        "histograms of {features}.\n"
+        "2. Find the cause: the change named above (deployment, promotion or dataset) and any "
+        "upstream source, schema or feature-pipeline change at that time "
+        "(`loopline audit export`).\n"
+        "3. Broken input (a bug upstream): fix the pipeline; the alert resolves itself once a "
+        "window is back within thresholds.\n"
+        "4. Real change in the world: check labelled performance "
+        "(`loopline monitor performance {uri}`), retrain on recent data (see "
+        "`loopline monitor retrains`) and promote through the gate.\n"
+        "5. Expected and harmless: raise this feature's threshold in the monitor "
+        "(`loopline monitor run {uri} --threshold FEATURE=WARN,ALERT`)."
+    ),
+    "sudden_change": (
+        "1. The latest window differs sharply from the one before it in {features}: look for "
+        "an outage, a partial batch, a new client or traffic source, or a deployment then.\n"
+        "2. `loopline monitor report {uri} --html drift.html` shows the windows side by side.\n"
+        "3. If a deployment caused it, roll back: `loopline models rollback {model}`."
+    ),
+    "output_drift": (
+        "1. The distribution of {model}'s predictions moved away from its first window in "
+        "production. Check input drift first (same report).\n"
+        "2. If inputs are stable, the model or its features changed: compare versions "
+        "(`loopline models show {model}`) and roll back if a new version caused it "
+        "(`loopline models rollback {model}`).\n"
+        "3. Confirm with labels as they arrive: `loopline monitor performance {uri}`."
+    ),
+    "performance": (
+        "1. Labelled performance of {model} fell below its minimum ({features}).\n"
+        "2. If a promotion preceded the drop, roll back: `loopline models rollback {model}`.\n"
+        "3. Otherwise the world changed: retrain on recent labelled data (a retrain request is "
+        "recorded when the policy allows: `loopline monitor retrains`), gate, promote.\n"
+        "4. Check slices (`loopline monitor performance {uri} --slice COLUMN`) for a segment "
+        "that broke."
+    ),
+    "slo.latency": (
+        "1. p95 latency is over budget: check `/metrics` (loopline_request_latency_seconds) "
+        "and the host's CPU and memory.\n"
+        "2. A new version slower than the last? Roll back: `loopline models rollback {model}`.\n"
+        "3. Saturated? Add workers (`loopline serve {uri} --workers N`) or replicas.\n"
+        "4. Feature fetch slow? Check the feature source's latency."
+    ),
+    "slo.error_rate": (
+        "1. Too many requests fail: `/metrics` (loopline_requests by code) tells client "
+        "errors (4xx: callers sending bad payloads, often a schema change upstream) from "
+        "server errors (5xx: the model itself).\n"
+        "2. 5xx after a deployment: roll back (`loopline models rollback {model}`).\n"
+        "3. 4xx: the error body names the field and row; fix the caller or the signature."
+    ),
+}
+
+
+def runbook(rule: str, *, uri: str, model: str, features: str = "") -> str:
+    text = RUNBOOKS.get(rule, "See docs/monitoring.md for this rule.")
+    return text.format(uri=uri, model=model, features=features or "the flagged features")
+
+
+__all__ = ["RUNBOOKS", "runbook"]
