@@ -48,7 +48,9 @@ class Peer:
     """A tool Loopline is compared with, and the venv its side runs in."""
 
     name: str
-    venv: str = ".venv"  # under benchmarks/; clashing pins get their own, e.g. ".venv-evidently"
+    # under benchmarks/; clashing pins get their own, e.g. ".venv-evidently"; None: this
+    # interpreter (the product venv), for peers made of Loopline's own dependencies
+    venv: str | None = ".venv"
     requirements: str = "requirements.txt"  # under benchmarks/, e.g. "requirements-evidently.txt"
     env: Mapping[str, str] = field(default_factory=dict)
     unset_env: tuple[str, ...] = ()
@@ -61,6 +63,8 @@ class Variant:
 
     label: str = ""
     args: tuple[str, ...] = ()
+    peer: Peer | None = None  # another tool than the benchmark's peer (its own venv)
+    script: str = ""  # default: the peer's script
 
 
 @dataclass(frozen=True)
@@ -102,6 +106,14 @@ VALIDATION = (
     "storage behind the issue's reference figures.\n"
     "- Peak memory = the highest resident memory during one validation minus resident memory "
     "just before it (Linux)."
+)
+
+SERVING_BARE = Peer("bare Starlette", venv=None)  # the floor, on Loopline's own HTTP stack
+BENTOML = Peer(
+    "BentoML",
+    venv=".venv-bentoml",
+    requirements="serving/requirements-bentoml.txt",
+    env={"BENTOML_DO_NOT_TRACK": "True"},
 )
 
 BENCHMARKS: dict[str, Benchmark] = {
@@ -152,6 +164,26 @@ BENCHMARKS: dict[str, Benchmark] = {
         Benchmark(
             "validation-gx", "Data validation, same workload", GX, VALIDATION, folder="validation"
         ),
+        Benchmark(
+            "serving",
+            "Online serving: throughput and latency, one worker",
+            MLFLOW,
+            "- One scikit-learn `GradientBoostingClassifier` (breast-cancer data, 30 float "
+            "columns) served by each tool with **one worker**: `loopline serve`, `mlflow models "
+            "serve`, `bentoml serve`, and a bare Starlette app calling `predict_proba` (the "
+            "floor). Same single-row `POST /invocations` body (MLflow `dataframe_split`) to all.\n"
+            "- Load: `wrk`, 1 thread, keep-alive, 16 and 64 connections (`c16`, `c64`), 20 s "
+            "each after a 2 s warm-up; server and load generator share the machine's cores.\n"
+            "- `*_per_1000_requests`: seconds per 1,000 answered requests (1,000 / req/s), so "
+            "its ratio is Loopline's throughput over the peer's; `*_p50_latency`, "
+            "`*_p99_latency`: latency percentiles. Non-2xx answers and socket errors count as "
+            "errors and never as throughput.",
+            (
+                Variant("mlflow models serve", script="mlflow_side.py"),
+                Variant("BentoML", peer=BENTOML, script="bentoml_side.py"),
+                Variant("bare Starlette", peer=SERVING_BARE, script="bare_side.py"),
+            ),
+        ),
     )
 }
 
@@ -177,6 +209,8 @@ def step(text: str) -> Iterator[None]:
 
 def ensure_venv(peer: Peer) -> Path:
     """(Re)build the peer's venv when it is missing or its requirements file changed."""
+    if peer.venv is None:
+        return Path(sys.executable)
     venv, req = BENCH_DIR / peer.venv, BENCH_DIR / peer.requirements
     python, marker = venv / "bin" / "python", venv / MARKER
     digest = hashlib.sha256(req.read_bytes()).hexdigest()
@@ -236,15 +270,16 @@ Sides = list[tuple[Variant, dict[str, Any]]]
 
 def section(bench: Benchmark, ours: dict[str, Any], peers: Sides, reps: int) -> str:
     """The markdown section of one benchmark, between markers so later runs can replace it."""
-    peer, first = bench.peer.name, peers[0][1]
+    tools = {f"{side['tool']} {side['version']} (Python {side['python']})": 0 for _, side in peers}
+    names = {side["tool"] for _, side in peers}
+    peer = bench.peer.name if len(names) == 1 else "peer"
     how = "one repetition (`--quick`)" if reps == 1 else f"best of {reps} repetitions"
     lines = [
         f"<!-- bench:{bench.name}:start -->",
         f"## `{bench.name}`: {bench.title}",
         "",
-        f"Loopline {ours['version']} (Python {ours['python']}) vs {peer} {first['version']} "
-        f"(Python {first['python']}). Seconds, {how}, lower is better; "
-        f"ratio = {peer} time / Loopline time.",
+        f"Loopline {ours['version']} (Python {ours['python']}) vs {', '.join(tools)}. "
+        f"Seconds, {how}, lower is better; ratio = {peer} time / Loopline time.",
         "",
         bench.description,
         "",
@@ -258,6 +293,7 @@ def section(bench: Benchmark, ours: dict[str, Any], peers: Sides, reps: int) -> 
                 r = ratio(theirs["results"][case], our_time)
                 lines.append(f"| `{label}` | {cell(ours, case)} | {cell(theirs, case)} | {r} |")
     notes = [*ours.get("notes", []), *(n for _, side in peers for n in side.get("notes", []))]
+    notes = list(dict.fromkeys(notes))  # a note every side shares is shown once
     lines += ["", *(f"- {n}" for n in notes), f"<!-- bench:{bench.name}:end -->", ""]
     return "\n".join(lines)
 
@@ -332,22 +368,24 @@ def main() -> int:
         bench = BENCHMARKS[name]
         folder = BENCH_DIR / (bench.folder or name)
         try:
-            peer_python = ensure_venv(bench.peer)
             with step(f"{name}: Loopline"):
                 script = folder / "loopline_side.py"
                 ours = run_side(sys.executable, script, side_args, {**os.environ})
             peers: Sides = []
             for variant in bench.variants:
+                peer = variant.peer or bench.peer
+                peer_python = ensure_venv(peer)
                 peer_args = [*variant.args, *side_args]
-                with step(f"{name}: {bench.peer.name} {variant.label}".rstrip()):
-                    env = peer_env(bench.peer)
-                    theirs = run_side(peer_python, folder / bench.peer.script, peer_args, env)
+                with step(f"{name}: {peer.name} {variant.label}".rstrip()):
+                    env = peer_env(peer)
+                    script = folder / (variant.script or peer.script)
+                    theirs = run_side(peer_python, script, peer_args, env)
                 peers.append((variant, theirs))
         except SideError as exc:
             failed = True
             CONSOLE.print(f"{name} failed, its BENCHMARKS.md section is kept.\n{exc}", markup=False)
             continue
-        versions |= {"Loopline": ours["version"], bench.peer.name: peers[0][1]["version"]}
+        versions |= {"Loopline": ours["version"]} | {s["tool"]: s["version"] for _, s in peers}
         new_sections[name] = section(bench, ours, peers, reps)
         CONSOLE.print(Markdown(new_sections[name]))
     if new_sections:

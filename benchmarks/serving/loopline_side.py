@@ -1,0 +1,48 @@
+"""Loopline side of the serving benchmark: ``loopline serve``, one worker.
+
+Run by ``benchmarks/run.py`` with the product interpreter in a fresh temporary directory as cwd.
+Registers the model as ``bench`` with alias ``production`` in an embedded store in the cwd,
+serves ``models:/bench@production``, measures it, prints one JSON object on its last stdout line.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+# The store location is read at import time: point it into the cwd (the server subprocess
+# inherits it), and drop anything that would send the benchmark to a server or another database.
+for _var in ("LOOPLINE_URL", "LOOPLINE_DB_URL", "LOOPLINE_ARTIFACTS_URI"):
+    os.environ.pop(_var, None)
+os.environ["LOOPLINE_HOME"] = str(Path.cwd() / ".loopline")
+
+from _load import emit, free_port, measure, parse_args, serve  # noqa: E402
+from model import prepare  # noqa: E402
+
+import loopline as ll  # noqa: E402
+
+
+def main() -> None:
+    args = parse_args(__doc__)
+    prepared = prepare(Path.cwd())
+    with ll.start_run(experiment="bench") as run:
+        info = run.log_model(prepared.model, signature=ll.infer_signature(prepared.X, prepared.y))
+    version = ll.register_model(info, "bench")
+    ll.promote("bench", version.version, "production")
+    port = free_port()
+    loopline = str(Path(sys.executable).with_name("loopline"))
+    cmd = [loopline, "serve", "models:/bench@production", "--host", "127.0.0.1"]
+    cmd += ["--port", str(port), "--workers", "1"]
+    with serve(cmd, port=port, ready_path="/v2/health/ready") as url:
+        measured = measure(f"{url}/invocations", prepared.mlflow_body, args)
+    emit(
+        "Loopline",
+        ll.__version__,
+        measured,
+        notes=["Loopline: `loopline serve models:/bench@production --workers 1`, its defaults."],
+    )
+
+
+if __name__ == "__main__":
+    main()
