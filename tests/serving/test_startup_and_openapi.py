@@ -54,3 +54,13 @@ def test_no_server_errors_for_any_request_the_openapi_allows(
             assert response.status_code < 500, (case.body, response.text)
 
         no_5xx()
+
+
+def test_serve_without_capture_writes_nothing(
+    production: ModelVersion, live_server: Callable[..., LiveServer]
+) -> None:
+    server = live_server(capture=False)
+    assert server.service.capture is None
+    r = server.client.post("/invocations", json={"dataframe_records": [{"a": 0.1, "b": 0.2}]})
+    assert r.status_code == 200
+    assert "loopline_capture" in server.client.get("/metrics").text  # gauges exist, unbound

@@ -14,9 +14,10 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to bind")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535)] = 8080,
     workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes")] = 1,
+    capture: Annotated[bool, typer.Option(help="Capture predictions for monitoring")] = True,
 ) -> None:
     """Serve a registered model over HTTP (MLflow /invocations, OIP v2, /metrics)."""
     from loopline.serving import serve as run
 
     console.print(f"serving {uri} on http://{host}:{port} ({workers} worker(s)); Ctrl-C stops")
-    run(uri, host=host, port=port, workers=workers)
+    run(uri, host=host, port=port, workers=workers, capture=capture)

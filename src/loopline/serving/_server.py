@@ -29,6 +29,7 @@ from loopline.serving._slot import AliasWatcher, ModelSlot, Served, load_served
 from loopline.store import ModelVersion, open_metadata_store
 
 _URI_ENV = "LOOPLINE_SERVE_URI"
+_CAPTURE_ENV = "LOOPLINE_SERVE_CAPTURE"
 
 
 def _record_swap_failure(version: ModelVersion, exc: Exception) -> None:
@@ -114,7 +115,7 @@ def build_app(uri: str, *, capture: bool = True, poll_s: float = 1.0) -> Starlet
 
 def app_from_env() -> Starlette:
     """Factory for uvicorn's worker processes (each builds its own app)."""
-    return build_app(os.environ[_URI_ENV])
+    return build_app(os.environ[_URI_ENV], capture=os.environ.get(_CAPTURE_ENV, "1") == "1")
 
 
 def check_port(host: str, port: int) -> None:
@@ -131,15 +132,18 @@ def check_port(host: str, port: int) -> None:
             ) from None
 
 
-def serve(uri: str, host: str = "127.0.0.1", port: int = 8080, workers: int = 1) -> None:
+def serve(
+    uri: str, host: str = "127.0.0.1", port: int = 8080, workers: int = 1, capture: bool = True
+) -> None:
     """Run the scoring server until interrupted."""
     check_port(host, port)
     if workers == 1:
-        app = build_app(uri)  # fails here, before binding, if anything is wrong
+        app = build_app(uri, capture=capture)  # fails here, before binding, if anything is wrong
         uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
         return
     load_served(uri)  # fail fast in the parent before forking workers
     os.environ[_URI_ENV] = uri
+    os.environ[_CAPTURE_ENV] = "1" if capture else "0"
     uvicorn.run(
         "loopline.serving._server:app_from_env",
         factory=True,
