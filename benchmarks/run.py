@@ -165,6 +165,16 @@ BENCHMARKS: dict[str, Benchmark] = {
             "validation-gx", "Data validation, same workload", GX, VALIDATION, folder="validation"
         ),
         Benchmark(
+            "batch",
+            "Batch scoring, 1,000,000 rows",
+            Peer("raw scikit-learn predict_proba", venv=None),
+            "- `score_1m_rows`: Loopline `score` reads 1,000,000 rows x 30 floats from Parquet in "
+            "chunks, scores them with the registered model and writes Parquet (id, prediction, "
+            "probability, model_version); the peer is one `predict_proba` call on the same rows "
+            "already in memory as a float64 array (no file read or written): the floor.\n"
+            "- Ratio < 1 is Loopline's overhead over that floor; peak memory is in the notes.",
+        ),
+        Benchmark(
             "serving",
             "Online serving: throughput and latency, one worker",
             MLFLOW,

@@ -22,6 +22,7 @@ from loopline.cli import (
     _monitor,
     _pipelines,
     _runs,
+    _score,
     _serve,
 )
 from loopline.cli._output import err_console, print_json, table, when
@@ -47,6 +48,7 @@ app.add_typer(_ci.app, name="ci")
 app.add_typer(_ci.report_app, name="report")
 app.command("dora")(_dora.dora)
 app.add_typer(_monitor.app, name="monitor")
+app.command("score")(_score.score)
 
 experiments = typer.Typer(help="Experiments group runs.", no_args_is_help=True)
 app.add_typer(experiments, name="experiments")

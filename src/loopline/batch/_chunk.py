@@ -1,0 +1,169 @@
+"""Scoring one chunk: features to the model, ids through untouched, predictions out as Arrow.
+
+A `ChunkScorer` is what a compute engine runs. It holds the model and the plan, never a file
+or a store handle, so an engine may pickle it and run it in another process.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from loopline.errors import InvalidInputError, LooplineError
+from loopline.models import LoadedModel
+
+if TYPE_CHECKING:
+    from loopline.data import Contract
+
+PREDICTION, PROBABILITY, MODEL_VERSION = "prediction", "probability", "model_version"
+_NO_WARNINGS: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ScoredChunk:
+    """One chunk's output rows, plus what its contract check set aside or warned about."""
+
+    table: pa.Table
+    quarantined_rows: int = 0
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ChunkScorer:
+    """Scores one `(first row, rows)` chunk, after checking it against `contract` if any."""
+
+    model: LoadedModel
+    version: str
+    features: tuple[str, ...]
+    ids: tuple[str, ...]
+    source: str
+    contract: Contract | None = None
+
+    def __call__(self, chunk: tuple[int, pa.Table]) -> ScoredChunk:
+        start, table = chunk
+        # 0-based, like the row labels of pandas and of validation reports.
+        where = f"{self.source} rows {start:,} to {start + table.num_rows - 1:,}"
+        quarantined, warnings = 0, _NO_WARNINGS
+        if self.contract is None:
+            ids = [table.column(name) for name in self.ids]
+            frame = _frame(table.select(list(self.features)), start)
+        else:
+            whole, quarantined, warnings = _checked(_frame(table, start), self.contract, where)
+            ids = [pa.Array.from_pandas(whole[name]) for name in self.ids]
+            frame = whole[list(self.features)]
+        labels, proba = self._predict(frame, where)
+        out = _Columns(self.ids, ids)
+        if labels.ndim == 2:
+            for i in range(labels.shape[1]):
+                out.add(f"{PREDICTION}_{i}", pa.array(labels[:, i]))
+        else:
+            out.add(PREDICTION, _labels(labels, self.model))
+        if proba is not None:
+            for name, values in _probabilities(proba, self.model).items():
+                out.add(name, pa.array(values))
+        out.add(MODEL_VERSION, _constant(self.version, len(labels)))
+        return ScoredChunk(out.table(), quarantined, warnings)
+
+    def _predict(
+        self, frame: pd.DataFrame, where: str
+    ) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any] | None]:
+        signature = self.model.signature
+        try:
+            ready = frame if signature is None else signature.check(frame, allow_extra=True)
+        except LooplineError as exc:
+            raise type(exc)(f"{where}: {exc.message}", hint=exc.hint, details=exc.details) from None
+        try:
+            return self.model.score(ready)
+        except Exception as exc:  # the user's model on the user's rows: the failure is theirs
+            raise InvalidInputError(
+                f"model {self.version} failed on {where}: {type(exc).__name__}: {exc}",
+                hint="look there for values the model cannot take (missing values, "
+                "out-of-range numbers), or score with a model that handles them",
+            ) from exc
+
+
+class _Columns:
+    """Output columns in order; an input column named like an output column is refused."""
+
+    def __init__(self, names: Sequence[str], arrays: Sequence[Any]) -> None:
+        self._columns: dict[str, Any] = dict(zip(names, arrays, strict=True))
+
+    def add(self, name: str, values: Any) -> None:
+        if name in self._columns:
+            raise InvalidInputError(
+                f"input column {name!r} has the name of an output column",
+                hint="rename it in the input, or choose the columns to keep with --id",
+            )
+        self._columns[name] = values
+
+    def table(self) -> pa.Table:
+        return pa.table(self._columns)
+
+
+def _frame(table: pa.Table, start: int) -> pd.DataFrame:
+    # One block per column: Arrow's buffers are used as they are instead of being copied into
+    # one 2-D block, which the model's own conversion to an array would copy again anyway.
+    frame: pd.DataFrame = table.to_pandas(split_blocks=True)
+    # Rows keep their place in the file, so a report's row labels point into the file.
+    frame.index = pd.RangeIndex(start, start + len(frame))
+    return frame
+
+
+def _checked(
+    frame: pd.DataFrame, contract: Contract, where: str
+) -> tuple[pd.DataFrame, int, tuple[str, ...]]:
+    """The chunk's rows that pass the contract, how many it set aside, which rules warned."""
+    from loopline.data import validate
+
+    report = validate(frame, contract, history=())
+    report.raise_for_errors(where)
+    warned = tuple(r.id for r in report.warnings)
+    if not report.quarantined_rows:
+        return frame, 0, warned
+    clean, _ = report.split(frame)
+    return clean, report.quarantined_rows, warned
+
+
+def _probabilities(proba: np.ndarray[Any, Any], model: LoadedModel) -> dict[str, Any]:
+    """`probability` (of the positive class) for two classes, else one column per class."""
+    if proba.ndim == 2 and proba.shape[1] == 2:
+        return {PROBABILITY: proba[:, 1]}
+    width = proba.shape[1] if proba.ndim == 2 else 1
+    output = model.signature.output if model.signature else None
+    classes: Sequence[Any] = (
+        output.classes
+        if output is not None and output.classes and len(output.classes) == width
+        else getattr(model.raw, "classes_", range(width))
+    )
+    columns = proba.reshape(len(proba), width)
+    return {f"{PROBABILITY}_{c}": columns[:, i] for i, c in enumerate(classes)}
+
+
+def _labels(labels: np.ndarray[Any, Any], model: LoadedModel) -> pa.Array:
+    """Class labels as an Arrow array. Classifiers' labels arrive as Python objects; when the
+    classes share a numeric type one numpy cast converts them, instead of Arrow inspecting
+    every object (several times slower, and this runs on every row of the file)."""
+    output = model.signature.output if model.signature else None
+    if labels.dtype == object and output is not None and output.classes:
+        kinds = {type(c) for c in output.classes}
+        dtype = {int: np.int64, float: np.float64, bool: np.bool_}.get(kinds.pop())
+        if dtype is not None and not kinds:
+            try:
+                return pa.array(labels.astype(dtype))
+            except (OverflowError, TypeError, ValueError):
+                pass  # an int past int64, or a label outside the classes: let Arrow decide
+    return pa.array(labels)
+
+
+def _constant(value: str, n: int) -> pa.Array:
+    # A dictionary of one value decoded by Arrow: no per-row Python string objects.
+    indices = pa.array(np.zeros(n, dtype=np.int32))
+    return pa.DictionaryArray.from_arrays(indices, pa.array([value])).cast(pa.string())
+
+
+__all__ = ["MODEL_VERSION", "PREDICTION", "PROBABILITY", "ChunkScorer", "ScoredChunk"]

@@ -1,0 +1,126 @@
+"""The compute-engine seam: who runs the per-chunk work of a batch job.
+
+`score` reads chunks and writes results in the calling process; the engine only maps a
+function over the chunks. The function and the chunks are picklable (a frozen dataclass
+holding the model; Arrow tables), so an engine that ships them to other processes or a
+cluster is one more implementation of `map_chunks`, not a change to `score`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import queue
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from typing import Protocol, TypeVar, runtime_checkable
+
+from loopline.errors import InvalidInputError
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+@runtime_checkable
+class ComputeEngine(Protocol):
+    """Maps a function over chunks; results come back in input order, one per chunk."""
+
+    name: str
+
+    def map_chunks(self, fn: Callable[[T], R], chunks: Iterable[T]) -> Iterator[R]:
+        """`fn(chunk)` for each chunk, in order. `chunks` is consumed lazily: an engine may
+        hold a few chunks in flight, never the whole input."""
+        ...
+
+
+class LocalEngine:
+    """In-process: scores one chunk at a time while a thread reads the next one ahead.
+
+    Parquet decoding and CSV parsing release the GIL, so with `prefetch` chunks read ahead
+    the file is read while the model computes instead of before it. Memory is bounded by
+    the chunk being scored plus `prefetch` chunks waiting.
+    """
+
+    name = "local"
+
+    def __init__(self, prefetch: int = 1) -> None:
+        if prefetch < 0:
+            raise InvalidInputError(
+                f"prefetch must be 0 or more, got {prefetch}", hint="0 reads inline"
+            )
+        self.prefetch = prefetch
+
+    def map_chunks(self, fn: Callable[[T], R], chunks: Iterable[T]) -> Iterator[R]:
+        source = iter(chunks) if self.prefetch == 0 else _read_ahead(chunks, self.prefetch)
+        try:
+            for chunk in source:
+                yield fn(chunk)
+        finally:
+            close_iterator(source)
+
+
+def _read_ahead(chunks: Iterable[T], depth: int) -> Iterator[T]:
+    """`chunks` in order, produced by a background thread up to `depth` items ahead."""
+    # (chunk,) for a chunk, the exception if reading failed, None once the input is done.
+    ready: queue.Queue[tuple[T] | BaseException | None] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        last: BaseException | None = None
+        iterator = iter(chunks)
+        try:
+            for chunk in iterator:
+                if not _put(ready, (chunk,), stop):
+                    return
+        except BaseException as exc:  # re-raised in the consumer, where it belongs
+            last = exc
+        finally:
+            close_iterator(iterator)
+        _put(ready, last, stop)
+
+    worker = threading.Thread(target=produce, name="loopline-read-ahead", daemon=True)
+    worker.start()
+    try:
+        while (item := ready.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            yield item[0]
+    finally:
+        # The consumer may stop early (an error while scoring): release the producer, which
+        # may be blocked on a full queue, and wait for it so the input file is closed.
+        stop.set()
+        while worker.is_alive():
+            with contextlib.suppress(queue.Empty):
+                ready.get(timeout=0.05)
+        worker.join()
+
+
+def close_iterator(iterator: Iterator[object]) -> None:
+    """Close a generator now (its `finally` releases files and threads), not at GC."""
+    close = getattr(iterator, "close", None)
+    if callable(close):
+        close()
+
+
+def _put(ready: queue.Queue[T], item: T, stop: threading.Event) -> bool:
+    while not stop.is_set():
+        try:
+            ready.put(item, timeout=0.05)
+            return True
+        except queue.Full:
+            continue
+    return False
+
+
+def resolve_engine(engine: str | ComputeEngine) -> ComputeEngine:
+    """An engine object as is, or the engine named `engine`."""
+    if isinstance(engine, ComputeEngine):
+        return engine
+    if engine == LocalEngine.name:
+        return LocalEngine()
+    raise InvalidInputError(
+        f"unknown compute engine {engine!r}",
+        hint="use engine='local' (in-process), or pass an object with map_chunks(fn, chunks)",
+    )
+
+
+__all__ = ["ComputeEngine", "LocalEngine", "close_iterator", "resolve_engine"]
