@@ -11,6 +11,7 @@ import pytest
 import loopline as ll
 from loopline.batch import score
 from loopline.data import ValidationFailedError
+from loopline.errors import InvalidInputError
 from loopline.store import ModelVersion
 from tests.batch.files import read, write
 
@@ -68,4 +69,18 @@ def test_row_count_is_a_rule_about_the_file_not_each_chunk(
     too_few = contract(tmp_path, "row_count: {min: 1000}\n")
     with pytest.raises(ValidationFailedError, match=r"validation of 'in\.parquet' failed"):
         score(URI, source, tmp_path / "o2.parquet", chunk_size=100, contract=too_few)
+    assert not (tmp_path / "o2.parquet").exists()
+
+
+def test_a_chunk_set_aside_whole_is_skipped_and_all_set_aside_is_an_error(
+    churn_v1: ModelVersion, customers: pd.DataFrame, tmp_path: Path
+) -> None:
+    source = write(customers, tmp_path / "in.parquet")
+    first_100 = contract(tmp_path, "columns:\n  customer_id: {min: 1100, severity: quarantine}\n")
+    report = score(URI, source, tmp_path / "o.parquet", chunk_size=100, contract=first_100)
+    assert (report.rows, report.quarantined_rows, report.chunks) == (700, 100, 8)
+    assert read(tmp_path / "o.parquet")["customer_id"].min() == 1100
+    everything = contract(tmp_path, "columns:\n  customer_id: {max: 0, severity: quarantine}\n")
+    with pytest.raises(InvalidInputError, match=r"set all 800 rows of .* aside"):
+        score(URI, source, tmp_path / "o2.parquet", chunk_size=300, contract=everything)
     assert not (tmp_path / "o2.parquet").exists()

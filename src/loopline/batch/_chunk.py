@@ -28,7 +28,7 @@ _NO_WARNINGS: tuple[str, ...] = ()
 class ScoredChunk:
     """One chunk's output rows, plus what its contract check set aside or warned about."""
 
-    table: pa.Table
+    table: pa.Table | None  # None when the contract set every row of the chunk aside
     quarantined_rows: int = 0
     warnings: tuple[str, ...] = ()
 
@@ -43,6 +43,7 @@ class ChunkScorer:
     ids: tuple[str, ...]
     source: str
     contract: Contract | None = None
+    versions: pa.Array | None = None  # `version_column` of a chunk's length, made once
 
     def __call__(self, chunk: tuple[int, pa.Table]) -> ScoredChunk:
         start, table = chunk
@@ -56,6 +57,8 @@ class ChunkScorer:
             whole, quarantined, warnings = _checked(_frame(table, start), self.contract, where)
             ids = [pa.Array.from_pandas(whole[name]) for name in self.ids]
             frame = whole[list(self.features)]
+            if frame.empty:
+                return ScoredChunk(None, quarantined, warnings)
         labels, proba = self._predict(frame, where)
         out = _Columns(self.ids, ids)
         if labels.ndim == 2:
@@ -66,8 +69,13 @@ class ChunkScorer:
         if proba is not None:
             for name, values in _probabilities(proba, self.model).items():
                 out.add(name, pa.array(values))
-        out.add(MODEL_VERSION, _constant(self.version, len(labels)))
+        out.add(MODEL_VERSION, self._version_column(len(labels)))
         return ScoredChunk(out.table(), quarantined, warnings)
+
+    def _version_column(self, rows: int) -> pa.Array:
+        if self.versions is not None and rows <= len(self.versions):
+            return self.versions.slice(0, rows)  # zero-copy
+        return version_column(self.version, rows)
 
     def _predict(
         self, frame: pd.DataFrame, where: str
@@ -160,10 +168,18 @@ def _labels(labels: np.ndarray[Any, Any], model: LoadedModel) -> pa.Array:
     return pa.array(labels)
 
 
-def _constant(value: str, n: int) -> pa.Array:
+def version_column(value: str, n: int) -> pa.Array:
+    """`n` copies of `value` as a string array."""
     # A dictionary of one value decoded by Arrow: no per-row Python string objects.
     indices = pa.array(np.zeros(n, dtype=np.int32))
     return pa.DictionaryArray.from_arrays(indices, pa.array([value])).cast(pa.string())
 
 
-__all__ = ["MODEL_VERSION", "PREDICTION", "PROBABILITY", "ChunkScorer", "ScoredChunk"]
+__all__ = [
+    "MODEL_VERSION",
+    "PREDICTION",
+    "PROBABILITY",
+    "ChunkScorer",
+    "ScoredChunk",
+    "version_column",
+]

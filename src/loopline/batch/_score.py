@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from loopline.batch._chunk import ChunkScorer
+from loopline.batch._chunk import ChunkScorer, version_column
 from loopline.batch._engine import ComputeEngine, close_iterator, resolve_engine
 from loopline.batch._readers import PANDAS_INDEX, Source, file_format, open_source, rechunk
 from loopline.batch._writers import Sink
@@ -166,7 +166,10 @@ def score(
     features, ids = _plan(source, model, version, id_columns)
     spec = None if contract is None else _load_contract(contract)
     columns = source.columns if spec is not None else tuple(dict.fromkeys(ids + features))
-    scorer = ChunkScorer(model, version, features, ids, src.name, _per_chunk(spec))
+    longest = min(chunk_size, source.total_rows or chunk_size)
+    scorer = ChunkScorer(
+        model, version, features, ids, src.name, _per_chunk(spec), version_column(version, longest)
+    )
     chunks = _numbered(rechunk(source.batches(columns, chunk_size), chunk_size))
     rows = n_chunks = quarantined = 0
     warned: dict[str, None] = {}
@@ -176,8 +179,10 @@ def score(
         results = runner.map_chunks(scorer, chunks)
         try:
             for scored in results:
-                sink.write(scored.table)
-                rows, n_chunks = rows + scored.table.num_rows, n_chunks + 1
+                if scored.table is not None:
+                    sink.write(scored.table)
+                    rows += scored.table.num_rows
+                n_chunks += 1
                 quarantined += scored.quarantined_rows
                 warned.update(dict.fromkeys(scored.warnings))
                 if progress is not None:
@@ -186,6 +191,11 @@ def score(
             close_iterator(results)  # on failure, stop the engine before the output is removed
         if rows + quarantined == 0:
             raise InvalidInputError(f"input file {src} has no rows", hint="nothing to score")
+        if rows == 0:
+            raise InvalidInputError(
+                f"the contract's quarantine rules set all {quarantined:,} rows of {src} aside",
+                hint="nothing was scored; look at the data, or at the contract",
+            )
         if spec is not None:
             _check_file_rules(spec, rows + quarantined, src.name)
         sink.commit()
