@@ -97,7 +97,7 @@ class WebhookSink(AlertSink):
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise InvalidInputError(
                 "the webhook URL must be an http(s) URL",
-                hint="e.g. https://hooks.slack.com/services/T000/B000/XXXX",
+                hint="e.g. https://hooks.slack.com/services/<team>/<channel>/<token>",
             )
         self.url = url
         self.retries = retries

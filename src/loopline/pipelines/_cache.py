@@ -51,7 +51,7 @@ def encode(value: Any) -> tuple[bytes, str]:
         if json.loads(text) == value:  # tuples, int keys… would not come back as they went
             return text.encode(), "json"
     except (TypeError, ValueError):
-        pass
+        pass  # not JSON-representable: fall through to pickle, the format of last resort
     return pickle.dumps(value, protocol=5), "pickle"
 
 

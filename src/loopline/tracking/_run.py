@@ -295,8 +295,10 @@ def _end_open_runs() -> None:
                 run.end("failed", f"{type(crashed).__name__}: {crashed}"[:4000])
             else:
                 run.end("finished")
-        except LooplineError:
-            pass
+        except LooplineError as exc:
+            # The interpreter is exiting: say why the run stays open instead of dropping it
+            # silently; the next `loopline` command marks it failed (its pid is gone).
+            print(f"loopline: could not close run {run.id[:8]}: {exc}", file=sys.stderr)
 
 
 __all__ = ["ActiveRun", "ModelInfo", "active_run", "start_run"]
