@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip --disable-pip-version-check -q
 
-.PHONY: demo test services lint typecheck pytest bench clean
+.PHONY: demo test services lint typecheck pytest pytest-postgres pytest-remote bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -31,14 +31,38 @@ typecheck: $(VENV)/.dev-installed
 pytest: $(VENV)/.dev-installed
 	$(PY) -m pytest
 
+# The store and registry suites again on a real PostgreSQL server (issue 10): a throwaway
+# server (tests/_backends.py: initdb + pg_ctl, as user postgres when root, trust auth, 127.0.0.1
+# only, a free port, data in a temp dir), a fresh database per test, stopped at the end.
+pytest-postgres: $(VENV)/.dev-installed
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || \
+	  (command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
+	  (apt-get update -qq && apt-get install -y -qq postgresql >/dev/null)) || \
+	  echo "PostgreSQL not installed (needs root and apt-get)"
+	@dir=$$(mktemp -d); trap '$(PY) -m tests._backends pg-stop "$$dir"; rm -rf "$$dir"' EXIT; \
+	trap 'exit 130' INT TERM; \
+	if url=$$($(PY) -m tests._backends pg-start "$$dir"); then \
+	  echo "PostgreSQL pass against $$url"; \
+	  LL_TEST_PG_URL=$$url $(PY) -m pytest tests/store tests/registry; \
+	else echo "PostgreSQL pass skipped: the server could not be started (reason above)"; fi
+
+# The tracking and registry suites again through a live `loopline server` (issue 8):
+# every library call crosses HTTP with an API token, against a real server per test.
+pytest-remote: $(VENV)/.dev-installed
+	LL_TEST_REMOTE=1 $(PY) -m pytest -q tests/tracking tests/registry
+
 # Services the tests need, installed when missing (CI runs as root on Debian); a test whose
 # service cannot be installed skips and says why.
 services:
 	@command -v dot >/dev/null || (command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
 	  (apt-get update -qq && apt-get install -y -qq graphviz >/dev/null) || \
 	  echo "graphviz not installed: diagram svg/png tests will skip")
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || \
+	  (command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
+	  (apt-get update -qq && apt-get install -y -qq postgresql >/dev/null)) || \
+	  echo "postgresql not installed: the PostgreSQL pass (pytest-postgres) will skip"
 
-test: services lint typecheck pytest
+test: services lint typecheck pytest pytest-postgres pytest-remote
 
 bench: $(VENV)/.dev-installed
 	$(PY) benchmarks/run.py

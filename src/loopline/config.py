@@ -39,10 +39,20 @@ class Settings:
     # Metric points are buffered and written in one transaction per flush.
     flush_every_points: int = 5000
     flush_interval_s: float = 1.0
+    # Remote mode: with a server URL set, the library and CLI talk to `loopline server`
+    # (authenticated by the API token) instead of the local store.
+    url: str = ""
+    token: str = ""
+    # Team-server limits, per API token (or client address before authentication).
+    rate_limit_per_s: float = 500.0
+    rate_limit_burst: int = 2000
+    max_request_mb: float = 32.0
+    max_artifact_mb: float = 4096.0
 
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["home"] = str(self.home)
+        d["token"] = "***" if self.token else ""  # never print a secret
         return d
 
 
@@ -126,6 +136,16 @@ def current_user() -> str:
     Recorded as the actor of every audit event. The team server replaces this with the
     identity behind the API token.
     """
+    # Lazy import: config is imported by everything, the roles module by few.
+    from loopline.ops._roles import current_principal
+
+    principal = current_principal()
+    if principal is not None:  # inside a team-server request: the token's user
+        return principal.name
+    if os.environ.get("LOOPLINE_URL"):  # remote mode: whoever the server says we are
+        from loopline.store._http import whoami
+
+        return whoami().name
     explicit = os.environ.get("LOOPLINE_USER", "").strip()
     if explicit:
         return explicit

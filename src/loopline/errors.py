@@ -29,7 +29,14 @@ class LooplineError(Exception):
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON error body the API returns."""
-        return {"error": {"code": self.code, "message": self.one_line(), "details": self.details}}
+        return {
+            "error": {
+                "code": self.code,
+                "message": self.one_line(),
+                "hint": self.hint,
+                "details": self.details,
+            }
+        }
 
 
 class ConfigError(LooplineError):
@@ -66,13 +73,41 @@ class ArtifactCorruptedError(LooplineError):
     http_status = 500
 
 
+class AuthenticationError(LooplineError):
+    """No token, or a token that is unknown, expired or revoked."""
+
+    code = "unauthenticated"
+    http_status = 401
+
+
+class PermissionDeniedError(LooplineError):
+    """The caller is known but their role does not allow the action."""
+
+    code = "forbidden"
+    http_status = 403
+
+
+class PayloadTooLargeError(InvalidInputError):
+    code = "payload_too_large"
+    http_status = 413
+
+
+class RateLimitedError(LooplineError):
+    code = "rate_limited"
+    http_status = 429
+
+
 __all__ = [
     "ArtifactCorruptedError",
+    "AuthenticationError",
     "ConfigError",
     "ConflictError",
     "InvalidInputError",
     "LooplineError",
     "NotFoundError",
+    "PayloadTooLargeError",
+    "PermissionDeniedError",
+    "RateLimitedError",
     "SchemaVersionError",
     "StoreUnavailableError",
 ]

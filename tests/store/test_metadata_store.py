@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,11 +15,14 @@ from loopline.errors import (
     StoreUnavailableError,
 )
 from loopline.store import Lineage, SqlMetadataStore
+from tests._backends import metadata_url
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> SqlMetadataStore:
-    return SqlMetadataStore(f"sqlite:///{tmp_path / 'meta.db'}")
+def store(tmp_path: Path) -> Iterator[SqlMetadataStore]:
+    opened = SqlMetadataStore(metadata_url(tmp_path))  # SQLite, or PostgreSQL on PG runs
+    yield opened
+    opened.close()
 
 
 def test_run_round_trip(store: SqlMetadataStore) -> None:
@@ -130,7 +134,7 @@ def test_dataset_is_registered_once_by_fingerprint(store: SqlMetadataStore) -> N
 
 
 def test_store_written_by_newer_schema_is_refused(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'meta.db'}"
+    url = metadata_url(tmp_path)
     SqlMetadataStore(url).close()
     engine = sa.create_engine(url)
     with engine.begin() as conn:

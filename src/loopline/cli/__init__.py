@@ -24,6 +24,7 @@ from loopline.cli import (
     _runs,
     _score,
     _serve,
+    _server,
 )
 from loopline.cli._output import err_console, print_json, table, when
 from loopline.errors import LooplineError
@@ -49,6 +50,8 @@ app.add_typer(_ci.report_app, name="report")
 app.command("dora")(_dora.dora)
 app.add_typer(_monitor.app, name="monitor")
 app.command("score")(_score.score)
+app.command("server")(_server.server)
+app.add_typer(_server.tokens, name="tokens")
 
 experiments = typer.Typer(help="Experiments group runs.", no_args_is_help=True)
 app.add_typer(experiments, name="experiments")

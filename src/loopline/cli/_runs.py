@@ -27,11 +27,13 @@ def list_runs(
     sort: Annotated[
         str | None, typer.Option(help="e.g. 'metric.auc desc', 'param.C asc', 'started_at'")
     ] = None,
-    limit: Annotated[int, typer.Option(min=1, max=100_000)] = 50,
+    limit: Annotated[int, typer.Option(min=1, max=10_000)] = 50,
+    offset: Annotated[int, typer.Option(min=0, help="Skip this many (paging)")] = 0,
+    tag: Annotated[list[str] | None, typer.Option(help="Only runs tagged key=value")] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """List runs, newest first (or sorted by a metric or param)."""
-    runs = _context.store().list_runs(experiment, status_, limit, sort)
+    """List runs, newest first (or sorted by a metric or param), filtered by tags."""
+    runs = _context.store().list_runs(experiment, status_, limit, sort, offset, tag or ())
     if as_json:
         print_json([_run_json(r) for r in runs])
         return

@@ -5,6 +5,7 @@ from __future__ import annotations
 from loopline.config import Settings, load_settings
 from loopline.store._artifacts import ArtifactStore, FsspecArtifactStore, sha256_file
 from loopline.store._base import MetadataStore, PointTuple
+from loopline.store._governed import governed
 from loopline.store._monitoring_base import (
     AlertChange,
     AlertRecord,
@@ -18,6 +19,7 @@ from loopline.store._monitoring_base import (
 from loopline.store._records import (
     RUN_STATUSES,
     AliasMove,
+    ApiToken,
     Approval,
     Artifact,
     AuditEvent,
@@ -38,25 +40,33 @@ from loopline.store._sql import SqlMetadataStore, dumps_param
 
 
 def open_metadata_store(settings: Settings | None = None) -> MetadataStore:
-    """The metadata store the settings name (SQLite under LOOPLINE_HOME by default)."""
+    """The metadata store the settings name: the team server when LOOPLINE_URL is set,
+    else SQLite under LOOPLINE_HOME (or LOOPLINE_DB_URL). Every call is role-checked."""
     settings = settings or load_settings()
-    return _cached_sql_store(settings.db_url)
+    if settings.url:
+        key = f"{settings.url}#{settings.token}"
+        if key not in _OPEN:
+            from loopline.store._http import remote_store
+
+            _OPEN[key] = remote_store(settings.url, settings.token)
+        return _OPEN[key]
+    if settings.db_url not in _OPEN:
+        # One engine (and one connection pool) per URL per process.
+        _OPEN[settings.db_url] = governed(SqlMetadataStore(settings.db_url))
+    return _OPEN[settings.db_url]
 
 
 def open_artifact_store(settings: Settings | None = None) -> ArtifactStore:
     """The artifact store the settings name (a folder under LOOPLINE_HOME by default)."""
     settings = settings or load_settings()
+    if settings.url:
+        from loopline.store._http import HttpArtifactStore
+
+        return HttpArtifactStore(settings.url, settings.token)
     return FsspecArtifactStore(settings.artifacts_uri)
 
 
-_OPEN: dict[str, SqlMetadataStore] = {}
-
-
-def _cached_sql_store(url: str) -> SqlMetadataStore:
-    # One engine (and one connection pool) per URL per process.
-    if url not in _OPEN:
-        _OPEN[url] = SqlMetadataStore(url)
-    return _OPEN[url]
+_OPEN: dict[str, MetadataStore] = {}
 
 
 def reset_store_cache() -> None:
@@ -71,6 +81,7 @@ __all__ = [
     "AlertChange",
     "AlertRecord",
     "AliasMove",
+    "ApiToken",
     "Approval",
     "Artifact",
     "ArtifactStore",

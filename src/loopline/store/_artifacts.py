@@ -1,8 +1,15 @@
 """Content-addressed artifact store over fsspec.
 
 A blob lives at `<root>/sha256/<first two hex>/<full hex>`. Writing the same bytes twice
-stores them once. Writes go to a temporary name and are renamed into place, so a reader
-never sees half a blob; every read recomputes the sha256 and refuses a mismatch.
+stores them once. Every read recomputes the sha256 and refuses a mismatch.
+
+A reader never sees half a blob:
+- local folder: the bytes go to a temporary name, are fsync'ed and renamed into place;
+- object stores (s3://, gs://, ...): an object becomes visible only when its upload completes,
+  which is the atomicity a rename gives on disk (S3 has no rename; copying a large blob to
+  "rename" it would cost a second upload). Large files go up as a multipart upload streamed
+  from disk in `part_size` parts (s3fs aborts the upload on failure, leaving no object); the
+  object's size is checked after the upload and a short one is deleted and reported.
 """
 
 from __future__ import annotations
@@ -13,13 +20,17 @@ import tempfile
 import uuid
 from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import fsspec
 
 from loopline.errors import ArtifactCorruptedError, NotFoundError, StoreUnavailableError
 
 _CHUNK = 1 << 20
+_OBJECT_HINT = (
+    "check that the bucket exists, that the credentials (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY "
+    "or ~/.aws) may read and write it, and for an S3-compatible server AWS_ENDPOINT_URL"
+)
 
 
 def sha256_file(path: str | os.PathLike[str]) -> tuple[str, int]:
@@ -58,33 +69,50 @@ class ArtifactStore(ABC):
 
 
 class FsspecArtifactStore(ArtifactStore):
-    """`ArtifactStore` on any fsspec filesystem: a local folder by default, s3:// for teams."""
+    """`ArtifactStore` on any fsspec filesystem: a local folder by default, s3:// for teams.
 
-    def __init__(self, uri: str) -> None:
+    `storage_options` go to the fsspec filesystem (e.g. s3fs's `client_kwargs`); without them
+    s3fs reads the usual AWS_* environment variables and ~/.aws files.
+    """
+
+    # Object stores: files from 2 x part_size up are uploaded in parts of this size (S3 allows
+    # 5 MiB to 5 GiB per part and 10,000 parts: 16 MiB parts cover blobs up to 156 GiB).
+    part_size = 16 * 1024 * 1024
+
+    def __init__(self, uri: str, **storage_options: Any) -> None:
         self.uri = uri
         try:
-            self._fs, self._root = fsspec.core.url_to_fs(uri)
+            self._fs, self._root = fsspec.core.url_to_fs(uri, **storage_options)
         except (ImportError, ValueError) as exc:
             raise StoreUnavailableError(
                 f"cannot open artifact store {uri!r}: {exc}",
                 hint="check LOOPLINE_ARTIFACTS_URI; s3:// needs `pip install loopline[s3]`",
             ) from None
-        self._local = "file" in (
-            self._fs.protocol if isinstance(self._fs.protocol, tuple) else (self._fs.protocol,)
-        )
+        self._local = "file" in _protocols(self._fs)
 
     def _blob(self, sha256: str) -> str:
         if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
             raise NotFoundError(f"{sha256!r} is not a sha256 digest", hint="pass 64 hex digits")
         return f"{self._root}/sha256/{sha256[:2]}/{sha256}"
 
+    def _unavailable(self, doing: str, exc: BaseException) -> StoreUnavailableError:
+        return StoreUnavailableError(
+            f"cannot {doing} artifact store {self.uri}: {type(exc).__name__}: {exc}",
+            hint=_OBJECT_HINT if not self._local else "check the folder's permissions and space",
+            details={"uri": self.uri},
+        )
+
     def exists(self, sha256: str) -> bool:
-        return bool(self._fs.exists(self._blob(sha256)))
+        target = self._blob(sha256)
+        try:
+            return bool(self._fs.exists(target))
+        except Exception as exc:  # botocore/aiohttp errors are not OSErrors
+            raise self._unavailable("reach", exc) from exc
 
     def put_file(self, path: str | os.PathLike[str]) -> tuple[str, int]:
         digest, size = sha256_file(path)
         target = self._blob(digest)
-        if self._fs.exists(target):
+        if self.exists(digest):
             return digest, size
         if self._local:
             folder = Path(target).parent
@@ -100,14 +128,32 @@ class FsspecArtifactStore(ArtifactStore):
             finally:
                 tmp.unlink(missing_ok=True)
         else:
-            # Object stores publish an object only when its (multipart) upload completes,
-            # which is the atomicity a rename gives on a local disk.
-            self._fs.put_file(str(path), target)
+            self._put_object(str(path), target, size)
         return digest, size
+
+    def _put_object(self, path: str, target: str, size: int) -> None:
+        # Object stores publish an object only when its (multipart) upload completes: no
+        # temporary key needed. Then check what landed; reads check the sha256 every time.
+        kwargs: dict[str, Any] = {}
+        if "s3" in _protocols(self._fs):
+            kwargs["chunksize"] = self.part_size  # s3fs: multipart from 2 parts up
+        try:
+            self._fs.put_file(path, target, **kwargs)
+            self._fs.invalidate_cache(target)
+            landed = int(self._fs.info(target)["size"])
+        except Exception as exc:
+            raise self._unavailable("write to", exc) from exc
+        if landed != size:
+            self._fs.rm_file(target)
+            raise StoreUnavailableError(
+                f"upload of {path} to {self.uri} stored {landed} of {size} bytes; removed it",
+                hint="retry; if it persists, check the object store's health and quotas",
+                details={"uri": self.uri, "expected": size, "stored": landed},
+            )
 
     def put_bytes(self, data: bytes) -> tuple[str, int]:
         digest = hashlib.sha256(data).hexdigest()
-        if self._fs.exists(self._blob(digest)):
+        if self.exists(digest):
             return digest, len(data)
         with tempfile.NamedTemporaryFile(delete=False) as f:
             f.write(data)
@@ -117,13 +163,18 @@ class FsspecArtifactStore(ArtifactStore):
             os.unlink(f.name)
 
     def _open(self, sha256: str) -> BinaryIO:
+        target = self._blob(sha256)
         try:
-            return self._fs.open(self._blob(sha256), "rb")  # type: ignore[no-any-return]
+            if not self._local:
+                self._fs.invalidate_cache(target)  # the size must be the object's current one
+            return self._fs.open(target, "rb", block_size=_READ_BLOCK)  # type: ignore[no-any-return]
         except FileNotFoundError:
             raise NotFoundError(
                 f"artifact {sha256[:12]} is missing from {self.uri}",
                 hint="the artifact store was moved or pruned; point LOOPLINE_ARTIFACTS_URI at it",
             ) from None
+        except Exception as exc:
+            raise self._unavailable("read from", exc) from exc
 
     def _corrupted(self, sha256: str, actual: str) -> ArtifactCorruptedError:
         return ArtifactCorruptedError(
@@ -157,6 +208,13 @@ class FsspecArtifactStore(ArtifactStore):
         finally:
             tmp.unlink(missing_ok=True)
         return dest
+
+
+_READ_BLOCK = 8 * _CHUNK  # object stores: ranged GETs of 8 MiB while a blob streams through
+
+
+def _protocols(fs: Any) -> tuple[str, ...]:
+    return fs.protocol if isinstance(fs.protocol, tuple) else (fs.protocol,)
 
 
 __all__ = ["ArtifactStore", "FsspecArtifactStore", "sha256_file"]

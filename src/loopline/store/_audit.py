@@ -3,7 +3,8 @@
 Each event's hash covers its content and the previous event's hash, so editing, deleting
 or reordering any event breaks every hash after it (`loopline audit verify` finds the
 first). The chain is extended under the write lock the caller's transaction holds
-(SQLite: BEGIN IMMEDIATE), so two writers never both extend the same head.
+(SQLite: BEGIN IMMEDIATE; PostgreSQL: the control-plane advisory lock, see `_engine`), so
+two writers never both extend the same head, and ids grow in chain order.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from loopline.store import _schema as t
+from loopline.store._engine import lock_control
 
 GENESIS = "0" * 64
 
@@ -43,6 +45,9 @@ def append_audit(
     reason: str | None = None,
 ) -> str:
     """Write one audit event in `conn`'s transaction; returns its hash."""
+    # Normally already held (CONTROL transactions take it first); taking it here too keeps the
+    # chain linear for any caller that forgot, at the price of a possible lock-order wait.
+    lock_control(conn)
     head = conn.execute(
         sa.select(t.audit_events.c.hash).order_by(t.audit_events.c.id.desc()).limit(1)
     ).scalar()

@@ -11,6 +11,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from loopline.store._auth_base import AuthStore
 from loopline.store._deploy_base import DeploymentStore
 from loopline.store._monitoring_base import MonitoringStore
 from loopline.store._records import (
@@ -29,7 +30,7 @@ from loopline.store._registry_base import RegistryStore
 PointTuple = tuple[str, float, int, float]
 
 
-class MetadataStore(RegistryStore, DeploymentStore, MonitoringStore, ABC):
+class MetadataStore(RegistryStore, DeploymentStore, MonitoringStore, AuthStore, ABC):
     """Experiments, runs, params, metrics, tags, artifacts, datasets and lineage."""
 
     url: str
@@ -66,8 +67,12 @@ class MetadataStore(RegistryStore, DeploymentStore, MonitoringStore, ABC):
         status: str | None = None,
         limit: int = 100,
         order_by: str | None = None,
+        offset: int = 0,
+        tag: Sequence[str] = (),
     ) -> list[Run]:
-        """Newest first, or by `order_by` = 'metric.<key> [asc|desc]' / 'param.<key>'."""
+        """Newest first, or by `order_by` = 'metric.<key> [asc|desc]' / 'param.<key>'.
+
+        `tag` filters by 'key=value' (all must hold); `offset` and `limit` page through."""
 
     @abstractmethod
     def list_running(self) -> list[Run]: ...

@@ -16,7 +16,7 @@ from alembic.config import Config
 from alembic.script import ScriptDirectory
 
 from loopline.errors import SchemaVersionError
-from loopline.store._engine import WRITE
+from loopline.store._engine import WRITE, lock
 
 _SCRIPTS = Path(__file__).parent / "migrations"
 
@@ -59,9 +59,11 @@ def ensure_schema(engine: sa.Engine, url_for_messages: str) -> str:
             hint="upgrade Loopline (pip install -U loopline) or point LOOPLINE_DB_URL elsewhere",
             details={"revision": current, "head": head},
         )
-    # A write transaction serialises concurrent first uses: the second process waits,
+    # A write transaction serialises concurrent first uses (SQLite: BEGIN IMMEDIATE;
+    # PostgreSQL: an advisory lock, and its DDL is transactional): the second process waits,
     # then finds the schema at head and Alembic does nothing.
     with engine.execution_options(**WRITE).begin() as conn:
+        lock(conn, "schema")
         command.upgrade(_alembic_config(conn), "head")
     return head
 

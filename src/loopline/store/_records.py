@@ -118,6 +118,8 @@ class RegisteredModel:
     created_at: float
     aliases: dict[str, int] = field(default_factory=dict)  # alias → version number
     latest_version: int | None = None
+    team: str | None = None  # owner team, shown on the model card and in alerts
+    oncall: str | None = None  # on-call contact
 
 
 @dataclass(frozen=True)
@@ -228,3 +230,21 @@ class Deployment:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+# --- team server ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ApiToken:
+    """An API token as stored: never the secret, only its hash and first characters."""
+
+    id: int
+    prefix: str
+    user: str
+    role: str
+    team: str | None
+    created_by: str
+    created_at: float
+    expires_at: float | None
+    revoked_at: float | None

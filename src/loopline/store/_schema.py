@@ -182,6 +182,9 @@ registered_models = Table(
     Column("description", Text),
     Column("owner", String(128)),
     Column("created_at", Float, nullable=False),
+    # Who answers for the model (revision 0005): shown on the model card and in alerts.
+    Column("team", String(128)),
+    Column("oncall", String(256)),
 )
 
 model_versions = Table(
@@ -423,4 +426,24 @@ retrain_requests = Table(
         sqlite_where=text("status = 'pending'"),
         postgresql_where=text("status = 'pending'"),
     ),
+)
+
+
+# --- team server (revision 0005) -----------------------------------------------------------
+
+# API tokens: only the sha256 of the secret is stored; the secret is shown once at creation.
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("prefix", String(16), nullable=False),
+    Column("user", String(128), nullable=False, index=True),
+    Column("role", String(32), nullable=False),
+    Column("team", String(128)),
+    Column("created_by", String(128), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("expires_at", Float),
+    Column("revoked_at", Float),
+    Column("last_used_at", Float),
 )

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from loopline.errors import ConflictError, InvalidInputError, NotFoundError
 from loopline.store import _schema as t
 from loopline.store._base import MetadataStore, PointTuple
-from loopline.store._engine import WRITE, create_engine
+from loopline.store._engine import CONTROL, WRITE, create_engine, lock
 from loopline.store._migrate import ensure_schema
 from loopline.store._queries import dataset_record, group_by_run, latest_metrics, order_clause
 from loopline.store._records import (
@@ -27,6 +27,7 @@ from loopline.store._records import (
     MetricPoint,
     Run,
 )
+from loopline.store._sql_auth import SqlAuthStore
 from loopline.store._sql_deploy import SqlDeploymentStore
 from loopline.store._sql_monitoring import SqlMonitoringStore
 
@@ -45,14 +46,32 @@ _LINEAGE_COLUMNS = (
 )
 
 
-class SqlMetadataStore(SqlMonitoringStore, SqlDeploymentStore, MetadataStore):
+def check_artifact_path(path: str) -> str:
+    """A run-relative POSIX path: no absolute paths, no '..', no backslashes.
+
+    Artifact paths are names inside a run, and some clients turn them into files
+    (downloads); one that could climb out of a folder is refused wherever it comes from.
+    """
+    parts = path.split("/")
+    if not path or path.startswith("/") or "\\" in path or ".." in parts or "" in parts:
+        raise InvalidInputError(
+            f"artifact path {path[:200]!r} is not a relative path inside the run",
+            hint="use names like 'model' or 'plots/roc.png' (no '..', no leading '/')",
+        )
+    return path
+
+
+class SqlMetadataStore(SqlMonitoringStore, SqlDeploymentStore, SqlAuthStore, MetadataStore):
     """`MetadataStore` over one SQLAlchemy engine; migrates the schema on open."""
 
     def __init__(self, url: str) -> None:
         self.url = url
         self._engine = create_engine(url)
         ensure_schema(self._engine, url)
+        # Tracking writes run concurrently on PostgreSQL (keyed locks where they read then
+        # write); registry, deployment, monitoring and alert writes use `_control_engine`.
         self._write_engine = self._engine.execution_options(**WRITE)
+        self._control_engine = self._engine.execution_options(**CONTROL)
 
     def close(self) -> None:
         self._engine.dispose()
@@ -68,7 +87,11 @@ class SqlMetadataStore(SqlMonitoringStore, SqlDeploymentStore, MetadataStore):
                 f"experiment name {name!r} must be 1 to 256 characters",
                 hint="pass a short name such as experiment='churn'",
             )
-        row = conn.execute(sa.select(t.experiments).where(t.experiments.c.name == name)).first()
+        query = sa.select(t.experiments).where(t.experiments.c.name == name)
+        row = conn.execute(query).first()
+        if row is None and create:
+            lock(conn, f"experiment:{name}")  # two new runs of a new experiment: one creates it
+            row = conn.execute(query).first()
         if row is None:
             if not create:
                 raise NotFoundError(
@@ -185,10 +208,17 @@ class SqlMetadataStore(SqlMonitoringStore, SqlDeploymentStore, MetadataStore):
         status: str | None = None,
         limit: int = 100,
         order_by: str | None = None,
+        offset: int = 0,
+        tag: Sequence[str] = (),
     ) -> list[Run]:
         if status is not None and status not in RUN_STATUSES:
             raise InvalidInputError(
                 f"unknown run status {status!r}", hint=f"use one of {', '.join(RUN_STATUSES)}"
+            )
+        if limit < 1 or limit > 10_000 or offset < 0:
+            raise InvalidInputError(
+                f"limit={limit}, offset={offset} out of range",
+                hint="use 1 <= limit <= 10000 and offset >= 0",
             )
         with self._engine.begin() as conn:
             cond: list[sa.ColumnElement[bool]] = []
@@ -198,7 +228,19 @@ class SqlMetadataStore(SqlMonitoringStore, SqlDeploymentStore, MetadataStore):
                 )
             if status is not None:
                 cond.append(t.runs.c.status == status)
-            return self._runs_where(conn, sa.and_(sa.true(), *cond), limit, order_by)
+            for item in tag:
+                key, eq, value = item.partition("=")
+                if not eq or not key:
+                    raise InvalidInputError(
+                        f"tag filter {item!r} is not key=value", hint="write e.g. team=fraud"
+                    )
+                # Bound parameters, never string-built SQL: a filter is data, not code.
+                cond.append(
+                    sa.exists().where(
+                        t.tags.c.run_id == t.runs.c.id, t.tags.c.key == key, t.tags.c.value == value
+                    )
+                )
+            return self._runs_where(conn, sa.and_(sa.true(), *cond), limit, order_by, offset)
 
     def list_running(self) -> list[Run]:
         with self._engine.begin() as conn:
@@ -210,6 +252,7 @@ class SqlMetadataStore(SqlMonitoringStore, SqlDeploymentStore, MetadataStore):
         where: sa.ColumnElement[bool],
         limit: int,
         order_by: str | None = None,
+        offset: int = 0,
     ) -> list[Run]:
         ordered = order_clause(order_by)
         query = (
@@ -218,6 +261,7 @@ class SqlMetadataStore(SqlMonitoringStore, SqlDeploymentStore, MetadataStore):
             .where(where)
             .order_by(ordered, t.runs.c.id)
             .limit(limit)
+            .offset(offset)
         )
         rows = conn.execute(query).all()
         ids = [r.id for r in rows]
@@ -268,6 +312,7 @@ class SqlMetadataStore(SqlMonitoringStore, SqlDeploymentStore, MetadataStore):
             return
         with self._write_engine.begin() as conn:
             rid = self._resolve_run_id(conn, run_id)
+            lock(conn, f"run:{rid}")
             have = {
                 r.key: r.value
                 for r in conn.execute(
@@ -293,6 +338,7 @@ class SqlMetadataStore(SqlMonitoringStore, SqlDeploymentStore, MetadataStore):
             return
         with self._write_engine.begin() as conn:
             rid = self._resolve_run_id(conn, run_id)
+            lock(conn, f"run:{rid}")
             conn.execute(sa.delete(t.tags).where(t.tags.c.run_id == rid, t.tags.c.key.in_(tags)))
             conn.execute(
                 sa.insert(t.tags), [{"run_id": rid, "key": k, "value": v} for k, v in tags.items()]
@@ -336,9 +382,11 @@ class SqlMetadataStore(SqlMonitoringStore, SqlDeploymentStore, MetadataStore):
         size: int,
         meta: Mapping[str, Any] | None = None,
     ) -> Artifact:
+        check_artifact_path(path)
         now = time.time()
         with self._write_engine.begin() as conn:
             rid = self._resolve_run_id(conn, run_id)
+            lock(conn, f"run:{rid}")
             exists = conn.execute(
                 sa.select(t.artifacts.c.sha256).where(
                     t.artifacts.c.run_id == rid, t.artifacts.c.path == path
@@ -394,6 +442,7 @@ class SqlMetadataStore(SqlMonitoringStore, SqlDeploymentStore, MetadataStore):
         with self._write_engine.begin() as conn:
             rid = self._resolve_run_id(conn, run_id)
             fp = dataset["fingerprint"]
+            lock(conn, f"run:{rid}", f"dataset:{fp}")
             row = conn.execute(sa.select(t.datasets).where(t.datasets.c.fingerprint == fp)).first()
             if row is None:
                 conn.execute(sa.insert(t.datasets).values(created_at=now, **dataset))

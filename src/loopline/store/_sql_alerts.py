@@ -70,6 +70,7 @@ def _open(conn: sa.Connection, model: str, rule: str) -> Any:
 class SqlAlertStore:
     _engine: sa.Engine
     _write_engine: sa.Engine
+    _control_engine: sa.Engine  # control-plane writes: one at a time (see _engine)
 
     def raise_alert(
         self,
@@ -88,7 +89,7 @@ class SqlAlertStore:
             )
         now = time.time()
         ctx = dict(context)
-        with self._write_engine.begin() as conn:
+        with self._control_engine.begin() as conn:
             row = _open(conn, model, rule)
             if row is None:
                 aid = conn.execute(
@@ -143,7 +144,7 @@ class SqlAlertStore:
         self, model: str, rule: str, *, actor: str, message: str
     ) -> AlertChange | None:
         now = time.time()
-        with self._write_engine.begin() as conn:
+        with self._control_engine.begin() as conn:
             row = _open(conn, model, rule)
             if row is None:
                 return None
@@ -209,7 +210,7 @@ class SqlAlertStore:
             "created_at": now,
             "updated_at": now,
         }
-        with self._write_engine.begin() as conn:
+        with self._control_engine.begin() as conn:
             did = conn.execute(sa.insert(t.alert_deliveries).values(**values))
             row = conn.execute(
                 sa.select(t.alert_deliveries).where(DL.id == did.inserted_primary_key[0])  # type: ignore[index]
@@ -229,7 +230,7 @@ class SqlAlertStore:
     def update_delivery(
         self, delivery_id: int, *, status: str, attempts: int, error: str | None
     ) -> DeliveryRecord:
-        with self._write_engine.begin() as conn:
+        with self._control_engine.begin() as conn:
             n = conn.execute(
                 sa.update(t.alert_deliveries)
                 .where(DL.id == delivery_id)

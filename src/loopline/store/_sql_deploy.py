@@ -69,7 +69,7 @@ class SqlDeploymentStore(SqlPromotionStore, DeploymentStore):
         actor: str,
     ) -> Deployment:
         now = time.time()
-        with self._write_engine.begin() as conn:
+        with self._control_engine.begin() as conn:
             mid = self._model_id(conn, model)
             active = conn.execute(
                 sa.select(D.id).where(D.model_id == mid, D.status == _ACTIVE)
@@ -161,7 +161,7 @@ class SqlDeploymentStore(SqlPromotionStore, DeploymentStore):
         ):
             if value is not None:
                 values[key] = dict(value) if isinstance(value, Mapping) else value
-        with self._write_engine.begin() as conn:
+        with self._control_engine.begin() as conn:
             before = self._deployment(conn, D.id == deployment_id)
             if not before:
                 raise NotFoundError(f"deployment #{deployment_id} does not exist", hint="")

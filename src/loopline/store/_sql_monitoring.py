@@ -61,6 +61,7 @@ def _request(r: Any) -> RetrainRequest:
 class SqlMonitoringStore(SqlAlertStore, MonitoringStore):
     _engine: sa.Engine
     _write_engine: sa.Engine
+    _control_engine: sa.Engine  # control-plane writes: one at a time (see _engine)
 
     # monitors ---------------------------------------------------------------------------------
     def save_monitor(
@@ -75,7 +76,7 @@ class SqlMonitoringStore(SqlAlertStore, MonitoringStore):
     ) -> MonitorRecord:
         now = time.time()
         values = {"window_spec": window, "config": dict(config), "schedule": schedule}
-        with self._write_engine.begin() as conn:
+        with self._control_engine.begin() as conn:
             row = conn.execute(sa.select(t.monitors).where(MO.uri == uri)).first()
             if row is None:
                 conn.execute(
@@ -130,7 +131,7 @@ class SqlMonitoringStore(SqlAlertStore, MonitoringStore):
         actor: str,
     ) -> MonitorRunRecord:
         now = time.time()
-        with self._write_engine.begin() as conn:
+        with self._control_engine.begin() as conn:
             starts = [w.start for w in windows]
             if starts:  # re-running a window replaces its result
                 conn.execute(
@@ -204,7 +205,7 @@ class SqlMonitoringStore(SqlAlertStore, MonitoringStore):
         actor: str,
     ) -> tuple[RetrainRequest, bool]:
         now = time.time()
-        with self._write_engine.begin() as conn:
+        with self._control_engine.begin() as conn:
             pending = conn.execute(
                 sa.select(t.retrain_requests).where(RR.model == model, RR.status == "pending")
             ).first()
@@ -243,7 +244,7 @@ class SqlMonitoringStore(SqlAlertStore, MonitoringStore):
                 f"retrain request status {status!r} is unknown",
                 hint=f"use one of {', '.join(RETRAIN_STATUSES)}",
             )
-        with self._write_engine.begin() as conn:
+        with self._control_engine.begin() as conn:
             row = conn.execute(sa.select(t.retrain_requests).where(RR.id == request_id)).first()
             if row is None:
                 raise NotFoundError(

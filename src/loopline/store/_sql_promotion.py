@@ -1,9 +1,10 @@
 """Aliases, rollback, approvals, gate decisions, evaluations and the audit log on SQL.
 
 An alias move is one write transaction: read the current holder, upsert the alias row,
-append to `alias_moves`, append the audit event. Under SQLite's BEGIN IMMEDIATE (and row
-locks on PostgreSQL) concurrent promotions serialise, so an alias always has exactly one
-holder and the audit log exactly one event per move.
+append to `alias_moves`, append the audit event. Under SQLite's BEGIN IMMEDIATE, and on
+PostgreSQL under the control-plane advisory lock plus a row lock on the model
+(SELECT ... FOR NO KEY UPDATE), concurrent promotions serialise, so an alias always has
+exactly one holder and the audit log exactly one event per move.
 """
 
 from __future__ import annotations
@@ -31,6 +32,18 @@ M = t.alias_moves.c
 
 
 class SqlPromotionStore(SqlRegistryStore):
+    def _lock_model(self, conn: sa.Connection, model_id: int) -> None:
+        """Row-lock the model until commit, so its aliases move one at a time.
+
+        PostgreSQL: SELECT ... FOR NO KEY UPDATE (it does not block inserts that merely
+        reference the model); SQLite ignores it, BEGIN IMMEDIATE already excludes writers.
+        """
+        conn.execute(
+            sa.select(t.registered_models.c.id)
+            .where(t.registered_models.c.id == model_id)
+            .with_for_update(key_share=True)
+        )
+
     def _holder(self, conn: sa.Connection, model_id: int, alias: str) -> Any:
         return conn.execute(
             sa.select(A.version_id, V.version)
@@ -52,6 +65,7 @@ class SqlPromotionStore(SqlRegistryStore):
     ) -> AliasMove:
         now = time.time()
         mid = target.model_id
+        self._lock_model(conn, mid)
         current = self._holder(conn, mid, alias)
         if current is None:
             conn.execute(
@@ -114,7 +128,7 @@ class SqlPromotionStore(SqlRegistryStore):
         gate_decision_id: int | None = None,
     ) -> AliasMove:
         check_alias(alias)
-        with self._write_engine.begin() as conn:
+        with self._control_engine.begin() as conn:
             target = self._version_row(conn, model, version)
             return self._move(
                 conn,
@@ -131,8 +145,9 @@ class SqlPromotionStore(SqlRegistryStore):
         self, model: str, alias: str, *, actor: str, to_version: int | None, reason: str | None
     ) -> AliasMove:
         check_alias(alias)
-        with self._write_engine.begin() as conn:
+        with self._control_engine.begin() as conn:
             mid = self._model_id(conn, model)
+            self._lock_model(conn, mid)  # before reading the holder and its history
             current = self._holder(conn, mid, alias)
             if current is None:
                 raise ConflictError(
@@ -207,8 +222,15 @@ class SqlPromotionStore(SqlRegistryStore):
         self, model: str, version: int, *, approver: str, role: str, comment: str | None
     ) -> Approval:
         now = time.time()
-        with self._write_engine.begin() as conn:
+        with self._control_engine.begin() as conn:
             row = self._version_row(conn, model, version)
+            # The two-person rule lives here, not only in `approve()`, so no client of the
+            # store (remote or embedded) can approve its own model.
+            if row.created_by == approver:
+                raise ConflictError(
+                    f"{approver} registered {model}/{version} and cannot approve it",
+                    hint="ask another approver",
+                )
             dup = conn.execute(
                 sa.select(t.approvals.c.id).where(
                     t.approvals.c.version_id == row.id, t.approvals.c.approver == approver
@@ -256,7 +278,7 @@ class SqlPromotionStore(SqlRegistryStore):
         decided_by: str,
     ) -> GateDecisionRecord:
         now = time.time()
-        with self._write_engine.begin() as conn:
+        with self._control_engine.begin() as conn:
             row = self._version_row(conn, model, version)
             champ = (
                 self._version_row(conn, model, champion_version).id
@@ -323,7 +345,7 @@ class SqlPromotionStore(SqlRegistryStore):
         slices: Mapping[str, Any],
     ) -> EvaluationRecord:
         now = time.time()
-        with self._write_engine.begin() as conn:
+        with self._control_engine.begin() as conn:
             row = self._version_row(conn, model, version)
             eid = conn.execute(
                 sa.insert(t.evaluations).values(
@@ -361,7 +383,7 @@ class SqlPromotionStore(SqlRegistryStore):
         after: Mapping[str, Any] | None = None,
         reason: str | None = None,
     ) -> None:
-        with self._write_engine.begin() as conn:
+        with self._control_engine.begin() as conn:
             append_audit(
                 conn,
                 actor=actor,

@@ -45,6 +45,7 @@ def check_alias(alias: str) -> str:
 class SqlRegistryStore(RegistryStore):
     _engine: sa.Engine
     _write_engine: sa.Engine
+    _control_engine: sa.Engine  # control-plane writes: one at a time (see _engine)
 
     # lookups inside a transaction ----------------------------------------------------------
     def _model_id(self, conn: sa.Connection, name: str) -> int:
@@ -116,7 +117,7 @@ class SqlRegistryStore(RegistryStore):
     ) -> ModelVersion:
         check_model_name(model)
         now = time.time()
-        with self._write_engine.begin() as conn:
+        with self._control_engine.begin() as conn:
             mid = conn.execute(
                 sa.select(t.registered_models.c.id).where(t.registered_models.c.name == model)
             ).scalar()
@@ -198,6 +199,8 @@ class SqlRegistryStore(RegistryStore):
                 r.created_at,
                 aliases.get(r.id, {}),
                 latest.get(r.id),
+                r.team,
+                r.oncall,
             )
             for r in rows
         }
@@ -233,7 +236,7 @@ class SqlRegistryStore(RegistryStore):
     def update_card(
         self, model: str, version: int, card: Mapping[str, Any], actor: str
     ) -> ModelVersion:
-        with self._write_engine.begin() as conn:
+        with self._control_engine.begin() as conn:
             row = self._version_row(conn, model, version)
             conn.execute(sa.update(t.model_versions).where(V.id == row.id).values(card=dict(card)))
             append_audit(

@@ -1,0 +1,91 @@
+"""`loopline server` and `loopline tokens create|list|revoke`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from loopline.cli._output import console, print_json, table, when
+
+tokens = typer.Typer(help="API tokens for the team server.", no_args_is_help=True)
+
+
+def server(
+    host: Annotated[str, typer.Option(help="Interface to bind")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
+) -> None:
+    """Run the team server: the REST API under /api/v1 (OpenAPI at /openapi.json)."""
+    from loopline.server import run_server
+
+    console.print(f"Loopline server on http://{host}:{port}  (API /api/v1, docs /docs)")
+    run_server(host, port)
+
+
+@tokens.command("create")
+def tokens_create(
+    user: Annotated[str, typer.Option(help="Who the token is for")],
+    role: Annotated[
+        str, typer.Option(help="viewer | data-scientist | ml-engineer | approver | admin")
+    ],
+    team: Annotated[str | None, typer.Option(help="The user's team")] = None,
+    days: Annotated[float, typer.Option(help="Days until it expires (0: never)")] = 90.0,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Create a token; the secret is printed once and stored only as a hash."""
+    from loopline.ops._tokens import create_token
+
+    secret, record = create_token(user, role, team=team, expires_in_days=days or None)
+    if as_json:
+        print_json({"token": secret, **record.__dict__})
+        return
+    console.print(f"token for {record.user} ({record.role}), id {record.id}:")
+    print(secret)
+    console.print("[dim]shown once; set it as LOOPLINE_TOKEN[/dim]")
+
+
+@tokens.command("list")
+def tokens_list(
+    user: Annotated[str | None, typer.Option(help="Only this user's tokens")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Tokens with their state (never their secrets)."""
+    from loopline.store import open_metadata_store
+
+    rows = open_metadata_store().list_tokens(user)
+    if as_json:
+        print_json([r.__dict__ for r in rows])
+        return
+
+    def state(expires: float | None, revoked: float | None) -> str:
+        import time
+
+        if revoked is not None:
+            return "revoked"
+        return "expired" if expires is not None and expires < time.time() else "active"
+
+    table(
+        None,
+        ["id", "prefix", "user", "role", "team", "state", "expires"],
+        [
+            [
+                r.id,
+                r.prefix,
+                r.user,
+                r.role,
+                r.team or "",
+                state(r.expires_at, r.revoked_at),
+                when(r.expires_at) if r.expires_at else "never",
+            ]
+            for r in rows
+        ],
+    )
+
+
+@tokens.command("revoke")
+def tokens_revoke(token_id: Annotated[int, typer.Argument(help="Token id")]) -> None:
+    """Revoke a token at once; requests with it get 401 from then on."""
+    from loopline.ops._tokens import revoke_token
+
+    record = revoke_token(token_id)
+    console.print(f"revoked token {record.id} ({record.prefix}…) of {record.user}")

@@ -1,0 +1,271 @@
+"""Remote mode: the metadata and artifact stores as clients of `loopline server`.
+
+With `LOOPLINE_URL` (and `LOOPLINE_TOKEN`) set, `open_metadata_store()` returns an
+`HttpMetadataStore`. It implements every store method by calling the REST route that
+`_operations.OPERATIONS` assigns to it, so tracking, registry, gates, serving and
+monitoring run unchanged on top — the same code, the same tests, another transport.
+Errors come back as the same `LooplineError` subclasses the server raised.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from functools import cache
+from pathlib import Path
+from typing import Any, NoReturn, cast
+
+import httpx
+from pydantic import TypeAdapter
+from pydantic_core import to_jsonable_python
+
+from loopline.errors import (
+    ArtifactCorruptedError,
+    ConfigError,
+    LooplineError,
+    StoreUnavailableError,
+)
+from loopline.ops._roles import Principal
+from loopline.store._artifacts import ArtifactStore, sha256_file
+from loopline.store._base import MetadataStore
+from loopline.store._operations import BY_METHOD, Operation, signature
+
+API = "/api/v1"
+_CHUNK = 1 << 20
+
+
+def _error_classes() -> dict[str, type[LooplineError]]:
+    found: dict[str, type[LooplineError]] = {}
+    todo: list[type[LooplineError]] = [LooplineError]
+    while todo:
+        cls = todo.pop()
+        found.setdefault(cls.code, cls)
+        todo.extend(cls.__subclasses__())
+    return found
+
+
+def raise_for_error(response: httpx.Response) -> None:
+    """Turn a 4xx/5xx JSON error body back into the LooplineError the server raised."""
+    if response.status_code < 400:
+        return
+    try:
+        body = response.json()["error"]
+        code, message = str(body["code"]), str(body["message"])
+        hint, details = str(body.get("hint") or ""), body.get("details") or {}
+    except (ValueError, KeyError, TypeError):
+        raise StoreUnavailableError(
+            f"{response.request.method} {response.request.url} answered "
+            f"{response.status_code} without a Loopline error body",
+            hint="is LOOPLINE_URL the address of a `loopline server`?",
+        ) from None
+    if hint and message.endswith(f" — {hint}"):
+        message = message[: -len(hint) - 3]
+    cls = _error_classes().get(code, LooplineError)
+    raise cls(message, hint=hint, details=details if isinstance(details, dict) else {})
+
+
+class _Client:
+    """One HTTP connection pool per (server, token), shared by the two stores."""
+
+    def __init__(self, url: str, token: str) -> None:
+        self.url = url.rstrip("/")
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self.http = httpx.Client(base_url=self.url + API, headers=headers, timeout=60.0)
+
+    def request(self, verb: str, path: str, **kwargs: Any) -> httpx.Response:
+        # A rate-limited request is retried after the server's Retry-After, for up to a
+        # minute: a training job should slow down, not crash. A streamed upload cannot
+        # be replayed, so it is not retried.
+        replayable = not hasattr(kwargs.get("content"), "read")
+        deadline = time.monotonic() + 60.0
+        while True:
+            try:
+                response = self.http.request(verb, path, **kwargs)
+            except httpx.TransportError as exc:
+                self._unreachable(exc)
+            if response.status_code != 429 or not replayable or time.monotonic() > deadline:
+                break
+            time.sleep(min(5.0, float(response.headers.get("retry-after", "1"))))
+        raise_for_error(response)
+        return response
+
+    def stream(self, path: str) -> Iterator[bytes]:
+        deadline = time.monotonic() + 60.0
+        try:
+            while True:
+                with self.http.stream("GET", path) as response:
+                    if response.status_code == 429 and time.monotonic() < deadline:
+                        time.sleep(min(5.0, float(response.headers.get("retry-after", "1"))))
+                        continue
+                    if response.status_code >= 400:
+                        response.read()
+                        raise_for_error(response)
+                    yield from response.iter_bytes(_CHUNK)
+                    return
+        except httpx.TransportError as exc:
+            self._unreachable(exc)
+
+    def _unreachable(self, exc: Exception) -> NoReturn:
+        raise StoreUnavailableError(
+            f"cannot reach the Loopline server at {self.url}: {exc}",
+            hint="is `loopline server` running there? check LOOPLINE_URL",
+        ) from None
+
+
+@cache
+def _client(url: str, token: str) -> _Client:
+    return _Client(url, token)
+
+
+@cache
+def _adapter(method: str) -> TypeAdapter[Any]:
+    return TypeAdapter(signature(method).return_annotation)
+
+
+class HttpMetadataStore:
+    """A `MetadataStore` whose every method is one call to the team server."""
+
+    def __init__(self, url: str, token: str) -> None:
+        self.url = url
+        self._client = _client(url, token)
+
+    def close(self) -> None:
+        pass  # the pool is shared per (url, token) and lives as long as the process
+
+    def find_token(self, token_hash: str) -> NoReturn:
+        raise ConfigError(
+            "token lookup happens on the server", hint="authenticate by sending the token"
+        )
+
+    def __getattr__(self, name: str) -> Any:
+        op = BY_METHOD.get(name)
+        if op is None:
+            raise AttributeError(f"{name} is not a metadata-store operation")
+        call = self._remote(op)
+        self.__dict__[name] = call
+        return call
+
+    def _remote(self, op: Operation) -> Callable[..., Any]:
+        sig = signature(op.method)
+        adapter = _adapter(op.method)
+        client = self._client
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            bound = sig.bind(*args, **kwargs)
+            bound.apply_defaults()
+            values = dict(bound.arguments)
+            path = op.path
+            for name in op.path_params:
+                path = path.replace("{" + name + "}", httpx_quote(str(values.pop(name))))
+            if op.verb == "GET":
+                query = {k: v for k, v in values.items() if v is not None}
+                response = client.request("GET", path, params=to_jsonable_python(query))
+            else:
+                response = client.request(op.verb, path, json=to_jsonable_python(values))
+            data = response.json()
+            return None if data is None else adapter.validate_python(data)
+
+        call.__name__ = op.method
+        return call
+
+
+def httpx_quote(segment: str) -> str:
+    # A path segment may hold any character of a name; '/' and '?' must not split it.
+    from urllib.parse import quote
+
+    return quote(segment, safe="")
+
+
+MetadataStore.register(HttpMetadataStore)
+
+
+@cache
+def _whoami(url: str, token: str) -> Principal:
+    data = _client(url, token).request("GET", "/me").json()
+    return Principal(data["name"], data["role"], data.get("team"))
+
+
+def whoami() -> Principal:
+    """Who the server says the configured token belongs to (asked once per process)."""
+    from loopline.config import load_settings
+
+    settings = load_settings()
+    return _whoami(settings.url, settings.token)
+
+
+class HttpArtifactStore(ArtifactStore):
+    """Content-addressed blobs on the team server, streamed both ways, verified on read."""
+
+    def __init__(self, url: str, token: str) -> None:
+        self.uri = url
+        self._client = _client(url, token)
+
+    def exists(self, sha256: str) -> bool:
+        r = self._client.http.head(f"/artifacts/{sha256}")
+        if r.status_code in (200, 404):
+            return r.status_code == 200
+        raise_for_error(r)
+        return False
+
+    def _upload(self, sha256: str, content: Any) -> None:
+        self._client.request(
+            "PUT",
+            f"/artifacts/{sha256}",
+            content=content,
+            headers={"Content-Type": "application/octet-stream"},
+        )
+
+    def put_file(self, path: str | os.PathLike[str]) -> tuple[str, int]:
+        digest, size = sha256_file(path)
+        if not self.exists(digest):
+            with open(path, "rb") as f:  # httpx streams a file object in chunks
+                self._upload(digest, f)
+        return digest, size
+
+    def put_bytes(self, data: bytes) -> tuple[str, int]:
+        digest = hashlib.sha256(data).hexdigest()
+        if not self.exists(digest):
+            self._upload(digest, data)
+        return digest, len(data)
+
+    def _corrupted(self, sha256: str, actual: str) -> ArtifactCorruptedError:
+        return ArtifactCorruptedError(
+            f"artifact {sha256[:12]} from {self.uri} arrived corrupted: "
+            f"its content hashes to {actual[:12]}",
+            hint="retry; if it persists the blob on the server is damaged",
+            details={"expected": sha256, "actual": actual},
+        )
+
+    def get_bytes(self, sha256: str) -> bytes:
+        data = b"".join(self._client.stream(f"/artifacts/{sha256}"))
+        actual = hashlib.sha256(data).hexdigest()
+        if actual != sha256:
+            raise self._corrupted(sha256, actual)
+        return data
+
+    def get_file(self, sha256: str, dest: str | os.PathLike[str]) -> Path:
+        dest = Path(dest)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dest.with_name(f".{dest.name}.tmp-{uuid.uuid4().hex}")
+        h = hashlib.sha256()
+        try:
+            with open(tmp, "wb") as out:
+                for chunk in self._client.stream(f"/artifacts/{sha256}"):
+                    h.update(chunk)
+                    out.write(chunk)
+            if h.hexdigest() != sha256:
+                raise self._corrupted(sha256, h.hexdigest())
+            os.replace(tmp, dest)
+        finally:
+            tmp.unlink(missing_ok=True)
+        return dest
+
+
+def remote_store(url: str, token: str) -> MetadataStore:
+    return cast(MetadataStore, HttpMetadataStore(url, token))
+
+
+__all__ = ["HttpArtifactStore", "HttpMetadataStore", "raise_for_error", "remote_store", "whoami"]
