@@ -61,6 +61,9 @@ services:
 	  (command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
 	  (apt-get update -qq && apt-get install -y -qq postgresql >/dev/null)) || \
 	  echo "postgresql not installed: the PostgreSQL pass (pytest-postgres) will skip"
+	@test -x /usr/bin/chromium || (command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
+	  (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)) || \
+	  echo "chromium not installed: the web UI browser tests (tests/ui) will skip"
 
 test: services lint typecheck pytest pytest-postgres pytest-remote
 

@@ -20,6 +20,7 @@ from loopline.errors import LooplineError
 if TYPE_CHECKING:
     from loopline.data import Contract, ValidationReport, validate
     from loopline.gates import GatePolicy, promote
+    from loopline.llm import load_prompt
     from loopline.models import Signature, infer_signature
     from loopline.registry import (
         approve,
@@ -47,6 +48,7 @@ _LAZY = {
     "infer_signature": "loopline.models",
     "lineage": "loopline.registry",
     "load_model": "loopline.registry",
+    "load_prompt": "loopline.llm",
     "promote": "loopline.gates",
     "register_model": "loopline.registry",
     "rollback": "loopline.registry",
@@ -82,6 +84,7 @@ __all__ = [
     "infer_signature",
     "lineage",
     "load_model",
+    "load_prompt",
     "promote",
     "register_model",
     "rollback",

@@ -18,6 +18,7 @@ from loopline.cli import (
     _data,
     _deploy,
     _dora,
+    _llm,
     _models,
     _monitor,
     _pipelines,
@@ -25,6 +26,7 @@ from loopline.cli import (
     _score,
     _serve,
     _server,
+    _ui,
 )
 from loopline.cli._output import err_console, print_json, table, when
 from loopline.errors import LooplineError
@@ -52,6 +54,8 @@ app.add_typer(_monitor.app, name="monitor")
 app.command("score")(_score.score)
 app.command("server")(_server.server)
 app.add_typer(_server.tokens, name="tokens")
+app.add_typer(_llm.app, name="llm")
+app.command("ui")(_ui.ui)
 
 experiments = typer.Typer(help="Experiments group runs.", no_args_is_help=True)
 app.add_typer(experiments, name="experiments")

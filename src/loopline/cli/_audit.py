@@ -14,11 +14,29 @@ app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
 
 
 @app.command("verify")
-def verify(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def verify(
+    against: Annotated[
+        Path | None,
+        typer.Option(help="An earlier `audit export`: also catch deleted newest events"),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
     """Recompute the hash chain; exit 1 and name the first bad event if it is broken."""
+    import json
+
+    from loopline.errors import InvalidInputError
     from loopline.ops import verify_audit
 
-    verdict = verify_audit()
+    exported = None
+    if against is not None:
+        try:
+            exported = [json.loads(line) for line in against.read_text().splitlines() if line]
+        except (OSError, ValueError) as exc:
+            raise InvalidInputError(
+                f"cannot read the export {against}: {exc}",
+                hint="pass a file written by `loopline audit export -o FILE`",
+            ) from None
+    verdict = verify_audit(against=exported)
     if as_json:
         print_json(verdict.__dict__)
     elif verdict.ok:

@@ -292,12 +292,28 @@ def card(
         from loopline.config import current_user
 
         v = meta.update_card(name, version, {**v.card, **fields}, current_user())
+    registered = meta.get_registered_model(name)
+    owner = {"owner_team": registered.team, "oncall": registered.oncall}
     if as_json:
-        print_json(v.card)
+        print_json({**v.card, **owner})
         return
     table(
         f"model card {v.uri}",
         ["field", "value"],
-        [[k, json.dumps(val) if not isinstance(val, str) else val] for k, val in v.card.items()],
+        [[k, json.dumps(val) if not isinstance(val, str) else val] for k, val in v.card.items()]
+        + [[k, val or "—"] for k, val in owner.items()],
         fold=True,
     )
+
+
+@app.command("owner")
+def owner(
+    name: str,
+    team: Annotated[str | None, typer.Option(help="The team that owns the model")] = None,
+    oncall: Annotated[str | None, typer.Option(help="Who to page: handle, rota, e-mail")] = None,
+) -> None:
+    """Record who answers for NAME: shown on its model card and in its alerts."""
+    from loopline.config import current_user
+
+    m = store(reap=False).set_model_owner(name, team=team, oncall=oncall, actor=current_user())
+    console.print(f"{m.name}: team {m.team or '—'}, on-call {m.oncall or '—'}")

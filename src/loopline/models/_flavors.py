@@ -6,9 +6,13 @@
 | lightgbm | LGBMModel (sklearn API) / lgb.Booster        | model.joblib / model.txt        |
 | xgboost  | XGBModel (sklearn API) / xgb.Booster         | model.joblib / model.ubj        |
 | generic  | anything else with a callable `predict`      | model.joblib                    |
+| prompt   | a prompt template (loopline.llm)             | prompt.json                     |
+| embedding_index | a retrieval index (loopline.llm)      | index.npz                       |
 
 Boosters are stored in their library's own format, which is not pickle and stays readable
-across library versions; everything else is pickled with joblib.
+across library versions; everything else is pickled with joblib. The data flavors (prompt,
+embedding_index) are never unpickled: `read` returns their verified bytes and `loopline.llm`
+parses them.
 """
 
 from __future__ import annotations
@@ -26,14 +30,24 @@ import pandas as pd
 
 from loopline.errors import InvalidInputError, LooplineError
 
-FLAVORS = ("sklearn", "lightgbm", "xgboost", "generic")
+FLAVORS = ("sklearn", "lightgbm", "xgboost", "generic", "prompt", "embedding_index")
 JOBLIB, LIGHTGBM_TEXT, XGBOOST_UBJ = "joblib", "lightgbm-text", "xgboost-ubj"
-FILENAMES = {JOBLIB: "model.joblib", LIGHTGBM_TEXT: "model.txt", XGBOOST_UBJ: "model.ubj"}
+PROMPT_JSON, INDEX_NPZ = "prompt-json", "index-npz"
+DATA_SERIALIZATIONS = (PROMPT_JSON, INDEX_NPZ)  # plain data: read() returns the verified bytes
+FILENAMES = {
+    JOBLIB: "model.joblib",
+    LIGHTGBM_TEXT: "model.txt",
+    XGBOOST_UBJ: "model.ubj",
+    PROMPT_JSON: "prompt.json",
+    INDEX_NPZ: "index.npz",
+}
 SERIALIZATIONS = {
     "sklearn": (JOBLIB,),
     "lightgbm": (JOBLIB, LIGHTGBM_TEXT),
     "xgboost": (JOBLIB, XGBOOST_UBJ),
     "generic": (JOBLIB,),
+    "prompt": (PROMPT_JSON,),
+    "embedding_index": (INDEX_NPZ,),
 }
 # flavor → (module to ask for __version__, distribution name to report)
 _LIBRARIES = {
@@ -128,6 +142,8 @@ def write(model: Any, serialization: str, folder: Path) -> Path:
 
 def read(serialization: str, data: bytes, model: str) -> Any:
     """The model in `data`, which the caller has already checked against its sha256."""
+    if serialization in DATA_SERIALIZATIONS:
+        return data
     if serialization == LIGHTGBM_TEXT:
         lgb = _require("lightgbm", model)
         return lgb.Booster(model_str=data.decode("utf-8"))
@@ -202,6 +218,7 @@ def predict_proba(raw: Any, kind: str, frame: pd.DataFrame) -> np.ndarray[Any, A
 
 
 __all__ = [
+    "DATA_SERIALIZATIONS",
     "FILENAMES",
     "FLAVORS",
     "SERIALIZATIONS",

@@ -155,11 +155,27 @@ def drift_findings(
     return found
 
 
+def _owner(mon: MonitoringStore, model: str) -> dict[str, str]:
+    """Who answers for the model (owner team, on-call), so the alert says whom to page."""
+    from loopline.errors import NotFoundError
+    from loopline.store import MetadataStore
+
+    if not isinstance(mon, MetadataStore):
+        return {}
+    try:
+        registered = mon.get_registered_model(model)
+    except NotFoundError:
+        return {}
+    found = {"owner_team": registered.team, "oncall": registered.oncall}
+    return {k: v for k, v in found.items() if v}
+
+
 def apply_findings(
     mon: MonitoringStore, uri: str, model: str, findings: Sequence[Finding], actor: str
 ) -> list[AlertChange]:
     """Raise or resolve one alert per finding; returns what changed (repeats included)."""
     changes: list[AlertChange] = []
+    owner = _owner(mon, model) if any(f.severity is not None for f in findings) else {}
     for f in findings:
         if f.severity is None:
             change = mon.resolve_alert(model, f.rule, actor=actor, message=f.message)
@@ -171,7 +187,7 @@ def apply_findings(
                 severity=f.severity,
                 message=f.message,
                 runbook=text,
-                context={**f.context, "uri": uri},
+                context={**f.context, "uri": uri, **owner},
                 actor=actor,
             )
         if change is not None:

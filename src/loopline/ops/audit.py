@@ -48,8 +48,33 @@ def verify_chain(events: Sequence[AuditEvent]) -> AuditVerdict:
     return AuditVerdict(True, len(events))
 
 
-def verify_audit(store: MetadataStore | None = None) -> AuditVerdict:
-    return verify_chain((store or open_metadata_store()).list_audit_events())
+def verify_extends(
+    events: Sequence[AuditEvent], exported: Sequence[dict[str, object]]
+) -> AuditVerdict:
+    """Is the log still a continuation of an earlier export? A hash chain alone cannot
+    tell that its newest events were deleted; a copy kept elsewhere can."""
+    by_id = {e.id: e for e in events}
+    for old in exported:
+        current = by_id.get(int(str(old["id"])))
+        if current is None:
+            return AuditVerdict(
+                False,
+                len(events),
+                int(str(old["id"])),
+                f"event {old['id']} of the export is missing (the log was truncated)",
+            )
+        if current.hash != old["hash"]:
+            return AuditVerdict(
+                False, len(events), current.id, f"event {current.id} differs from the export"
+            )
+    return verify_chain(events)
+
+
+def verify_audit(
+    store: MetadataStore | None = None, against: Sequence[dict[str, object]] | None = None
+) -> AuditVerdict:
+    events = (store or open_metadata_store()).list_audit_events()
+    return verify_chain(events) if against is None else verify_extends(events, against)
 
 
 def export_audit(out: IO[str], events: Iterable[AuditEvent] | None = None) -> int:
@@ -61,4 +86,4 @@ def export_audit(out: IO[str], events: Iterable[AuditEvent] | None = None) -> in
     return n
 
 
-__all__ = ["AuditVerdict", "export_audit", "verify_audit", "verify_chain"]
+__all__ = ["AuditVerdict", "export_audit", "verify_audit", "verify_chain", "verify_extends"]

@@ -23,6 +23,7 @@ from loopline.ops._roles import authorize, current_principal
 from loopline.server._artifact_routes import artifact_router
 from loopline.server._middleware import AuthMiddleware, BodyLimitMiddleware, RateLimitMiddleware
 from loopline.server._store_routes import store_router
+from loopline.server.ui import mount_ui
 from loopline.store import MetadataStore, open_artifact_store, open_metadata_store
 
 log = logging.getLogger("loopline.server")
@@ -151,6 +152,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(_ops_router(store), prefix="/api/v1")
     app.include_router(store_router(store), prefix="/api/v1")
     app.include_router(artifact_router(artifacts), prefix="/api/v1")
+    mount_ui(app, store, capture_dir=settings.home / "capture")
     # Outermost first: size limit, then rate limit, then identity.
     app.add_middleware(AuthMiddleware, resolve=_resolver(store))
     app.add_middleware(

@@ -1,0 +1,160 @@
+"""Vega-Lite specifications for the UI's charts: plain dicts, rendered in the browser by the
+vendored vega-embed (see docs/ui.md). Every chart also gets its numbers as an HTML table
+next to it, so the page reads without JavaScript and with a screen reader."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+Spec = dict[str, Any]
+SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json"
+# The monitoring report's colours (monitoring/_svg.py), so the UI and the HTML report agree.
+REF, CUR = "#9aa5b1", "#4269d0"
+
+
+def _base(title: str | None = None, height: int = 180) -> Spec:
+    spec: Spec = {
+        "$schema": SCHEMA,
+        "width": "container",
+        "height": height,
+        "autosize": {"type": "fit", "contains": "padding"},
+        "config": {"view": {"stroke": None}, "axis": {"labelFontSize": 11, "titleFontSize": 11}},
+    }
+    if title:
+        spec["title"] = {"text": title, "anchor": "start", "fontSize": 13}
+    return spec
+
+
+def lines(
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    x: str,
+    y: str,
+    series: str,
+    x_title: str,
+    y_title: str,
+    x_type: str = "quantitative",
+    title: str | None = None,
+    rules: Mapping[str, float] | None = None,
+    height: int = 180,
+) -> Spec:
+    """One line per `series` value; dashed red threshold rules."""
+    layer: list[Spec] = [
+        {
+            "mark": {"type": "line", "point": True, "tooltip": True},
+            "encoding": {
+                "x": {"field": x, "type": x_type, "title": x_title, "axis": {"labelAngle": 0}},
+                "y": {"field": y, "type": "quantitative", "title": y_title},
+                "color": {"field": series, "type": "nominal", "title": None},
+            },
+        }
+    ]
+    if rules:
+        layer.append(
+            {
+                "data": {"values": [{"label": k, "v": v} for k, v in rules.items()]},
+                "mark": {"type": "rule", "color": "#d62728", "strokeDash": [4, 3]},
+                "encoding": {"y": {"field": "v", "type": "quantitative"}},
+            }
+        )
+    return {**_base(title, height), "data": {"values": list(rows)}, "layer": layer}
+
+
+def heatmap(
+    rows: Sequence[Mapping[str, Any]], *, feature_order: Sequence[str], title: str | None = None
+) -> Spec:
+    """Feature (row) x window (column), coloured by drift verdict, the value printed in the
+    cell; each cell links to that window's histograms (`href`)."""
+    height = max(60, 30 * len(feature_order))
+    color = {
+        "field": "status",
+        "type": "nominal",
+        "title": "verdict",
+        "scale": {
+            "domain": ["ok", "warning", "critical", "no data"],
+            "range": ["#e8f1e4", "#f2a93b", "#d62728", "#eeeeee"],
+        },
+    }
+    enc_xy = {
+        "x": {
+            "field": "window",
+            "type": "ordinal",
+            "title": "window",
+            "sort": None,
+            "axis": {"labelAngle": 0},
+        },
+        "y": {"field": "feature", "type": "nominal", "title": None, "sort": list(feature_order)},
+    }
+    return {
+        **_base(title, height),
+        "autosize": {"type": "fit-x", "contains": "padding"},
+        "data": {"values": list(rows)},
+        "layer": [
+            {
+                "mark": {"type": "rect", "tooltip": True, "cursor": "pointer"},
+                "encoding": {**enc_xy, "color": color, "href": {"field": "href"}},
+            },
+            {
+                "mark": {"type": "text", "fontSize": 10},
+                "encoding": {**enc_xy, "text": {"field": "label"}},
+            },
+        ],
+    }
+
+
+def paired_bars(rows: Sequence[Mapping[str, Any]], *, title: str | None = None) -> Spec:
+    """Reference vs current share per bin or category (rows: bin, order, side, share)."""
+    return {
+        **_base(title, 150),
+        "data": {"values": list(rows)},
+        "mark": {"type": "bar", "tooltip": True},
+        "encoding": {
+            "x": {"field": "bin", "type": "nominal", "title": None, "sort": {"field": "order"}},
+            "xOffset": {"field": "side"},
+            "y": {"field": "share", "type": "quantitative", "axis": {"format": "%"}, "title": None},
+            "color": {
+                "field": "side",
+                "type": "nominal",
+                "title": None,
+                "scale": {"domain": ["reference", "current"], "range": [REF, CUR]},
+            },
+        },
+    }
+
+
+def stacked_area(
+    rows: Sequence[Mapping[str, Any]], *, x: str, y: str, series: str, y_title: str
+) -> Spec:
+    """Requests per minute per arm."""
+    return {
+        **_base(None, 160),
+        "data": {"values": list(rows)},
+        "mark": {"type": "area", "tooltip": True, "interpolate": "step-after"},
+        "encoding": {
+            "x": {"field": x, "type": "temporal", "title": None},
+            "y": {"field": y, "type": "quantitative", "stack": True, "title": y_title},
+            "color": {"field": series, "type": "nominal", "title": "arm"},
+        },
+    }
+
+
+def sparkline(values: Sequence[Mapping[str, Any]], *, field: str, label: str) -> Spec:
+    """A tile's per-week trend: tiny, no axes."""
+    return {
+        "$schema": SCHEMA,
+        "width": "container",
+        "height": 36,
+        "autosize": {"type": "fit", "contains": "padding"},
+        "config": {"view": {"stroke": None}},
+        "description": label,
+        "data": {"values": list(values)},
+        "mark": {"type": "area", "line": True, "opacity": 0.35, "tooltip": True},
+        "encoding": {
+            "x": {"field": "week", "type": "ordinal", "axis": None},
+            "y": {"field": field, "type": "quantitative", "axis": None},
+        },
+    }
+
+
+__all__ = ["heatmap", "lines", "paired_bars", "sparkline", "stacked_area"]

