@@ -49,3 +49,17 @@ def test_bad_input_is_one_line_and_exit_2(
     assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
     assert "has no column 'a' (float64), which model churn/1 reads" in proc.stderr
     assert not out.exists()
+
+
+def test_engine_option_and_env(
+    churn_v1: ModelVersion, customers: pd.DataFrame, tmp_path: Path
+) -> None:
+    source = write(customers, tmp_path / "in.parquet")
+    args = ["score", "models:/churn/1", "-i", str(source), "-o", str(tmp_path / "parts")]
+    proc = run_cli(*args, "--engine", "local", "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["engine"] == "local"
+    assert sorted(p.name for p in (tmp_path / "parts").iterdir())[0] == "part-00000.parquet"
+    proc = run_cli(*args, env={"LOOPLINE_ENGINE": "dask"})
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1
+    assert "unknown compute engine 'dask'" in proc.stderr

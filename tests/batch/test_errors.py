@@ -193,8 +193,8 @@ def test_unknown_engine_and_output_over_input(
     churn_v1: ModelVersion, customers: pd.DataFrame, tmp_path: Path
 ) -> None:
     source = write(customers, tmp_path / "in.parquet")
-    with pytest.raises(InvalidInputError, match="unknown compute engine 'ray'"):
-        score(URI, source, tmp_path / "o.parquet", engine="ray")
+    with pytest.raises(InvalidInputError, match="unknown compute engine 'spark'"):
+        score(URI, source, tmp_path / "o.parquet", engine="spark")
     with pytest.raises(InvalidInputError, match="is the input file"):
         score(URI, source, source)
     with pytest.raises(InvalidInputError, match=r"folder .* does not exist"):

@@ -45,10 +45,16 @@ class ChunkScorer:
     contract: Contract | None = None
     versions: pa.Array | None = None  # `version_column` of a chunk's length, made once
 
-    def __call__(self, chunk: tuple[int, pa.Table]) -> ScoredChunk:
+    def __call__(self, chunk: tuple[int | None, pa.Table]) -> ScoredChunk:
+        """Score `(first row, rows)`; the first row is None when the engine does not know
+        where the rows sit in the input (Ray Data batches), and row labels then start at 0."""
         start, table = chunk
-        # 0-based, like the row labels of pandas and of validation reports.
-        where = f"{self.source} rows {start:,} to {start + table.num_rows - 1:,}"
+        if start is None:
+            where = f"{self.source} (a batch of {table.num_rows:,} rows)"
+            start = 0
+        else:
+            # 0-based, like the row labels of pandas and of validation reports.
+            where = f"{self.source} rows {start:,} to {start + table.num_rows - 1:,}"
         quarantined, warnings = 0, _NO_WARNINGS
         if self.contract is None:
             ids = [table.column(name) for name in self.ids]

@@ -9,6 +9,7 @@ cluster is one more implementation of `map_chunks`, not a change to `score`.
 from __future__ import annotations
 
 import contextlib
+import os
 import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -111,16 +112,35 @@ def _put(ready: queue.Queue[T], item: T, stop: threading.Event) -> bool:
     return False
 
 
-def resolve_engine(engine: str | ComputeEngine) -> ComputeEngine:
-    """An engine object as is, or the engine named `engine`."""
+ENGINE_ENV = "LOOPLINE_ENGINE"
+ENGINES = ("local", "ray")
+
+
+def resolve_engine(engine: str | ComputeEngine | None = None) -> ComputeEngine:
+    """An engine object as is, or the engine named `engine` (`local` or `ray`); None means
+    the `LOOPLINE_ENGINE` environment variable, else `local`."""
     if isinstance(engine, ComputeEngine):
         return engine
-    if engine == LocalEngine.name:
+    name = engine if engine is not None else os.environ.get(ENGINE_ENV, "").strip() or "local"
+    if name == LocalEngine.name:
         return LocalEngine()
+    if name == "ray":
+        from loopline.batch._ray import RayEngine, import_ray
+
+        import_ray()  # not installed: one line saying how, before any work
+        return RayEngine()
+    where = f" (from {ENGINE_ENV})" if engine is None else ""
     raise InvalidInputError(
-        f"unknown compute engine {engine!r}",
-        hint="use engine='local' (in-process), or pass an object with map_chunks(fn, chunks)",
+        f"unknown compute engine {name!r}{where}",
+        hint="use 'local' (in-process) or 'ray', or pass an object with map_chunks(fn, chunks)",
     )
 
 
-__all__ = ["ComputeEngine", "LocalEngine", "close_iterator", "resolve_engine"]
+__all__ = [
+    "ENGINES",
+    "ENGINE_ENV",
+    "ComputeEngine",
+    "LocalEngine",
+    "close_iterator",
+    "resolve_engine",
+]

@@ -59,19 +59,27 @@ class Source:
     columns: tuple[str, ...]
     total_rows: int | None
     _types: Mapping[str, pa.DataType]
+    # A folder of Parquet partitions: its files in name order (read in that order, one after
+    # the other, as if they were one file). A single file: just that file.
+    files: tuple[Path, ...] = ()
+
+    @property
+    def partitioned(self) -> bool:
+        return self.path.is_dir()
 
     def batches(self, columns: Sequence[str], rows: int) -> Iterator[pa.RecordBatch]:
         """Record batches of `columns` in file order: of `rows` rows for Parquet (fewer at
         row-group ends), of a few MiB of text for CSV. Decoding a whole batch in one call lets
         a reading thread run without the GIL while another thread computes."""
-        try:
-            if self.format == PARQUET:
-                pf = pq.ParquetFile(self.path, buffer_size=_PARQUET_BUFFER, pre_buffer=False)
-                yield from pf.iter_batches(batch_size=rows, columns=list(columns))
-            else:
-                yield from _open_csv(self.path, self._types, list(columns))
-        except (pa.ArrowException, OSError) as exc:
-            raise _unreadable(self.path, exc) from None
+        for path in self.files or (self.path,):
+            try:
+                if self.format == PARQUET:
+                    pf = pq.ParquetFile(path, buffer_size=_PARQUET_BUFFER, pre_buffer=False)
+                    yield from pf.iter_batches(batch_size=rows, columns=list(columns))
+                else:
+                    yield from _open_csv(path, self._types, list(columns))
+            except (pa.ArrowException, OSError) as exc:
+                raise _unreadable(path, exc) from None
 
 
 def _open_csv(
@@ -85,8 +93,52 @@ def _open_csv(
     )
 
 
+def parquet_parts(folder: Path) -> tuple[Path, ...]:
+    """The Parquet files under `folder` (partitions, at any depth), in path order; hidden
+    files and folders (`.x.part`, `_SUCCESS`-style markers) are not data."""
+    parts = [
+        p
+        for p in folder.rglob("*")
+        if p.suffix.lower() in (".parquet", ".pq")
+        and p.is_file()
+        and not any(n.startswith((".", "_")) for n in p.relative_to(folder).parts)
+    ]
+    return tuple(sorted(parts, key=lambda p: p.relative_to(folder).as_posix()))
+
+
+def _open_folder(path: Path, types: Mapping[str, pa.DataType]) -> Source:
+    files = parquet_parts(path)
+    if not files:
+        raise InvalidInputError(
+            f"input folder {path} holds no .parquet files",
+            hint="point --input at a Parquet file, a CSV file, or a folder of Parquet partitions",
+        )
+    total = 0
+    schema: pa.Schema | None = None
+    for part in files:
+        try:
+            meta = pq.ParquetFile(part)
+            total += meta.metadata.num_rows
+            if schema is None:
+                schema = meta.schema_arrow
+            elif not meta.schema_arrow.equals(schema):
+                raise InvalidInputError(
+                    f"partition {part} does not have the columns of {files[0]}",
+                    hint="every partition of a folder must share one schema",
+                )
+        except (pa.ArrowException, OSError) as exc:
+            raise _unreadable(part, exc) from None
+    if total == 0:
+        raise InvalidInputError(f"input folder {path} has no rows", hint="nothing to score")
+    assert schema is not None
+    return Source(path, PARQUET, tuple(schema.names), total, types, files)
+
+
 def open_source(path: Path, types: Mapping[str, pa.DataType]) -> Source:
-    """The input at `path`, checked to exist, be non-empty and be readable as its format."""
+    """The input at `path` (a file, or a folder of Parquet partitions), checked to exist, be
+    non-empty and be readable as its format."""
+    if path.is_dir():
+        return _open_folder(path, types)
     fmt = file_format(path, "input")
     if not path.is_file():
         raise InvalidInputError(f"input file {path} does not exist", hint="check the path")
@@ -135,5 +187,6 @@ __all__ = [
     "Source",
     "file_format",
     "open_source",
+    "parquet_parts",
     "rechunk",
 ]

@@ -7,7 +7,9 @@ temporary output file, renamed into place only once every row is scored.
 from __future__ import annotations
 
 import os
+import shutil
 import time
+import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -19,8 +21,15 @@ import pyarrow as pa
 
 from loopline.batch._chunk import ChunkScorer, version_column
 from loopline.batch._engine import ComputeEngine, close_iterator, resolve_engine
-from loopline.batch._readers import PANDAS_INDEX, Source, file_format, open_source, rechunk
-from loopline.batch._writers import Sink
+from loopline.batch._readers import (
+    PANDAS_INDEX,
+    PARQUET,
+    Source,
+    file_format,
+    open_source,
+    rechunk,
+)
+from loopline.batch._writers import PartSink, Sink, is_folder_output, replace_folder
 from loopline.errors import InvalidInputError
 from loopline.models import LoadedModel, Signature
 from loopline.registry import get_version, load_model
@@ -136,7 +145,7 @@ def score(
     chunk_size: int = 100_000,
     id_columns: Sequence[str] | None = None,
     contract: str | os.PathLike[str] | None = None,
-    engine: str | ComputeEngine = "local",
+    engine: str | ComputeEngine | None = None,
     progress: Progress | None = None,
 ) -> ScoreReport:
     """Score every row of `input` (.parquet, .csv, .csv.gz) with the model at `uri` and
@@ -147,6 +156,13 @@ def score(
     a `contract`, each chunk is validated first: a failing `error` rule stops the run,
     rows set aside by `quarantine` rules are not scored (see `ScoreReport.quarantined_rows`).
     Nothing is written at `output` unless every chunk succeeds.
+
+    `input` may be a folder of Parquet partitions (read in path order). An `output` without
+    an extension is a folder of partitions, `part-00000.parquet`, … (rows in input order).
+    `engine`: "local", "ray", an engine object, or None for `LOOPLINE_ENGINE` (default
+    local). With the Ray engine, Parquet input and folder output, Ray Data reads, scores and
+    writes on the cluster; otherwise the chunks are read and written here and scored by the
+    engine.
     """
     started = time.perf_counter()
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
@@ -155,7 +171,9 @@ def score(
             hint="e.g. 100000 rows per chunk",
         )
     src, dst = Path(input), Path(output)
-    file_format(dst, "output")  # refuse a bad output name before any work is done
+    folder = is_folder_output(dst)
+    if not folder:
+        file_format(dst, "output")  # refuse a bad output name before any work is done
     if dst.resolve() == src.resolve():
         raise InvalidInputError(
             f"output {dst} is the input file", hint="write the scores to another file"
@@ -170,12 +188,52 @@ def score(
     scorer = ChunkScorer(
         model, version, features, ids, src.name, _per_chunk(spec), version_column(version, longest)
     )
-    chunks = _numbered(rechunk(source.batches(columns, chunk_size), chunk_size))
     rows = n_chunks = quarantined = 0
     warned: dict[str, None] = {}
     if progress is not None:
         progress(0, source.total_rows)  # a bar can show the total before the first chunk
-    with Sink(dst) as sink:
+    score_dataset = getattr(runner, "score_dataset", None)
+    if folder and source.format == PARQUET and callable(score_dataset):
+        if dst.exists() and not dst.is_dir():
+            raise InvalidInputError(
+                f"cannot write partitions to {dst}: it is a file",
+                hint="name a folder (no extension) for partitioned output, or a .parquet file",
+            )
+        temp = dst.with_name(f".{dst.name}.{uuid.uuid4().hex[:12]}.part")
+        temp.mkdir()
+        try:
+            done = score_dataset(
+                scorer, source.files or (src,), columns, temp, chunk_size, spec is not None
+            )
+            rows, n_chunks = done.rows, done.parts
+            quarantined, warned = done.quarantined_rows, dict.fromkeys(done.warnings)
+            _check_counts(src, rows, quarantined)
+            if spec is not None:
+                _check_file_rules(spec, rows + quarantined, src.name)
+            out_columns = tuple(pq_schema_names(temp))
+            replace_folder(temp, dst)
+        finally:
+            shutil.rmtree(temp, ignore_errors=True)
+        if progress is not None:
+            progress(rows + quarantined, source.total_rows)
+        return _report(
+            uri,
+            version,
+            model,
+            src,
+            dst,
+            rows,
+            n_chunks,
+            ids,
+            out_columns,
+            runner,
+            started,
+            contract,
+            quarantined,
+            tuple(warned),
+        )
+    chunks = _numbered(rechunk(source.batches(columns, chunk_size), chunk_size))
+    with PartSink(dst) if folder else Sink(dst) as sink:
         results = runner.map_chunks(scorer, chunks)
         try:
             for scored in results:
@@ -189,17 +247,63 @@ def score(
                     progress(rows + quarantined, source.total_rows)
         finally:
             close_iterator(results)  # on failure, stop the engine before the output is removed
-        if rows + quarantined == 0:
-            raise InvalidInputError(f"input file {src} has no rows", hint="nothing to score")
-        if rows == 0:
-            raise InvalidInputError(
-                f"the contract's quarantine rules set all {quarantined:,} rows of {src} aside",
-                hint="nothing was scored; look at the data, or at the contract",
-            )
+        _check_counts(src, rows, quarantined)
         if spec is not None:
             _check_file_rules(spec, rows + quarantined, src.name)
         sink.commit()
         out_columns = tuple(sink.columns)
+    return _report(
+        uri,
+        version,
+        model,
+        src,
+        dst,
+        rows,
+        n_chunks,
+        ids,
+        out_columns,
+        runner,
+        started,
+        contract,
+        quarantined,
+        tuple(warned),
+    )
+
+
+def _check_counts(src: Path, rows: int, quarantined: int) -> None:
+    if rows + quarantined == 0:
+        raise InvalidInputError(f"input file {src} has no rows", hint="nothing to score")
+    if rows == 0:
+        raise InvalidInputError(
+            f"the contract's quarantine rules set all {quarantined:,} rows of {src} aside",
+            hint="nothing was scored; look at the data, or at the contract",
+        )
+
+
+def pq_schema_names(folder: Path) -> list[str]:
+    """The column names of a folder of Parquet parts (its first part's schema)."""
+    import pyarrow.parquet as pq
+
+    first = min(folder.glob("part-*.parquet"))
+    return list(pq.ParquetFile(first).schema_arrow.names)
+
+
+def _report(
+    uri: str,
+    version: str,
+    model: LoadedModel,
+    src: Path,
+    dst: Path,
+    rows: int,
+    n_chunks: int,
+    ids: tuple[str, ...],
+    out_columns: tuple[str, ...],
+    runner: ComputeEngine,
+    started: float,
+    contract: str | os.PathLike[str] | None,
+    quarantined: int,
+    warned: tuple[str, ...],
+) -> ScoreReport:
     return ScoreReport(
         model_uri=uri,
         model_version=version,
@@ -214,7 +318,7 @@ def score(
         seconds=time.perf_counter() - started,
         contract=None if contract is None else str(contract),
         quarantined_rows=quarantined,
-        contract_warnings=tuple(warned),
+        contract_warnings=warned,
     )
 
 

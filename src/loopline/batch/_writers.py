@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import queue
+import shutil
 import threading
 import uuid
 from pathlib import Path
@@ -124,4 +125,76 @@ class Sink:
         self.abort()
 
 
-__all__ = ["Sink"]
+def is_folder_output(path: Path) -> bool:
+    """An output without an extension (or an existing folder) is a folder of partitions."""
+    return path.is_dir() or not path.suffix
+
+
+class PartSink(Sink):
+    """Partitioned output: each table becomes `part-00000.parquet`, `part-00001.parquet`, …
+    in a hidden folder beside `path`, renamed into place by `commit` (an earlier folder at
+    `path` is replaced only then). Reading the folder in name order gives the rows in order.
+    """
+
+    def __init__(self, path: Path) -> None:
+        if path.exists() and not path.is_dir():
+            raise InvalidInputError(
+                f"cannot write partitions to {path}: it is a file",
+                hint="name a folder (no extension) for partitioned output, or a .parquet file",
+            )
+        if not path.parent.is_dir():
+            raise InvalidInputError(
+                f"cannot write {path}: folder {path.parent} does not exist",
+                hint="create the folder first, or choose another output path",
+            )
+        self.format = PARQUET
+        self.path = path
+        self.temp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.part")
+        self.temp.mkdir()
+        self._writer = None
+        self._schema = None
+        self._pending = queue.Queue(maxsize=1)
+        self._thread = None
+        self._failure = None
+        self._parts = 0
+
+    def _append(self, table: pa.Table) -> None:
+        try:
+            if self._schema is None:
+                self._schema = table.schema
+            elif table.schema != self._schema:
+                table = table.cast(self._schema)
+            pq.write_table(table, self.temp / f"part-{self._parts:05d}.parquet")
+            self._parts += 1
+        except (pa.ArrowException, OSError) as exc:
+            why = " ".join(str(exc).split())
+            raise LooplineError(
+                f"cannot write {self.path}: {why}",
+                hint="check the folder's free space and permissions",
+            ) from exc
+
+    def commit(self) -> None:
+        self._stop()
+        if self._failure is not None:
+            raise self._failure
+        replace_folder(self.temp, self.path)
+
+    def abort(self) -> None:
+        try:
+            self._stop()
+        finally:
+            shutil.rmtree(self.temp, ignore_errors=True)
+
+
+def replace_folder(temp: Path, path: Path) -> None:
+    """Move the finished folder `temp` to `path`, replacing a folder already there."""
+    old = None
+    if path.exists():
+        old = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.old")
+        os.replace(path, old)
+    os.replace(temp, path)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+__all__ = ["PartSink", "Sink", "is_folder_output", "replace_folder"]

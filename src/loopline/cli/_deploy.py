@@ -1,7 +1,9 @@
-"""`loopline deploy start|status|switch|promote|stop|list`: traffic policies."""
+"""`loopline deploy start|status|switch|promote|stop|list`: traffic policies;
+`loopline deploy k8s`: Kubernetes manifests."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -127,3 +129,49 @@ def list_(model: str, as_json: JsonOpt = False) -> None:
             for d in rows
         ],
     )
+
+
+@app.command("k8s")
+def k8s(
+    uri: Annotated[str, typer.Argument(help="models:/name@alias or models:/name/N")],
+    emit: Annotated[Path, typer.Option("--emit", help="Folder to write the manifests into")],
+    image: Annotated[str, typer.Option(help="Container image with loopline installed")] = (
+        "ghcr.io/loopline/loopline:latest"
+    ),
+    name: Annotated[str | None, typer.Option(help="Resource name [default: loopline-<model>]")] = (
+        None
+    ),
+    namespace: Annotated[str | None, typer.Option(help="Namespace of the resources")] = None,
+    workers: Annotated[int, typer.Option(min=1, help="Server processes per pod")] = 2,
+    replicas: Annotated[int, typer.Option(min=1, help="Pods at first")] = 2,
+    min_replicas: Annotated[int, typer.Option(min=1, help="HPA lower bound")] = 2,
+    max_replicas: Annotated[int, typer.Option(min=1, help="HPA upper bound")] = 10,
+    target_cpu: Annotated[int, typer.Option(help="HPA: average CPU utilization %")] = 70,
+    target_rps: Annotated[
+        float | None, typer.Option(help="HPA: requests/s per pod (needs a metrics adapter)")
+    ] = None,
+    cpu: Annotated[str, typer.Option(help="CPU request per pod")] = "1",
+    memory: Annotated[str, typer.Option(help="Memory request per pod")] = "1Gi",
+    secret: Annotated[
+        str, typer.Option(help="Secret holding LOOPLINE_DB_URL, LOOPLINE_ARTIFACTS_URI, …")
+    ] = "loopline",
+) -> None:
+    """Write Kubernetes manifests (Deployment, Service, HPA) serving URI."""
+    from loopline.serving._k8s import K8sOptions, write_manifests
+
+    options = K8sOptions(
+        image=image,
+        name=name,
+        namespace=namespace,
+        workers=workers,
+        replicas=replicas,
+        min_replicas=min_replicas,
+        max_replicas=max_replicas,
+        target_cpu_percent=target_cpu,
+        target_rps=target_rps,
+        cpu_request=cpu,
+        memory_request=memory,
+        secret=secret,
+    )
+    for path in write_manifests(uri, emit, options):
+        console.print(f"wrote {path}", highlight=False)

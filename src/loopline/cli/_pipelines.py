@@ -84,15 +84,42 @@ def run(
     trigger: Annotated[str, typer.Option(help="Why it runs: manual, ci, schedule, …")] = "manual",
     reason: Annotated[str | None, typer.Option(help="Recorded as trigger.reason")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+    sweep: Annotated[
+        Path | None,
+        typer.Option(
+            "--sweep",
+            help="Run one trial per param set of this YAML (grid: and/or trials:), "
+            "each a tracked run, in parallel",
+        ),
+    ] = None,
+    engine: Annotated[
+        str | None,
+        typer.Option(
+            "--engine",
+            envvar="LOOPLINE_ENGINE",
+            help="Where sweep trials run: local (processes) or ray",
+        ),
+    ] = None,
+    parallel: Annotated[
+        int | None, typer.Option("--parallel", min=1, help="Sweep trials at a time")
+    ] = None,
 ) -> None:
     """Run a pipeline: unchanged steps come from cache; exits 1 if a step failed or a gate
-    refused the candidate."""
+    refused the candidate. With --sweep, run it once per param set, in parallel."""
     from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn
 
     from loopline.pipelines import load_pipeline, run_pipeline
 
     spec = load_pipeline(pipeline)
     params = parse_params(spec, param or [])
+    if sweep is not None:
+        if from_step is not None or to:
+            raise InvalidInputError(
+                "--sweep runs whole pipelines; it does not combine with --from or --to",
+                hint="drop --from/--to, or run one trial with --param",
+            )
+        _run_sweep(spec, sweep, params, engine, parallel, trigger, reason, as_json)
+        return
     # Bound to the stream as it is now: steps' own prints are redirected into their logs.
     out = Console(file=sys.stdout, stderr=False)
     progress = Progress(
@@ -143,6 +170,63 @@ def run(
         )
         out.print(f"  details: loopline runs show {result.run_id[:8]}", highlight=False)
     if not result.ok or result.promotion == "rejected":
+        raise typer.Exit(1)
+
+
+def _run_sweep(
+    spec: PipelineSpec,
+    path: Path,
+    base: dict[str, Any],
+    engine: str | None,
+    parallel: int | None,
+    trigger: str,
+    reason: str | None,
+    as_json: bool,
+) -> None:
+    """`loopline run --sweep`: --param values apply to every trial (a trial's own win)."""
+    from dataclasses import replace
+
+    from loopline.pipelines._sweep import TrialResult, load_sweep, run_sweep
+
+    sweep = load_sweep(path)
+    sweep = replace(sweep, trials=tuple({**base, **t} for t in sweep.trials))
+    out = Console(file=sys.stdout, stderr=False)
+    if not as_json:
+        out.print(f"sweep of {spec.name}: {len(sweep.trials)} trials", highlight=False)
+
+    def show(t: TrialResult) -> None:
+        if as_json:
+            return
+        shown = ", ".join(f"{k}={v!r}" for k, v in t.params.items())
+        icon = ICONS["ok"] if t.status == "finished" else ICONS["failed"]
+        run = f"run {t.run_id[:8]}" if t.run_id else "no run"
+        why = f" — {escape(t.error)}" if t.error else ""
+        out.print(
+            f"{icon} trial {t.index} [bold]{t.status}[/bold] {run} [dim]{t.seconds:.1f}s[/dim]"
+            f" {escape(shown)}{why}",
+            highlight=False,
+        )
+
+    result = run_sweep(
+        spec,
+        sweep,
+        engine=engine,
+        parallel=parallel,
+        trigger=trigger,
+        reason=reason,
+        on_trial=show,
+    )
+    if as_json:
+        print_json(result.as_dict())
+    else:
+        good = sum(t.status == "finished" for t in result.trials)
+        out.print(
+            f"sweep {result.sweep_id}: {good}/{len(result.trials)} trials finished in "
+            f"{result.seconds:.1f}s on {result.engine} ({result.parallel} at a time); "
+            f"list them: loopline runs list --tag sweep={result.sweep_id}",
+            highlight=False,
+        )
+    if not result.ok:
         raise typer.Exit(1)
 
 

@@ -57,12 +57,20 @@ def score(
         ),
     ],
     input: Annotated[
-        Path, typer.Option("--input", "-i", help="Rows to score: .parquet, .csv or .csv.gz")
+        Path,
+        typer.Option(
+            "--input",
+            "-i",
+            help="Rows to score: .parquet, .csv, .csv.gz, or a folder of Parquet partitions",
+        ),
     ],
     output: Annotated[
         Path,
         typer.Option(
-            "--output", "-o", help="Where to write the scores: .parquet or .csv (replaced)"
+            "--output",
+            "-o",
+            help="Where to write the scores: .parquet or .csv, or a folder (no extension) "
+            "of Parquet partitions (replaced)",
         ),
     ],
     chunk_size: Annotated[
@@ -80,6 +88,14 @@ def score(
         Path | None,
         typer.Option(help="Data contract (YAML) every chunk must pass before it is scored"),
     ] = None,
+    engine: Annotated[
+        str | None,
+        typer.Option(
+            "--engine",
+            envvar="LOOPLINE_ENGINE",
+            help="local (this process) or ray (a Ray cluster; pip install 'loopline[ray]')",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
     """Score a file with a model, in chunks: the output keeps the id columns and adds
@@ -94,6 +110,7 @@ def score(
             chunk_size=chunk_size,
             id_columns=id_columns,
             contract=contract,
+            engine=engine,
             progress=on_progress,
         )
     if as_json:

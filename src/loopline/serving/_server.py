@@ -10,7 +10,9 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import shutil
 import socket
+import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -22,7 +24,7 @@ from loopline.errors import ConfigError
 from loopline.registry import parse_model_uri
 from loopline.serving._app import ScoringService, create_app
 from loopline.serving._capture import PredictionCapture
-from loopline.serving._metrics import ServingMetrics
+from loopline.serving._metrics import MULTIPROC_ENV, ServingMetrics
 from loopline.serving._rollout import RolloutFollower
 from loopline.serving._router import SingleRouter
 from loopline.serving._slot import AliasWatcher, ModelSlot, Served, load_served
@@ -54,6 +56,7 @@ class ServingRuntime:
         for w in self.watchers:
             w.start()
         self.rollout.start()
+        self.service.metrics.start()
 
     def stop(self) -> None:
         for w in self.watchers:
@@ -61,6 +64,7 @@ class ServingRuntime:
         self.rollout.stop()
         if self.service.capture is not None:
             self.service.capture.close()
+        self.service.metrics.stop()  # after the capture's last write, so the count is final
 
 
 def build_service(uri: str, *, capture: bool = True, poll_s: float = 1.0) -> ServingRuntime:
@@ -79,10 +83,7 @@ def build_service(uri: str, *, capture: bool = True, poll_s: float = 1.0) -> Ser
     service = ScoringService(ref.name, SingleRouter(slot), metrics, recorder)
 
     def publish(s: Served) -> None:
-        metrics.model_info.clear()
-        metrics.model_info.labels(
-            ref.name, str(s.version.version), s.version.sha256[:12], "champion"
-        ).set(1)
+        metrics.publish_model(ref.name, str(s.version.version), s.version.sha256[:12], "champion")
 
     def on_swap(old: Served, new: Served) -> None:
         metrics.swaps.labels("ok").inc()
@@ -144,15 +145,26 @@ def serve(
     load_served(uri)  # fail fast in the parent before forking workers
     os.environ[_URI_ENV] = uri
     os.environ[_CAPTURE_ENV] = "1" if capture else "0"
-    uvicorn.run(
-        "loopline.serving._server:app_from_env",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level="warning",
-        access_log=False,
-    )
+    # Workers share metrics through files in one folder (see `_metrics`); the workers are
+    # fresh interpreters, so setting it here, before they start, puts them in that mode.
+    own = not os.environ.get(MULTIPROC_ENV)
+    folder = tempfile.mkdtemp(prefix="loopline-metrics-") if own else os.environ[MULTIPROC_ENV]
+    os.makedirs(folder, exist_ok=True)
+    os.environ[MULTIPROC_ENV] = folder
+    try:
+        uvicorn.run(
+            "loopline.serving._server:app_from_env",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="warning",
+            access_log=False,
+        )
+    finally:
+        if own:
+            del os.environ[MULTIPROC_ENV]
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 __all__ = ["ServingRuntime", "app_from_env", "build_app", "build_service", "check_port", "serve"]

@@ -27,15 +27,26 @@ from loopline.stats._drift import (
 from loopline.stats._frame import drift_frame, prepare_references
 from loopline.stats._ks import KSResult, ks_2samp, ks_pvalue
 from loopline.stats._psi import EPSILON, binned_fractions, psi, psi_from_fractions, quantile_edges
+from loopline.stats._sketch import (
+    CategoricalSummary,
+    FrameSummary,
+    NumericSummary,
+    SketchPlan,
+    merge_all,
+)
 
 __all__ = [
     "EPSILON",
     "OTHER",
     "CategoricalReference",
+    "CategoricalSummary",
     "Chi2Result",
+    "FrameSummary",
     "KSResult",
     "NumericReference",
+    "NumericSummary",
     "Reference",
+    "SketchPlan",
     "aligned_counts",
     "binned_fractions",
     "categorical_drift",
@@ -45,6 +56,7 @@ __all__ = [
     "js_distance",
     "ks_2samp",
     "ks_pvalue",
+    "merge_all",
     "numeric_drift",
     "prepare_references",
     "psi",

@@ -160,7 +160,11 @@ class CategoricalReference:
 
 
 def categorical_drift(ref: CategoricalReference, current: Any) -> dict[str, Any]:
-    cur = value_counts(current)
+    return categorical_drift_counts(ref, value_counts(current))
+
+
+def categorical_drift_counts(ref: CategoricalReference, cur: dict[str, int]) -> dict[str, Any]:
+    """`categorical_drift` from the current sample's value counts (as `value_counts` keys)."""
     ref_counts = dict(ref.counts)
     if ref.other:
         pooled = sum(v for k, v in cur.items() if k not in ref_counts)
@@ -229,6 +233,7 @@ __all__ = [
     "NumericReference",
     "Reference",
     "categorical_drift",
+    "categorical_drift_counts",
     "column_drift",
     "numeric_drift",
     "reference_from_profile",
