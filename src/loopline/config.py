@@ -43,6 +43,10 @@ class Settings:
     # (authenticated by the API token) instead of the local store.
     url: str = ""
     token: str = ""
+    # Compute engine for batch scoring, drift over large data and sweeps: "local" or "ray"
+    # (an existing Ray cluster at `ray_address`, else a local one).
+    engine: str = "local"
+    ray_address: str = ""
     # Team-server limits, per API token (or client address before authentication).
     rate_limit_per_s: float = 500.0
     rate_limit_burst: int = 2000

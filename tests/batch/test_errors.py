@@ -199,3 +199,13 @@ def test_unknown_engine_and_output_over_input(
         score(URI, source, source)
     with pytest.raises(InvalidInputError, match=r"folder .* does not exist"):
         score(URI, source, tmp_path / "missing" / "o.parquet")
+
+
+def test_engine_comes_from_the_settings_when_not_given(
+    churn_v1: ModelVersion, customers: pd.DataFrame, tmp_path: Path
+) -> None:
+    source = write(customers, tmp_path / "in.parquet")
+    Path("loopline.toml").write_text('[loopline]\nengine = "dask"\n')  # the test's working dir
+    with pytest.raises(InvalidInputError, match=r"'dask' \(from LOOPLINE_ENGINE or loopline"):
+        score(URI, source, tmp_path / "o.parquet")
+    assert not (tmp_path / "o.parquet").exists()

@@ -9,7 +9,6 @@ cluster is one more implementation of `map_chunks`, not a change to `score`.
 from __future__ import annotations
 
 import contextlib
-import os
 import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -121,7 +120,12 @@ def resolve_engine(engine: str | ComputeEngine | None = None) -> ComputeEngine:
     the `LOOPLINE_ENGINE` environment variable, else `local`."""
     if isinstance(engine, ComputeEngine):
         return engine
-    name = engine if engine is not None else os.environ.get(ENGINE_ENV, "").strip() or "local"
+    from_settings = engine is None
+    if engine is None:
+        from loopline.config import load_settings
+
+        engine = load_settings().engine.strip() or "local"
+    name = engine
     if name == LocalEngine.name:
         return LocalEngine()
     if name == "ray":
@@ -129,7 +133,7 @@ def resolve_engine(engine: str | ComputeEngine | None = None) -> ComputeEngine:
 
         import_ray()  # not installed: one line saying how, before any work
         return RayEngine()
-    where = f" (from {ENGINE_ENV})" if engine is None else ""
+    where = f" (from {ENGINE_ENV} or loopline.toml)" if from_settings else ""
     raise InvalidInputError(
         f"unknown compute engine {name!r}{where}",
         hint="use 'local' (in-process) or 'ray', or pass an object with map_chunks(fn, chunks)",

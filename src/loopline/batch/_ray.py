@@ -55,7 +55,9 @@ def connect(address: str | None = None) -> ModuleType:
     """`ray`, connected to a cluster (see the module docstring for which)."""
     ray = import_ray()
     if not ray.is_initialized():
-        target = address or os.environ.get(ADDRESS_ENV) or None
+        from loopline.config import load_settings
+
+        target = address or load_settings().ray_address or os.environ.get("RAY_ADDRESS") or None
         try:
             ray.init(
                 address=target,

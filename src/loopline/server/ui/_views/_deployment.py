@@ -1,0 +1,153 @@
+"""A model's deployment page: the rollout, live traffic from the capture and window SLOs."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from loopline.server.ui import _charts as charts
+from loopline.server.ui._views._common import _recent_windows, _traffic, _window_label
+from loopline.store import MetadataStore
+
+
+def _live_traffic(capture: Path | None, model: str) -> dict[str, Any]:
+    """The last hour of captured requests (ending at the newest capture): requests per
+    minute per arm, and latency p50/p95 per minute per arm. Only the newest files of the
+    last two days are read, and only their small columns."""
+    import numpy as np
+    import pyarrow.parquet as pq
+
+    root = capture / model if capture is not None else None
+    if root is None or not root.is_dir():
+        return {"rows": 0}
+    days = sorted((p for p in root.iterdir() if p.is_dir()), reverse=True)[:2]
+    files = sorted((f for d in days for f in d.glob("*.parquet")), key=lambda f: f.name)[-300:]
+    if not files:
+        return {"rows": 0}
+    newest_ms = max(int(f.name.split("-")[0]) for f in files if f.name.split("-")[0].isdigit())
+    start = newest_ms / 1000 - 3600
+    files = [
+        f
+        for f in files
+        if not f.name.split("-")[0].isdigit() or int(f.name.split("-")[0]) / 1000 >= start - 120
+    ]
+    cols = ["request_id", "ts", "version", "arm", "latency_ms"]
+    frames = []
+    for f in files:
+        try:
+            frames.append(pq.read_table(f, columns=cols).to_pandas())
+        except (OSError, ValueError):
+            continue  # a file being written right now
+    if not frames:
+        return {"rows": 0}
+    import pandas as pd
+
+    df = pd.concat(frames, ignore_index=True)
+    df = df[df["ts"] >= start].drop_duplicates("request_id")
+    if df.empty:
+        return {"rows": 0}
+    df["minute"] = (df["ts"] // 60 * 60).astype("int64")
+    df["label"] = df["arm"].astype(str) + " v" + df["version"].astype(str)
+    traffic, latency, arms = [], [], []
+    for (minute, label), part in df.groupby(["minute", "label"]):
+        iso = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(int(minute)))
+        traffic.append({"minute": iso, "arm": label, "requests": len(part)})
+        p50, p95 = (float(v) for v in np.percentile(part["latency_ms"], [50, 95]))
+        latency.append({"minute": iso, "series": f"{label} p50", "ms": p50})
+        latency.append({"minute": iso, "series": f"{label} p95", "ms": p95})
+    for label, part in df.groupby("label"):
+        arms.append(
+            {
+                "arm": label,
+                "requests": len(part),
+                "share": len(part) / len(df),
+                "p50": float(np.percentile(part["latency_ms"], 50)),
+                "p95": float(np.percentile(part["latency_ms"], 95)),
+            }
+        )
+    return {
+        "rows": len(df),
+        "until": newest_ms / 1000,
+        "arms": arms,
+        "traffic_chart": charts.stacked_area(
+            traffic, x="minute", y="requests", series="arm", y_title="requests / min"
+        ),
+        "latency_chart": {
+            **charts.lines(
+                latency,
+                x="minute",
+                y="ms",
+                series="series",
+                x_title="minute",
+                y_title="latency (ms)",
+                x_type="temporal",
+            )
+        },
+    }
+
+
+def deployment_page(store: MetadataStore, name: str, capture: Path | None) -> dict[str, Any]:
+    model = store.get_registered_model(name)
+    deployments = store.list_deployments(name)
+    active = store.active_deployment(name)
+    progress = None
+    if active is not None:
+        steps = [float(s) for s in active.params.get("steps", [])]
+        progress = {
+            "steps": steps,
+            "step": active.step,
+            "percent": active.challenger_percent,
+            "done": sum(1 for s in steps if s <= active.challenger_percent),
+        }
+    monitor = next(
+        (m for m in store.list_monitors() if m.uri == f"models:/{name}@production"), None
+    )
+    errors: list[dict[str, Any]] = []
+    slo_lat: list[dict[str, Any]] = []
+    if monitor is not None:
+        for w in _recent_windows(store, monitor, 30):
+            e = w.result.get("errors") or {}
+            lat = w.result.get("latency") or {}
+            label = _window_label(w)
+            if e.get("requests"):
+                errors.append(
+                    {
+                        "window": label,
+                        "series": "error rate",
+                        "value": e.get("errors", 0) / e["requests"],
+                    }
+                )
+            for k in ("p50", "p95", "p99"):
+                if lat.get(f"{k}_ms") is not None:
+                    slo_lat.append({"window": label, "series": k, "value": lat[f"{k}_ms"]})
+    return {
+        "model": model,
+        "active": active,
+        "progress": progress,
+        "traffic": _traffic(name, model.aliases.get("production"), active),
+        "deployments": list(reversed(deployments))[:20],
+        "live": _live_traffic(capture, name),
+        "errors_chart": charts.lines(
+            errors,
+            x="window",
+            y="value",
+            series="series",
+            x_title="window",
+            y_title="error rate",
+            x_type="ordinal",
+        )
+        if errors
+        else None,
+        "window_latency_chart": charts.lines(
+            slo_lat,
+            x="window",
+            y="value",
+            series="series",
+            x_title="window",
+            y_title="latency (ms)",
+            x_type="ordinal",
+        )
+        if slo_lat
+        else None,
+    }

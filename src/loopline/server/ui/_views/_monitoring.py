@@ -1,0 +1,167 @@
+"""The monitoring pages: the list of monitors and one monitor's drift over its windows."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from loopline.errors import NotFoundError
+from loopline.server.ui import _charts as charts
+from loopline.server.ui._views._common import _recent_windows, _window_label
+from loopline.store import MetadataStore
+
+
+def monitoring_index(store: MetadataStore, model: str | None = None) -> dict[str, Any]:
+    rows = []
+    for m in store.list_monitors():
+        if model and m.model != model:
+            continue
+        latest = _recent_windows(store, m, 1)
+        feats = (latest[-1].result.get("features") or {}) if latest else {}
+        drifted = sorted(n for n, f in feats.items() if f.get("status") in ("warning", "critical"))
+        rows.append({"monitor": m, "latest": latest[-1] if latest else None, "drifted": drifted})
+    alerts = store.list_alerts(model or None, status=None, limit=50)
+    return {"monitors": rows, "alerts": alerts, "model": model}
+
+
+def _status(f: Mapping[str, Any]) -> str:
+    s = str(f.get("status") or "")
+    return s if s in ("ok", "warning", "critical") else "no data"
+
+
+def _hist_rows(f: Mapping[str, Any]) -> list[dict[str, Any]]:
+    ref, cur = f.get("ref_fractions") or [], f.get("cur_fractions") or []
+    if f.get("kind") == "numeric":
+        edges = f.get("edges") or []
+        bounds = ["-inf", *(f"{e:.3g}" for e in edges), "inf"]
+        labels = [f"{bounds[i]}..{bounds[i + 1]}" for i in range(len(ref))]
+    else:
+        labels = [str(x) for x in f.get("labels", [])]
+    rows = []
+    for i, label in enumerate(labels):
+        for side, values in (("reference", ref), ("current", cur)):
+            share = values[i] if i < len(values) else 0.0
+            rows.append({"bin": label, "order": i, "side": side, "share": share})
+    return rows
+
+
+def monitoring_page(store: MetadataStore, monitor_id: int, window: float | None) -> dict[str, Any]:
+    monitor = next((m for m in store.list_monitors() if m.id == monitor_id), None)
+    if monitor is None:
+        raise NotFoundError(f"no monitor #{monitor_id}", hint="see /monitoring for the list")
+    history = _recent_windows(store, monitor, int(monitor.config.get("lookback", 30) or 30))
+    base = f"/monitoring/{monitor.id}"
+    if not history:
+        return {
+            "monitor": monitor,
+            "history": [],
+            "alerts": store.list_alerts(monitor.model, None, 20),
+        }
+    selected = next(
+        (w for w in history if window is not None and int(w.start) == int(window)), history[-1]
+    )
+    latest_feats = selected.result.get("features") or {}
+    names = sorted({n for w in history for n in (w.result.get("features") or {})})
+    order = sorted(names, key=lambda n: -float((latest_feats.get(n) or {}).get("value") or 0.0))
+    cells: list[dict[str, Any]] = []
+    table: list[dict[str, Any]] = []
+    for w in history:
+        label = _window_label(w)
+        feats = w.result.get("features") or {}
+        row_cells: list[dict[str, Any]] = []
+        row = {"window": label, "start": int(w.start), "cells": row_cells}
+        for n in order:
+            f = feats.get(n) or {}
+            v = f.get("value")
+            cell = {
+                "feature": n,
+                "window": label,
+                "value": v,
+                "label": "" if v is None else "0" if abs(v) < 0.005 else f"{v:.2f}",
+                "status": _status(f) if f else "no data",
+                "stat": f.get("stat", ""),
+                "href": f"{base}?window={int(w.start)}#feature-{n}",
+            }
+            cells.append(cell)
+            row_cells.append(cell)
+        table.append(row)
+    hists = []
+    for n in order:
+        f = latest_feats.get(n) or {}
+        if f.get("ref_fractions") and f.get("cur_fractions"):
+            hists.append(
+                {
+                    "feature": n,
+                    "status": _status(f),
+                    "stat": f.get("stat", ""),
+                    "value": f.get("value"),
+                    "spec": charts.paired_bars(_hist_rows(f)),
+                }
+            )
+    xs = [_window_label(w) for w in history]
+    psi_rows = [
+        {
+            "window": xs[i],
+            "feature": n,
+            "psi": ((w.result.get("features") or {}).get(n) or {}).get("psi"),
+        }
+        for i, w in enumerate(history)
+        for n in order[:8]
+    ]
+    perf_rows = [
+        {"window": xs[i], "metric": k, "value": v}
+        for i, w in enumerate(history)
+        for k, v in (((w.result.get("performance") or {}).get("metrics")) or {}).items()
+        if k in ("auc", "f1", "accuracy", "calibration_error", "mae", "rmse", "r2")
+        and isinstance(v, int | float)
+    ]
+    out_rows = [
+        {"window": xs[i], "series": "predictions", "psi": (w.result.get("output") or {}).get("psi")}
+        for i, w in enumerate(history)
+        if (w.result.get("output") or {}).get("psi") is not None
+    ]
+    alerts = store.list_alerts(monitor.model, None, 20)
+    return {
+        "monitor": monitor,
+        "history": history,
+        "selected": selected,
+        "selected_label": _window_label(selected),
+        "order": order,
+        "table": table,
+        "heatmap": charts.heatmap(cells, feature_order=order),
+        "hists": hists,
+        "psi_chart": charts.lines(
+            [r for r in psi_rows if r["psi"] is not None],
+            x="window",
+            y="psi",
+            series="feature",
+            x_title="window",
+            y_title="PSI vs training",
+            x_type="ordinal",
+            rules={"warn": 0.1, "alert": 0.2},
+        ),
+        "perf_chart": charts.lines(
+            perf_rows,
+            x="window",
+            y="value",
+            series="metric",
+            x_title="window",
+            y_title="labelled performance",
+            x_type="ordinal",
+        )
+        if perf_rows
+        else None,
+        "output_chart": charts.lines(
+            out_rows,
+            x="window",
+            y="psi",
+            series="series",
+            x_title="window",
+            y_title="output PSI",
+            x_type="ordinal",
+            rules={"alert": 0.2},
+        )
+        if out_rows
+        else None,
+        "alerts": alerts,
+    }
