@@ -55,6 +55,9 @@ class Peer:
     env: Mapping[str, str] = field(default_factory=dict)
     unset_env: tuple[str, ...] = ()
     script: str = "peer_side.py"  # in the benchmark's folder
+    # A fixed reference instead of a tool: no side runs, every case of the Loopline side is
+    # compared with this many seconds (e.g. a latency budget); ratio >= 1 is within it.
+    budget: float | None = None
 
 
 @dataclass(frozen=True)
@@ -75,6 +78,9 @@ class Benchmark:
     description: str  # markdown: what each case does
     variants: tuple[Variant, ...] = (Variant(),)
     folder: str = ""  # under benchmarks/; defaults to `name` (several peers may share one)
+    script: str = "loopline_side.py"  # the Loopline side, in the folder
+    args: tuple[str, ...] = ()  # extra arguments for the Loopline side
+    ours: str = "Loopline"  # column heading of the reference side, e.g. "local engine"
 
 
 MLFLOW = Peer(
@@ -115,6 +121,13 @@ BENTOML = Peer(
     requirements="serving/requirements-bentoml.txt",
     env={"BENTOML_DO_NOT_TRACK": "True"},
 )
+
+# Peers made of Loopline itself or its own dependencies (product venv): another store backend,
+# another compute engine, the in-memory way, a budget.
+LOOPLINE_SQLITE = Peer("Loopline on SQLite", venv=None)
+RAY_ENGINE = Peer("Ray engine", venv=None)
+IN_MEMORY = Peer("whole frame in pandas", venv=None)
+UI_BUDGET = Peer("500 ms budget", venv=None, budget=0.5)
 
 BENCHMARKS: dict[str, Benchmark] = {
     b.name: b
@@ -193,6 +206,87 @@ BENCHMARKS: dict[str, Benchmark] = {
                 Variant("BentoML", peer=BENTOML, script="bentoml_side.py"),
                 Variant("bare Starlette", peer=SERVING_BARE, script="bare_side.py"),
             ),
+        ),
+        Benchmark(
+            "tracking-pg",
+            "Tracking write throughput on PostgreSQL",
+            MLFLOW,
+            "- Loopline on PostgreSQL vs MLflow on PostgreSQL, and vs Loopline on SQLite (ratio "
+            "< 1: SQLite is faster). A throwaway PostgreSQL server per side "
+            "(`tests/_backends.py`, durable: fsync and synchronous_commit on) on this host; a "
+            "fresh database (or SQLite file) per case, each case in fresh processes.\n"
+            "- `single_call_loop`, `batch_10x1000`, `runs_200x10x10`: the `tracking` "
+            "benchmark's cases.\n"
+            "- `concurrent_4x50`: 4 processes at once, each 50 runs of 10 params + 10 metrics: "
+            "wall time from the first start to the last end, interpreter start-up included.\n"
+            "- Standalone, all three in one table: "
+            "`.venv/bin/python benchmarks/scale/tracking_pg.py`.",
+            (
+                Variant("MLflow, PostgreSQL", ("--harness", "mlflow-pg"), script="tracking_pg.py"),
+                Variant(
+                    "Loopline, SQLite",
+                    ("--harness", "loopline-sqlite"),
+                    LOOPLINE_SQLITE,
+                    "tracking_pg.py",
+                ),
+            ),
+            folder="scale",
+            script="tracking_pg.py",
+            args=("--harness", "loopline-pg"),
+            ours="Loopline, PostgreSQL",
+        ),
+        Benchmark(
+            "scale-batch",
+            "Batch scoring, 10,000,000 rows: Ray engine vs local engine, 2 cores",
+            RAY_ENGINE,
+            "- `score_10m_rows`: `loopline.batch.score` of 20 Parquet partitions (10,000,000 "
+            "rows of id, 3 floats, a category) into a folder of partitions with a 100-tree "
+            "gradient-boosted classifier, 250,000-row chunks; once on the local engine, once on "
+            "a local Ray cluster with as many CPUs as the machine has. Data, model and warm-up "
+            "untimed; each engine in its own process.\n"
+            "- Ratio > 1: Ray is slower than the local engine. Ray's per-core efficiency (its "
+            "rows/s per CPU over the local engine's rows/s) = 1 / (ratio x CPUs).\n"
+            "- Standalone: `.venv/bin/python benchmarks/scale/batch_ray.py --rows 10000000`.",
+            folder="scale",
+            script="batch_ray.py",
+            args=("--engine", "local"),
+            variants=(Variant(args=("--engine", "ray"), script="batch_ray.py"),),
+            ours="local engine",
+        ),
+        Benchmark(
+            "scale-drift",
+            "Drift over 10,000,000 rows: mergeable summaries vs whole frame, peak memory",
+            RAY_ENGINE,
+            "- `drift_10m_rows`: drift statistics of 10,000,000 current rows (two numeric "
+            "columns, one categorical, 20 Parquet partitions) against a prepared 200,000-row "
+            "reference. Reference side: `loopline.batch.drift_dataset` on the local engine "
+            "(mergeable summaries, 500,000-row chunks, bounded memory); the same on the Ray "
+            "engine; and the whole frame read into pandas then exact `drift_frame`.\n"
+            "- Ratio < 1: the other side is faster. Each timing is a fresh process; peak RSS "
+            "(VmHWM) of each is in the notes.\n"
+            "- Standalone: "
+            "`.venv/bin/python benchmarks/scale/drift_10m.py --rows 10000000 --in-memory --ray`.",
+            folder="scale",
+            script="drift_10m.py",
+            args=("--harness", "sketch-local"),
+            variants=(
+                Variant("Ray engine", ("--harness", "sketch-ray"), script="drift_10m.py"),
+                Variant("in memory", ("--harness", "in-memory"), IN_MEMORY, "drift_10m.py"),
+            ),
+            ours="local engine",
+        ),
+        Benchmark(
+            "ui",
+            "Web UI page latency, 10,000 runs and 100 model versions",
+            UI_BUDGET,
+            "- Every page requested through the team server's app in-process (auth middleware, "
+            "cookie, governed store, template rendering: everything but the socket), signed in "
+            "as a viewer, over a store of 10,000 runs and 100 versions (`tests/ui/_fill.py`). "
+            "No peer: each page is held to the 500 ms budget.\n"
+            "- Figure per page: its slowest request, the first (cold) one included.\n"
+            "- Standalone, with first/median/slowest columns: "
+            "`.venv/bin/python benchmarks/ui/pages.py`.",
+            ours="Loopline",
         ),
     )
 }
@@ -278,22 +372,41 @@ def cell(side: dict[str, Any], case: str) -> str:
 Sides = list[tuple[Variant, dict[str, Any]]]
 
 
-def section(bench: Benchmark, ours: dict[str, Any], peers: Sides, reps: int) -> str:
+def budget_side(peer: Peer, ours: dict[str, Any]) -> dict[str, Any]:
+    """The "side" of a fixed reference: the budget for every case the Loopline side timed."""
+    assert peer.budget is not None
+    results = dict.fromkeys(ours["results"], peer.budget)
+    return {"tool": peer.name, "version": "", "python": "", "results": results}
+
+
+def describe(side: dict[str, Any]) -> str:
+    if not side["version"]:  # a budget
+        return str(side["tool"])
+    return f"{side['tool']} {side['version']} (Python {side['python']})"
+
+
+def section(bench: Benchmark, ours: dict[str, Any], peers: Sides, reps: int, load: str = "") -> str:
     """The markdown section of one benchmark, between markers so later runs can replace it."""
-    tools = {f"{side['tool']} {side['version']} (Python {side['python']})": 0 for _, side in peers}
+    tools = {describe(side): 0 for _, side in peers}
     names = {side["tool"] for _, side in peers}
     peer = bench.peer.name if len(names) == 1 else "peer"
     how = "one repetition (`--quick`)" if reps == 1 else f"best of {reps} repetitions"
+    how = ours.get("how") or how  # a side that measures otherwise says how
+    if all((v.peer or bench.peer).budget is not None for v in bench.variants):
+        meaning = f"ratio = {peer} / {bench.ours} time (1{TIMES} or more: within the budget)"
+    else:
+        meaning = f"ratio = {peer} time / {bench.ours} time"
+    command = f"python benchmarks/run.py --only {bench.name}" + (" --quick" if reps == 1 else "")
     lines = [
         f"<!-- bench:{bench.name}:start -->",
         f"## `{bench.name}`: {bench.title}",
         "",
         f"Loopline {ours['version']} (Python {ours['python']}) vs {', '.join(tools)}. "
-        f"Seconds, {how}, lower is better; ratio = {peer} time / Loopline time.",
+        f"Seconds, {how}, lower is better; {meaning}. Reproduce: `{command}`.",
         "",
         bench.description,
         "",
-        f"| case | Loopline | {peer} | ratio |",
+        f"| case | {bench.ours} | {peer} | ratio |",
         "|---|---:|---:|---:|",
     ]
     for case, our_time in ours["results"].items():
@@ -304,8 +417,27 @@ def section(bench: Benchmark, ours: dict[str, Any], peers: Sides, reps: int) -> 
                 lines.append(f"| `{label}` | {cell(ours, case)} | {cell(theirs, case)} | {r} |")
     notes = [*ours.get("notes", []), *(n for _, side in peers for n in side.get("notes", []))]
     notes = list(dict.fromkeys(notes))  # a note every side shares is shown once
+    notes += [load] if load else []
     lines += ["", *(f"- {n}" for n in notes), f"<!-- bench:{bench.name}:end -->", ""]
     return "\n".join(lines)
+
+
+def load_average() -> float:
+    return os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+
+
+def load_note(before: float, after: float, first: bool) -> str:
+    """Whether other work shared the cores: the 1-minute load average around the benchmark."""
+    cores = os.cpu_count() or 1
+    if before <= 0.5 * cores:
+        busy = "mostly idle"
+    else:
+        busy = "loaded by other work" if first else "busy (other work, or the benchmark before)"
+    return (
+        f"Load average (1 min) {before:.2f} before and {after:.2f} after this benchmark on "
+        f"{cores} cores: the machine was {busy} when it started (the figure after counts the "
+        "benchmark's own processes)."
+    )
 
 
 def machine() -> list[tuple[str, str]]:
@@ -377,13 +509,18 @@ def main() -> int:
     for name in args.only or list(BENCHMARKS):
         bench = BENCHMARKS[name]
         folder = BENCH_DIR / (bench.folder or name)
+        before = load_average()
         try:
             with step(f"{name}: Loopline"):
-                script = folder / "loopline_side.py"
-                ours = run_side(sys.executable, script, side_args, {**os.environ})
+                script = folder / bench.script
+                ours_args = [*bench.args, *side_args]
+                ours = run_side(sys.executable, script, ours_args, {**os.environ})
             peers: Sides = []
             for variant in bench.variants:
                 peer = variant.peer or bench.peer
+                if peer.budget is not None:
+                    peers.append((variant, budget_side(peer, ours)))
+                    continue
                 peer_python = ensure_venv(peer)
                 peer_args = [*variant.args, *side_args]
                 with step(f"{name}: {peer.name} {variant.label}".rstrip()):
@@ -395,8 +532,10 @@ def main() -> int:
             failed = True
             CONSOLE.print(f"{name} failed, its BENCHMARKS.md section is kept.\n{exc}", markup=False)
             continue
-        versions |= {"Loopline": ours["version"]} | {s["tool"]: s["version"] for _, s in peers}
-        new_sections[name] = section(bench, ours, peers, reps)
+        versions |= {"Loopline": ours["version"]}
+        versions |= {s["tool"]: s["version"] for _, s in peers if s["version"]}
+        load = load_note(before, load_average(), first=name == (args.only or list(BENCHMARKS))[0])
+        new_sections[name] = section(bench, ours, peers, reps, load)
         CONSOLE.print(Markdown(new_sections[name]))
     if new_sections:
         write_report(new_sections, versions)

@@ -2,6 +2,10 @@
 
     .venv/bin/python benchmarks/scale/tracking_pg.py [--reps 3] [--pg-url URL] [--no-mlflow]
 
+``benchmarks/run.py --only tracking-pg`` runs it once per side (``--harness loopline-pg``,
+``mlflow-pg``, ``loopline-sqlite``), each with the side's own interpreter and its own
+throwaway server, and prints the harness's JSON instead of the table.
+
 Without --pg-url it starts a throwaway PostgreSQL server (the test suite's helper,
 ``tests/_backends.py``) with durable settings (fsync and synchronous_commit on, as a real
 server runs), and stops it at the end. Each case runs in a fresh subprocess against a fresh
@@ -147,12 +151,24 @@ class Postgres:
         self.folder: Path | None = None
         if url is None:
             sys.path.insert(0, str(ROOT))
-            from tests._backends import start_postgres
+            from tests._backends import start_postgres  # standard library only
 
             self.folder = Path(tempfile.mkdtemp(prefix="ll-bench-pg-"))
             url = start_postgres(self.folder, durable=True)
         self.url = url
         self.n = 0
+
+    def version(self) -> str:
+        import psycopg
+        import sqlalchemy as sa
+
+        base = sa.make_url(self.url)
+        with psycopg.connect(
+            host=base.host, port=base.port, user=base.username, password=base.password,
+            dbname=base.database or "postgres",
+        ) as conn:  # fmt: skip
+            row = conn.execute("SHOW server_version").fetchone()
+        return str(row[0]).split()[0] if row else "?"
 
     def fresh(self) -> str:
         import psycopg
@@ -210,6 +226,58 @@ def run_case(python: str, side: str, url_for: Callable[[str], str], case: str, r
         return best
 
 
+HARNESS_SIDES = {  # --harness SIDE: (tool, side function, database)
+    "loopline-pg": ("Loopline", "loopline", "PostgreSQL"),
+    "loopline-sqlite": ("Loopline", "loopline", "SQLite"),
+    "mlflow-pg": ("MLflow", "mlflow", "PostgreSQL"),
+}
+
+
+def harness(which: str, reps: int, pg_url: str | None) -> None:
+    """One side for ``benchmarks/run.py``: every case, then the harness's JSON line."""
+    from importlib.metadata import version
+
+    tool, side, database = HARNESS_SIDES[which]
+    pg = Postgres(pg_url) if database == "PostgreSQL" else None
+    try:
+        url_for: Callable[[str], str] = (
+            (lambda _tmp: pg.fresh()) if pg else (lambda tmp: f"sqlite:///{tmp}/loopline.db")
+        )
+        results: dict[str, float] = {}
+        for case in CASES:
+            single = side == "mlflow" and case == "single_call_loop"
+            results[case] = run_case(sys.executable, side, url_for, case, 1 if single else reps)
+            print(f"{tool} on {database}: {case} {results[case]:.3f} s", file=sys.stderr)
+        server = f"PostgreSQL {pg.version()}" if pg else "SQLite"
+    finally:
+        if pg:
+            pg.stop()
+    if database == "PostgreSQL":
+        where = (
+            f"{server} on this host, durable settings (fsync and synchronous_commit on), a fresh "
+            "database per case"
+        )
+    else:
+        where = "SQLite file in a fresh temporary folder per case (WAL, synchronous=NORMAL)"
+    scheme = "postgresql+psycopg" if pg else "sqlite"
+    notes = [f"{tool} on {database}: {where}; `{scheme}://…` as the store / tracking URI."]
+    case_notes = {}
+    if side == "mlflow":
+        case_notes["single_call_loop"] = f"1,000 calls {chr(0xD7)}10, one pass, extrapolated"
+    print(
+        json.dumps(
+            {
+                "tool": tool,
+                "version": version("loopline" if side == "loopline" else "mlflow"),
+                "python": platform.python_version(),
+                "results": results,
+                "case_notes": case_notes,
+                "notes": notes,
+            }
+        )
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--side", choices=["loopline", "mlflow"])
@@ -219,7 +287,13 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--pg-url", help="an existing server (a database per case is created)")
     parser.add_argument("--no-mlflow", action="store_true")
+    parser.add_argument("--harness", choices=sorted(HARNESS_SIDES), help="one side, run.py JSON")
+    parser.add_argument("--quick", action="store_true", help="accepted; runs full size")
     args = parser.parse_args()
+
+    if args.harness:
+        harness(args.harness, args.reps, args.pg_url)
+        return
 
     if args.side:
         side = loopline_side if args.side == "loopline" else mlflow_side
