@@ -198,6 +198,7 @@ def main() -> None:
         f"  • pipeline:    {OUT.resolve()}/pipeline.mmd (Mermaid; "
         f"`loopline diagram examples/churn --format svg` for a picture)\n"
         f"  • production:  .venv/bin/loopline models lineage {loop_uri()}\n"
+        "  • web UI:      .venv/bin/loopline ui  (then open http://127.0.0.1:8001)\n"
         f"  • the store:  {Path(os.environ.get('LOOPLINE_HOME', '.loopline')).resolve()}"
     )
 

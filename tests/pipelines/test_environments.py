@@ -3,6 +3,8 @@ promotion from one environment to the next as a pipeline step."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 import loopline as ll
@@ -30,10 +32,10 @@ environments:
 
 @pytest.mark.usefixtures("fast_gates")
 def test_an_approval_holds_production_until_someone_else_approves(
-    toy: Toy, monkeypatch: pytest.MonkeyPatch
+    toy: Toy, switch_user: Callable[..., None]
 ) -> None:
     spec = toy.write(FLOW.replace("PRODUCTION", "{approval: true}"))
-    monkeypatch.setenv("LOOPLINE_USER", "data-scientist")
+    switch_user("data-scientist")
     first = run_pipeline(spec)
     assert first.promotion == "rejected"
     assert "approvals >= 1 (approver) (no approvals yet)" in first.promotion_reason
@@ -41,8 +43,9 @@ def test_an_approval_holds_production_until_someone_else_approves(
     assert store.get_version_by_alias("toy", "staging").version == 1
     assert store.get_version_by_alias("toy", "dev").version == 1
 
-    monkeypatch.setenv("LOOPLINE_USER", "reviewer")
+    switch_user("reviewer", "approver")
     ll.approve("toy", 1, comment="looks good")
+    switch_user("release-bot")  # CI runs the release; the approval is someone else's
     # What the CI tag job runs: only the production step, for the version @staging holds.
     release = run_pipeline(spec, from_step="production", trigger="ci", reason="release v1")
     assert release.promotion == "promoted"

@@ -9,6 +9,7 @@ are not part of any body: the server fills them from the API token.
 from __future__ import annotations
 
 import inspect
+import typing
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -28,11 +29,20 @@ def _server_filled(op: Operation, name: str) -> bool:
     return name in IDENTITY_ARGS or (op.method == "add_approval" and name == "role")
 
 
+def _nullable_str(annotation: Any) -> bool:
+    return set(typing.get_args(annotation)) == {str, type(None)}
+
+
 def _endpoint(op: Operation, store: Callable[[], MetadataStore]) -> Callable[..., Any]:
     sig = signature(op.method)
     params: list[inspect.Parameter] = []
     body_fields: dict[str, Any] = {}
     filled = [n for n in sig.parameters if _server_filled(op, n)]
+    nullable_query = [
+        p.name
+        for p in sig.parameters.values()
+        if op.verb == "GET" and p.default not in (None, _EMPTY) and _nullable_str(p.annotation)
+    ]
     for p in sig.parameters.values():
         if _server_filled(op, p.name):
             continue
@@ -58,6 +68,9 @@ def _endpoint(op: Operation, store: Callable[[], MetadataStore]) -> Callable[...
         params.append(inspect.Parameter("body", _KW, annotation=model))
 
     def endpoint(**kwargs: Any) -> Any:
+        for name in nullable_query:
+            if kwargs.get(name) == "":
+                kwargs[name] = None  # the client's way of saying None (see store._http)
         body = kwargs.pop("body", None)
         if body is not None:
             kwargs.update({name: getattr(body, name) for name in body_fields})

@@ -161,7 +161,13 @@ class HttpMetadataStore:
             for name in op.path_params:
                 path = path.replace("{" + name + "}", httpx_quote(str(values.pop(name))))
             if op.verb == "GET":
-                query = {k: v for k, v in values.items() if v is not None}
+                # An omitted parameter means its default; an explicit None where the default
+                # is something else (list_alerts(status=None): all statuses) travels as "".
+                query = {
+                    k: ("" if v is None else v)
+                    for k, v in values.items()
+                    if v is not None or sig.parameters[k].default is not None
+                }
                 response = client.request("GET", path, params=to_jsonable_python(query))
             else:
                 response = client.request(op.verb, path, json=to_jsonable_python(values))

@@ -179,6 +179,18 @@ def _check_table() -> None:
     if missing:
         raise RuntimeError(f"store methods without an operation: {sorted(missing)}")
     for op in OPERATIONS:
+        params = signature(op.method).parameters.values()
+        if op.verb == "GET":
+            # None-with-another-default crosses the wire as "" (store._http): strings only.
+            odd = [
+                p.name
+                for p in params
+                if p.default not in (None, inspect.Parameter.empty)
+                and type(None) in typing.get_args(p.annotation)
+                and set(typing.get_args(p.annotation)) != {str, type(None)}
+            ]
+            if odd:
+                raise RuntimeError(f"{op.method}: optional non-str {odd} with a non-None default")
         unknown = set(op.path_params) - set(signature(op.method).parameters)
         if unknown:
             raise RuntimeError(f"{op.path} names {sorted(unknown)}, not arguments of {op.method}")
