@@ -69,6 +69,14 @@ def test_unknown_or_mistyped_params_fail_before_any_trial(toy: Toy, tmp_path: Pa
     assert toy.executed() == []
 
 
+def test_the_engine_setting_applies_to_sweeps(toy: Toy, monkeypatch: pytest.MonkeyPatch) -> None:
+    spec = toy.write()
+    monkeypatch.setenv("LOOPLINE_ENGINE", "dask")
+    with pytest.raises(InvalidInputError, match="unknown compute engine 'dask'"):
+        run_sweep(spec, parse_sweep({"trials": [{"seed": 1}]}))
+    assert open_metadata_store().list_runs() == [] and toy.executed() == []
+
+
 def check_runs(result: Any, trials: int) -> None:
     runs = open_metadata_store().list_runs(tag=[f"sweep={result.sweep_id}"])
     assert len(runs) == trials and result.ok

@@ -212,12 +212,14 @@ def run_sweep(
     on_trial: Callable[[TrialResult], None] | None = None,
 ) -> SweepResult:
     """Run every trial of `sweep` as its own tracked run of `spec`, `parallel` at a time, on
-    the local engine (processes) or Ray (`engine="ray"`, or `LOOPLINE_ENGINE=ray`).
+    the local engine (processes) or Ray (`engine="ray"`, else the `engine` setting:
+    `LOOPLINE_ENGINE` or loopline.toml).
     Mistakes in the sweep or its params raise before any trial starts; a failing trial is
     recorded in its result, not raised."""
-    from loopline.batch._engine import ENGINE_ENV, ENGINES
+    from loopline.batch._engine import ENGINES
+    from loopline.config import load_settings
 
-    name = engine or os.environ.get(ENGINE_ENV, "").strip() or "local"
+    name = engine or load_settings().engine.strip() or "local"
     if name not in ENGINES:
         raise InvalidInputError(
             f"unknown compute engine {name!r}", hint="use 'local' (processes) or 'ray'"
