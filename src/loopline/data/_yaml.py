@@ -1,19 +1,16 @@
-"""Contract YAML: read with line numbers so every mistake names file, line and key.
-
-Booleans follow YAML 1.2 (only true/false), not YAML 1.1: with PyYAML's default, an allowed
-list `[Yes, No]` would silently become `[True, False]` and every row would fail.
-"""
+"""Contract YAML: read with line numbers (the shared reader in `loopline._yaml`), so every
+mistake names file, line and key."""
 
 from __future__ import annotations
 
 import difflib
-import re
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from loopline._yaml import Path_, dotted, line_of, load_marked
 from loopline.data._contract import (
     Column,
     Contract,
@@ -27,47 +24,7 @@ from loopline.data._contract import (
 )
 from loopline.data._errors import ContractError
 
-Path_ = tuple[str | int, ...]
-
-
-class _Loader(yaml.SafeLoader):
-    """SafeLoader with YAML 1.2 booleans (resolvers adjusted below, on this class only)."""
-
-
-_Loader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-_Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
-)
-
 _HINT = "see docs/data-contracts.md for the contract format"
-
-
-def _marks(node: yaml.Node, path: Path_, out: dict[Path_, int], source: str) -> None:
-    """Line (1-based) of every key and list item, by path; duplicate keys are refused."""
-    if isinstance(node, yaml.MappingNode):
-        seen: set[Any] = set()
-        for key, value in node.value:
-            name = key.value
-            if name in seen:
-                raise ContractError(
-                    f"{source}:{key.start_mark.line + 1}: key {_dotted((*path, name))!r} "
-                    "appears twice",
-                    hint="keep one of them",
-                )
-            seen.add(name)
-            out[(*path, name)] = key.start_mark.line + 1
-            _marks(value, (*path, name), out, source)
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            out[(*path, i)] = item.start_mark.line + 1
-            _marks(item, (*path, i), out, source)
-
-
-def _dotted(path: Path_) -> str:
-    return ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in path) or "(top level)"
 
 
 def _model_at(path: Path_) -> type[BaseModel] | None:
@@ -102,10 +59,7 @@ def _error_for(exc: ValidationError, marks: dict[Path_, int], source: str) -> Co
             path = (*path, part)
         else:
             break
-    line = marks.get(path) or next(
-        (marks[path[:i]] for i in range(len(path), 0, -1) if path[:i] in marks), 1
-    )
-    where = f"{source}:{line}"
+    where = f"{source}:{line_of(marks, path)}"
     if err["type"] == "extra_forbidden":
         key, parent = str(path[-1]), path[:-1]
         model = _model_at(parent)
@@ -113,12 +67,12 @@ def _error_for(exc: ValidationError, marks: dict[Path_, int], source: str) -> Co
         near = difflib.get_close_matches(key, known, n=1)
         guess = f" (did you mean {near[0]!r}?)" if near else ""
         return ContractError(
-            f"{where}: unknown key {key!r} in {_dotted(parent)}{guess}",
+            f"{where}: unknown key {key!r} in {dotted(parent)}{guess}",
             hint=f"allowed keys there: {', '.join(known)}" if known else _HINT,
         )
     if err["type"] == "missing":
         return ContractError(
-            f"{where}: {_dotted(path)} is missing the required key {loc[-1]!r}", hint=_HINT
+            f"{where}: {dotted(path)} is missing the required key {loc[-1]!r}", hint=_HINT
         )
     msg = str(err["msg"]).removeprefix("Value error, ").replace("Input should", "should")
     if path and path[-1] in ("min", "max") and len(loc) > len(path):
@@ -127,35 +81,18 @@ def _error_for(exc: ValidationError, marks: dict[Path_, int], source: str) -> Co
         msg += " (quarantine applies to rules about single rows only)"
     got = err.get("input")
     shown = "" if isinstance(got, dict | list) or "got" in msg else f" (got {got!r})"
-    return ContractError(f"{where}: {_dotted(path)}: {msg}{shown}", hint=_HINT)
+    return ContractError(f"{where}: {dotted(path)}: {msg}{shown}", hint=_HINT)
 
 
 def parse_contract(text: str, source: str = "<contract>") -> Contract:
     """A Contract from YAML text; any problem is a ContractError naming `source`, line, key."""
-    loader = _Loader(text)
-    try:
-        node = loader.get_single_node()
-        data = loader.construct_document(node) if node is not None else None
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else 1
-        raise ContractError(
-            f"{source}:{line}: not valid YAML: {exc.problem or exc.context}",
-            hint="check indentation and quoting on that line",
-        ) from None
-    except yaml.YAMLError as exc:
-        raise ContractError(f"{source}: not valid YAML: {exc}", hint=_HINT) from None
-    finally:
-        loader.dispose()
+    data, marks = load_marked(text, source, ContractError, _HINT)
     if not isinstance(data, dict):
         raise ContractError(
             f"{source}:1: a contract is a mapping (name:, columns:, …), "
             f"got {'nothing' if data is None else type(data).__name__}",
             hint=_HINT,
         )
-    marks: dict[Path_, int] = {}
-    assert node is not None
-    _marks(node, (), marks, source)
     try:
         return Contract.model_validate({**data, "source": source})
     except ValidationError as exc:
