@@ -4,6 +4,11 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip --disable-pip-version-check -q
 
+# The store-level security tests: they run embedded, on PostgreSQL and through the server.
+SECURITY_STORE_TESTS := tests/security/test_promotion_protocol.py \
+  tests/security/test_protocol_property.py tests/security/test_identity.py \
+  tests/security/test_store_bounds.py
+
 .PHONY: demo test services lint typecheck pytest pytest-postgres pytest-remote bench clean
 
 $(PY):
@@ -43,13 +48,13 @@ pytest-postgres: $(VENV)/.dev-installed
 	trap 'exit 130' INT TERM; \
 	if url=$$($(PY) -m tests._backends pg-start "$$dir"); then \
 	  echo "PostgreSQL pass against $$url"; \
-	  LL_TEST_PG_URL=$$url $(PY) -m pytest tests/store tests/registry; \
+	  LL_TEST_PG_URL=$$url $(PY) -m pytest tests/store tests/registry $(SECURITY_STORE_TESTS); \
 	else echo "PostgreSQL pass skipped: the server could not be started (reason above)"; fi
 
 # The tracking and registry suites again through a live `loopline server` (issue 8):
 # every library call crosses HTTP with an API token, against a real server per test.
 pytest-remote: $(VENV)/.dev-installed
-	LL_TEST_REMOTE=1 $(PY) -m pytest -q tests/tracking tests/registry
+	LL_TEST_REMOTE=1 $(PY) -m pytest -q tests/tracking tests/registry $(SECURITY_STORE_TESTS)
 
 # Services the tests need, installed when missing (CI runs as root on Debian); a test whose
 # service cannot be installed skips and says why.

@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from loopline.errors import ConfigError
+from loopline.errors import ConfigError, LooplineError
 
 _ENV_PREFIX = "LOOPLINE_"
 
@@ -52,6 +52,11 @@ class Settings:
     rate_limit_burst: int = 2000
     max_request_mb: float = 32.0
     max_artifact_mb: float = 4096.0
+    # Scoring server (`loopline serve`): rows per request (larger jobs: `loopline score`),
+    # and a file of bearer tokens, one per line, that every route but the health checks
+    # then requires (`--token-file`).
+    serve_max_rows: int = 10_000
+    serve_token_file: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -140,8 +145,7 @@ def current_user() -> str:
     Recorded as the actor of every audit event. The team server replaces this with the
     identity behind the API token.
     """
-    # Lazy import: config is imported by everything, the roles module by few.
-    from loopline.ops._roles import current_principal
+    from loopline.identity import canonical_user, current_principal
 
     principal = current_principal()
     if principal is not None:  # inside a team-server request: the token's user
@@ -152,11 +156,18 @@ def current_user() -> str:
         return whoami().name
     explicit = os.environ.get("LOOPLINE_USER", "").strip()
     if explicit:
-        return explicit
+        return canonical_user(explicit)  # the two-person rule compares canonical names
     try:
-        return getpass.getuser()
+        name = getpass.getuser()
     except (KeyError, OSError):
         return "unknown"
+    try:
+        return canonical_user(name)
+    except LooplineError:
+        raise ConfigError(
+            f"the operating-system user {name!r} is not a valid Loopline user name",
+            hint="set LOOPLINE_USER to a name from a-z 0-9 . _ @ -",
+        ) from None
 
 
 __all__ = ["Settings", "current_user", "load_settings"]

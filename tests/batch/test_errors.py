@@ -130,10 +130,17 @@ class Exploding:
         return np.zeros(len(X))
 
 
-def test_model_failure_names_the_rows(customers: pd.DataFrame, tmp_path: Path) -> None:
+def test_model_failure_names_the_rows(
+    customers: pd.DataFrame, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A custom class is a pickle: logged and loaded with both opt-ins, it runs in a child
+    # process, and its failures still name the rows.
+    monkeypatch.setenv("LOOPLINE_ALLOW_UNSAFE_PICKLE", "1")
     features = customers[["a", "b"]]
     with ll.start_run(experiment="fragile") as run:
-        info = run.log_model(Exploding(), signature=ll.infer_signature(features))
+        info = run.log_model(
+            Exploding(), signature=ll.infer_signature(features), unsafe_pickle=True
+        )
     ll.register_model(info, "fragile")
     frame = customers.copy()
     frame.loc[250, "a"] = 9.0

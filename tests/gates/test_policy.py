@@ -21,7 +21,10 @@ def test_policy_from_yaml_and_params_round_trip(tmp_path: Path) -> None:
         "require_validation": True,
         "approvals_count": 1,
         "approvals_role": "approver",
+        "allow_unsafe_pickle": False,
     }
+    assert GatePolicy.from_dict(policy.to_dict()) == policy
+    assert GatePolicy.from_params(policy.get_params()) == policy
     same = {
         "name": "prod",
         "rules": list(policy.rules),

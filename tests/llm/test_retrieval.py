@@ -128,7 +128,10 @@ def test_real_embedding_index_versions_gate_and_roll_back() -> None:
     refused = promote("help-docs", 2, to="production", policy=policy)
     assert not refused.promoted
     assert load_index("indexes:/help-docs@production")[0].version == 1
-    ll.promote("help-docs", 2, to="production")  # forced through without a policy
+    # The refusing policy is now production's registered gate: without a policy, promote
+    # keeps refusing. Forcing it through means registering a permissive one (audited).
+    assert not ll.promote("help-docs", 2, to="production").promoted
+    ll.promote("help-docs", 2, to="production", policy=GatePolicy())
     assert load_index("indexes:/help-docs@production")[1].ids == tuple(ids)
     ll.rollback("help-docs", "production")
     version, index = load_index("indexes:/help-docs@production")

@@ -129,9 +129,14 @@ def test_save_load_predicts_the_same(
     model = train(X, y)
     signature = infer_signature(X, y)
 
-    package = save_model(model, store, signature=signature, input_example=X)
-    loaded = load_model(store, package.sha256)
+    # A generic model is a class of the test's own: only a pickle holds it, so it needs both
+    # opt-ins and runs in a child process (tests/security covers what that protects).
+    pickled = flavor == "generic"
+    package = save_model(model, store, signature=signature, input_example=X, unsafe_pickle=pickled)
+    loaded = load_model(store, package.sha256, allow_unsafe_pickle=pickled)
 
+    assert loaded.in_child_process == pickled
+    assert package.manifest["unsafe_pickle"] == pickled
     assert package.flavor == loaded.flavor == flavor
     assert loaded.signature == package.signature == signature
     assert package.manifest["signature"] == signature.to_dict()
@@ -277,10 +282,10 @@ def test_corrupted_model_file_is_refused(
 ) -> None:
     X, y = data
     package = save_model(LogisticRegression().fit(X, y), store)
-    flip_a_byte(blob_path(store, package.manifest["files"]["model.joblib"]["sha256"]))
+    flip_a_byte(blob_path(store, package.manifest["files"]["model.skops"]["sha256"]))
     with pytest.raises(ArtifactCorruptedError) as info:
         load_model(store, package.sha256)
-    assert f"file 'model.joblib' of model {package.sha256[:12]} is corrupted" in str(info.value)
+    assert f"file 'model.skops' of model {package.sha256[:12]} is corrupted" in str(info.value)
     assert info.value.details["model"] == package.sha256
 
 
@@ -315,20 +320,17 @@ class UnverifyingStore(FsspecArtifactStore):
         return self.payload if sha256 == self.swap else super().get_bytes(sha256)
 
 
-def test_unverified_bytes_are_never_unpickled(
-    data: tuple[pd.DataFrame, pd.Series[int]], store: FsspecArtifactStore, tmp_path: Path
-) -> None:
+def test_unverified_bytes_are_never_unpickled(store: FsspecArtifactStore, tmp_path: Path) -> None:
     import joblib
 
-    X, y = data
-    package = save_model(LogisticRegression().fit(X, y), store)
+    package = save_model(ThresholdModel("spend", 1.0), store, unsafe_pickle=True)
     marker = tmp_path / "unpickled"
     evil = tmp_path / "evil.joblib"
     joblib.dump(Detonator(marker), evil)
     file_sha = package.manifest["files"]["model.joblib"]["sha256"]
     lying: ArtifactStore = UnverifyingStore(store.uri, file_sha, evil.read_bytes())
     with pytest.raises(ArtifactCorruptedError, match=r"'model\.joblib'"):
-        load_model(lying, package.sha256)
+        load_model(lying, package.sha256, allow_unsafe_pickle=True)
     assert not marker.exists()
 
 
@@ -337,8 +339,8 @@ def test_missing_model_file_is_named(
 ) -> None:
     X, y = data
     package = save_model(LogisticRegression().fit(X, y), store)
-    os.remove(blob_path(store, package.manifest["files"]["model.joblib"]["sha256"]))
-    with pytest.raises(NotFoundError, match=r"file 'model\.joblib' of model"):
+    os.remove(blob_path(store, package.manifest["files"]["model.skops"]["sha256"]))
+    with pytest.raises(NotFoundError, match=r"file 'model\.skops' of model"):
         load_model(store, package.sha256)
 
 
@@ -394,14 +396,15 @@ def test_unpicklable_model_is_refused(store: FsspecArtifactStore) -> None:
     model = ThresholdModel("spend", 1.0)
     model.threshold = lambda: 1.0  # type: ignore[assignment]
     with pytest.raises(InvalidInputError, match="cannot serialize the ThresholdModel"):
-        save_model(model, store)
+        save_model(model, store, unsafe_pickle=True)
 
 
 def test_loaded_model_repr_is_short(
     data: tuple[pd.DataFrame, pd.Series[int]], store: FsspecArtifactStore
 ) -> None:
     X, _ = data
-    loaded: LoadedModel = load_model(store, save_model(ThresholdModel("spend", 1.0), store).sha256)
+    package = save_model(ThresholdModel("spend", 1.0), store, unsafe_pickle=True)
+    loaded: LoadedModel = load_model(store, package.sha256, allow_unsafe_pickle=True)
     assert "manifest" not in repr(loaded)
     assert loaded.signature is None
     np.testing.assert_array_equal(loaded.predict(X), ThresholdModel("spend", 1.0).predict(X))
@@ -427,4 +430,4 @@ def test_classes_from_main_are_saved_with_a_warning(
     main_class = type("Scripted", (ThresholdModel,), {"__module__": "__main__"})
     monkeypatch.setattr(sys.modules["__main__"], "Scripted", main_class, raising=False)
     with pytest.warns(UserWarning, match="Scripted is defined in __main__"):
-        save_model(main_class("spend", 1.0), store)
+        save_model(main_class("spend", 1.0), store, unsafe_pickle=True)

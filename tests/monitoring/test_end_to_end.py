@@ -77,13 +77,13 @@ def test_injected_latency_shows_in_the_slo(
     fast = run_monitor(URI, config=MonitorConfig(slo={"latency_p95_ms": 100}))
     assert fast.slo["windows"][-1]["objectives"]["latency_p95_ms"]["status"] == "met"
 
-    original = live.service.score
+    original = live.service._predict  # the model's own work: where a slow model shows
 
     def slow(*args: Any, **kwargs: Any) -> Any:
         time.sleep(0.15)
         return original(*args, **kwargs)
 
-    live.service.score = slow
+    live.service._predict = slow
     send(live, frame(shift=0.0, n=24, seed=2), batch=2)
     report = run_monitor(URI)
     objective = report.slo["windows"][-1]["objectives"]["latency_p95_ms"]

@@ -176,12 +176,14 @@ def test_the_edge_reads_a_real_store(train_version: Callable[..., ModelVersion])
     ll.promote("churn", v2.version, to="production")
     ll.rollback("churn", "production", reason="bad release")
     store = open_metadata_store()
-    store.record_event(
+    store.raise_alert(
+        "churn",
+        "slo.latency",
+        severity="critical",
+        message="p95 over budget",
+        runbook="",
+        context={},
         actor="monitor",
-        action="alert.fired",
-        target_kind="alert",
-        target_id="churn:slo.latency#1",
-        reason="p95 over budget",
     )
     report = dora_report(store)
     assert report.overall.deployments == 2 and report.overall.change_failure_rate == 0.5

@@ -29,9 +29,11 @@ def test_tokens_create_list_revoke(home: Path) -> None:
 
 
 def _events(n: int) -> None:
-    store = open_metadata_store()
+    store = open_metadata_store()  # any audited operation: each new alert is one event
     for i in range(n):
-        store.record_event(actor="ci", action="note", target_kind="run", target_id=str(i))
+        store.raise_alert(
+            "m", f"rule{i}", severity="warning", message="", runbook="", context={}, actor="ci"
+        )
 
 
 def test_audit_verify_names_an_edited_row_and_a_truncated_tail(home: Path) -> None:

@@ -7,21 +7,24 @@ naming the roles that would be allowed.
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import pytest
 
 from loopline.errors import PermissionDeniedError
 from loopline.ops._roles import PERMISSIONS, ROLES, Principal, acting_as
-from loopline.store import Lineage, open_metadata_store
+from loopline.store import Lineage, open_artifact_store, open_metadata_store
 from tests._team_server import TeamServer
 
-SHA = "0" * 64
+MODEL_BYTES = b'{"format": "loopline-model/1", "serialization": "skops"}'
+SHA = hashlib.sha256(MODEL_BYTES).hexdigest()
 
 
 def _setup(team: TeamServer) -> str:
     """An experiment, a run, versions 1 and 2 of `m` by 'author', production 1 → 2."""
     s = team.store
+    assert open_artifact_store().put_bytes(MODEL_BYTES)[0] == SHA  # versions name real blobs
     run = s.create_run("e", None, {}, {}, Lineage())
     for _ in range(2):
         s.create_version(
@@ -36,8 +39,11 @@ def _setup(team: TeamServer) -> str:
             created_by="author",
             card={},
         )
-    s.move_alias("m", "production", 1, actor="author", action="promote")
-    s.move_alias("m", "production", 2, actor="author", action="promote")
+    for v in (1, 2):  # production is protected: the store's gate (default policy) first
+        d = s.record_gate_decision("m", v, alias="production", decided_by="admin")
+        s.move_alias("m", "production", v, actor="admin", action="promote", gate_decision_id=d.id)
+    # v1 is cleared to take production back from v2 (a PUT or a rollout may then move it)
+    assert s.record_gate_decision("m", 1, alias="production", decided_by="admin").passed
     return run.id
 
 

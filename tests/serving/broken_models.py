@@ -1,4 +1,7 @@
-"""Deliberately broken challengers, importable by path so they can be pickled and served."""
+"""Deliberately broken challengers, importable by path so they can be pickled and served.
+
+They are classes of the tests' own, so they are logged with `unsafe_pickle=True` and served
+with `LOOPLINE_ALLOW_UNSAFE_PICKLE=1`: each runs in a credential-free child process."""
 
 from __future__ import annotations
 

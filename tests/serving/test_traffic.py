@@ -24,7 +24,10 @@ def register(wrapper: Callable[[Any], Any], churn_like: tuple[pd.DataFrame, pd.S
     features = X[["a", "b"]].iloc[:600]
     inner = LogisticRegression().fit(features, y.iloc[:600])
     with ll.start_run(experiment="churn") as run:
-        info = run.log_model(wrapper(inner), signature=ll.infer_signature(features, y))
+        # The wrappers are classes of the test's own: a pickle, logged with the opt-in.
+        info = run.log_model(
+            wrapper(inner), signature=ll.infer_signature(features, y), unsafe_pickle=True
+        )
     return ll.register_model(info, "churn").version
 
 
@@ -46,8 +49,16 @@ def test_broken_canary_is_rolled_back_within_10s_under_load(
     live_server: Callable[..., LiveServer],
     churn_like: tuple[pd.DataFrame, pd.Series],
     wrapper: Callable[[Any], Any],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # The server loads the opted-in pickle only because it is allowed to; it then runs in a
+    # credential-free child process behind the same LoadedModel interface.
+    monkeypatch.setenv("LOOPLINE_ALLOW_UNSAFE_PICKLE", "1")
     bad = register(wrapper, churn_like)
+    # ...and production's policy allows a pickle (the built-in default refuses one).
+    open_metadata_store().set_alias_policy(
+        "churn", "production", policy={"name": "pickles-ok", "allow_unsafe_pickle": True}, actor="t"
+    )
     server = live_server()
     server.runtime.rollout.poll_s = 0.2
     server.runtime.rollout.start()

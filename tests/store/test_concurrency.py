@@ -93,9 +93,11 @@ def test_audit_chain_stays_linear_under_concurrent_writers_of_different_models(
     def churn(m: int) -> int:
         moves = 0
         for k in range(10):  # different models: nothing but the audit log is shared
-            store.move_alias(f"m{m}", "production", 1 + k % 2, actor=f"u{m}", action="promote")
+            store.move_alias(f"m{m}", "champion", 1 + k % 2, actor=f"u{m}", action="promote")
             moves += 1
-            store.record_event(actor=f"u{m}", action="note", target_kind="model", target_id=f"m{m}")
+            store.record_evaluation(
+                f"m{m}", 1, dataset_fingerprint="f" * 64, task="c", metrics={"k": k}, slices={}
+            )
         return moves
 
     assert sum(_together(THREADS, churn)) == THREADS * 10
@@ -104,7 +106,7 @@ def test_audit_chain_stays_linear_under_concurrent_writers_of_different_models(
     assert [e.prev_hash for e in events[1:]] == [e.hash for e in events[:-1]]  # one chain
     assert verify_audit(store).ok
     for m in range(THREADS):
-        assert store.get_version_by_alias(f"m{m}", "production").version == 2
+        assert store.get_version_by_alias(f"m{m}", "champion").version == 2
 
 
 def test_concurrent_moves_of_one_alias_leave_one_holder_and_a_replayable_history(
@@ -116,19 +118,17 @@ def test_concurrent_moves_of_one_alias_leave_one_holder_and_a_replayable_history
 
     def promote(i: int) -> None:
         for k in range(10):
-            store.move_alias(
-                "churn", "production", 1 + (i + k) % 3, actor=f"u{i}", action="promote"
-            )
+            store.move_alias("churn", "champion", 1 + (i + k) % 3, actor=f"u{i}", action="promote")
 
     _together(THREADS, promote)
-    history = store.alias_history("churn", "production")
+    history = store.alias_history("churn", "champion")
     assert len(history) == THREADS * 10
     held = None
     for move in history:  # each move starts where the previous one ended
         assert move.from_version == held
         held = move.to_version
-    assert store.get_version_by_alias("churn", "production").version == held
-    events = [e for e in store.list_audit_events() if e.target_id == "churn@production"]
+    assert store.get_version_by_alias("churn", "champion").version == held
+    events = [e for e in store.list_audit_events() if e.target_id == "churn@champion"]
     assert [(e.before or {}).get("version") for e in events] == [m.from_version for m in history]
 
 

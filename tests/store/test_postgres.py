@@ -75,7 +75,7 @@ def test_a_promotion_waits_for_the_control_lock(pg_store: SqlMetadataStore) -> N
         holder.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": CONTROL_KEY})
         mover = threading.Thread(
             target=lambda: (
-                pg_store.move_alias("churn", "production", 1, actor="u", action="promote"),
+                pg_store.move_alias("churn", "champion", 1, actor="u", action="promote"),
                 done.set(),
             )
         )
@@ -87,7 +87,7 @@ def test_a_promotion_waits_for_the_control_lock(pg_store: SqlMetadataStore) -> N
     holder.close()
     mover.join(timeout=30)
     assert done.is_set()
-    assert pg_store.get_version_by_alias("churn", "production").version == 1
+    assert pg_store.get_version_by_alias("churn", "champion").version == 1
 
 
 @on_postgres

@@ -90,6 +90,24 @@ def _capture(home: Path, now: float, champion: int, challenger: int) -> None:
     frame.to_parquet(folder / f"{int(now * 1000)}-{os.getpid()}-1.parquet", index=False)
 
 
+def _package_sha(home: Path) -> str:
+    """One real model package in the home's artifact store, which every version shares: the
+    UI rolls back through `loopline.registry.rollback`, which verifies the version's files
+    against their sha256 (a made-up digest would be refused, as it should)."""
+    from sklearn.linear_model import LogisticRegression
+
+    from loopline.models import save_model
+    from loopline.store import FsspecArtifactStore
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"a": rng.normal(size=60), "b": rng.normal(size=60)})
+    y = (X["a"] > 0).astype("int64")
+    package = save_model(
+        LogisticRegression().fit(X, y), FsspecArtifactStore(str(home / "artifacts"))
+    )
+    return str(package.sha256)
+
+
 def fill(
     store: MetadataStore,
     home: Path,
@@ -102,6 +120,7 @@ def fill(
     """Write the loop into `store` (an ungoverned or embedded store: no principal)."""
     rng = np.random.default_rng(42)
     now = time.time()
+    package = _package_sha(home)
     with acting_as(None):
         runs: list[str] = []
         for i in range(n_runs):
@@ -142,7 +161,7 @@ def fill(
                 MODEL,
                 run_id=run_id,
                 artifact_path="model",
-                sha256=f"{v:064x}",
+                sha256=package,
                 flavor="sklearn",
                 signature=None,
                 metrics={"auc": 0.82 + 0.01 * (v % 5), "f1": 0.6 + 0.005 * (v % 7)},
@@ -151,32 +170,27 @@ def fill(
                 card={"intended_use": "churn risk for retention offers", "limitations": "US only"},
             )
             versions.append(mv.version)
-            passed = v != 2
-            decision = store.record_gate_decision(
+            if v == 1:  # production is gated by the store on its registered policy
+                store.set_alias_policy(
+                    MODEL,
+                    "production",
+                    policy={"name": "production", "rules": ["auc >= 0.8"]},
+                    actor="carol",
+                )
+            store.record_evaluation(
                 MODEL,
                 mv.version,
-                alias="production",
-                champion_version=mv.version - 1 if mv.version > 1 else None,
-                policy={"name": "production", "rules": ["auc >= 0.8"]},
-                passed=passed,
-                rules=[
-                    {
-                        "rule": "auc >= 0.8",
-                        "value": 0.83,
-                        "threshold": 0.8,
-                        "verdict": "pass",
-                        "reason": "0.83 >= 0.8",
-                    },
-                    {
-                        "rule": "auc >= champion.auc - 0.01",
-                        "value": 0.79 if not passed else 0.84,
-                        "threshold": 0.82,
-                        "verdict": "pass" if passed else "fail",
-                        "reason": "",
-                    },
-                ],
-                decided_by="pipeline",
+                dataset_fingerprint=f"{v:064x}",
+                task="classification",
+                metrics={"auc": 0.79 if v == 2 else 0.83 + 0.001 * v},
+                slices={},
+                recorded_by="ci",
+                recorder_role="ci",
             )
+            decision = store.record_gate_decision(
+                MODEL, mv.version, alias="production", decided_by="pipeline"
+            )
+            passed = decision.passed
             if passed and mv.version < n_versions:
                 store.add_approval(
                     MODEL, mv.version, approver="carol", role="approver", comment="looks good"
@@ -260,7 +274,12 @@ def fill(
             },
             actor="monitor",
         )
-        # Pipeline runs, as the runner tags them.
+        # Pipeline runs, as the runner tags them, each with the spec it ran as an artifact
+        # (the pipelines page draws from that, never from the `pipeline.file` path).
+        from loopline.store import FsspecArtifactStore
+
+        spec_text = (REPO / "examples" / "churn" / "loopline.yaml").read_bytes()
+        spec_sha, spec_size = FsspecArtifactStore(str(home / "artifacts")).put_bytes(spec_text)
         for week, promotion in ((0, "promoted"), (3, "rejected"), (1, "promoted")):
             p = store.create_run(
                 "churn",
@@ -279,6 +298,9 @@ def fill(
                     "promotion.reason": f"staging: gate {promotion}",
                 },
                 Lineage(),
+            )
+            store.record_artifact(
+                p.id, "pipeline/loopline.yaml", "pipeline-spec", spec_sha, spec_size
             )
             store.finish_run(p.id, "finished")
     return Filled(runs, len(versions), production, mon.id)

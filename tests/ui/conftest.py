@@ -20,7 +20,12 @@ import uvicorn
 
 from loopline.config import Settings, load_settings
 from loopline.ops._roles import acting_as
-from loopline.store import MetadataStore, SqlMetadataStore, open_metadata_store
+from loopline.store import (
+    MetadataStore,
+    SqlMetadataStore,
+    open_metadata_store,
+    reset_store_cache,
+)
 from tests._team_server import _bootstrap_token, free_port
 from tests.ui._fill import Filled, fill
 
@@ -77,7 +82,7 @@ def team_app(settings: Settings) -> Any:
 
 
 @pytest.fixture(scope="session")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+def _site_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     settings = make_settings(tmp_path_factory.mktemp("ui") / ".loopline")
     store = SqlMetadataStore(settings.db_url)
     filled = fill(store, settings.home)
@@ -97,6 +102,21 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     server.should_exit = True
     thread.join(10)
     store.close()
+
+
+@pytest.fixture
+def site(_site_session: Site, monkeypatch: pytest.MonkeyPatch) -> Iterator[Site]:
+    """The session's site, with this process's configuration pointing at its stores: the
+    UI's actions call the library (`loopline.registry.rollback`, …), which opens the stores
+    the settings name, as on a real server where both read one configuration."""
+    settings = _site_session.settings
+    for key in ("LOOPLINE_URL", "LOOPLINE_TOKEN"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("LOOPLINE_HOME", str(settings.home))
+    monkeypatch.setenv("LOOPLINE_DB_URL", settings.db_url)
+    monkeypatch.setenv("LOOPLINE_ARTIFACTS_URI", settings.artifacts_uri)
+    reset_store_cache()
+    yield _site_session
 
 
 @pytest.fixture(scope="session")

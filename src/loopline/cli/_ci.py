@@ -33,6 +33,7 @@ def init(
     merges to main register and promote to staging; tags promote to production after
     approval."""
     from loopline.pipelines import load_pipeline, write_ci_workflow
+    from loopline.pipelines._ci import ci_setup_note
 
     spec = load_pipeline(pipeline)
     rel = Path(os.path.relpath(Path(spec.source).resolve(), root.resolve())).as_posix()
@@ -43,12 +44,10 @@ def init(
         )
     path = write_ci_workflow(spec, provider, rel, root, force=force)
     console.print(f"wrote {path}", highlight=False)
-    console.print(
-        "  set LOOPLINE_DB_URL and LOOPLINE_ARTIFACTS_URI as CI secrets so every job shares "
-        "one registry"
-        + ("; GitLab needs LOOPLINE_GITLAB_TOKEN to post MR notes" if provider == "gitlab" else ""),
-        highlight=False,
-    )
+    note = ci_setup_note(provider)
+    if provider == "gitlab":
+        note.append("GitLab needs LOOPLINE_GITLAB_TOKEN to post MR notes.")
+    console.print("\n".join(f"  {line}" for line in note), highlight=False, markup=False)
 
 
 @report_app.command("pr")

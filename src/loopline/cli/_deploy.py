@@ -1,4 +1,4 @@
-"""`loopline deploy start|status|switch|promote|stop|list`: traffic policies;
+"""`loopline deploy start|status|switch|promote|stop|rollback|list`: traffic policies;
 `loopline deploy k8s`: Kubernetes manifests."""
 
 from __future__ import annotations
@@ -103,6 +103,14 @@ def stop(model: str, reason: Annotated[str | None, typer.Option()] = None) -> No
     from loopline.serving import finish
 
     _show(finish(model, promote=False, reason=reason), False)
+
+
+@app.command("rollback")
+def rollback(model: str, reason: Annotated[str | None, typer.Option()] = None) -> None:
+    """Roll the rollout back (a failed change): all traffic returns to the champion."""
+    from loopline.serving import rollback_deployment
+
+    _show(rollback_deployment(model, reason=reason), False)
 
 
 @app.command("list")

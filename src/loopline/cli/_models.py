@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
+from loopline.cli import _policy
 from loopline.cli._context import store
 from loopline.cli._output import console, number, print_json, table, when
 from loopline.errors import InvalidInputError
@@ -17,6 +18,7 @@ app = typer.Typer(
     help="The model registry: versions, aliases, gates, rollback.", no_args_is_help=True
 )
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+app.add_typer(_policy.app, name="policy")
 
 
 @app.command("register")
@@ -73,10 +75,12 @@ def show(name: str, as_json: JsonOpt = False) -> None:
                 v.created_by,
                 when(v.created_at, short=True),
                 gate,
+                "pickle (unsafe)" if v.card.get("unsafe_pickle") else "",
                 *(number(v.metrics[k], 4) if k in v.metrics else "" for k in keys),
             ]
         )
-    table(name, ["version", "aliases", "run", "by", "registered", "gate", *keys], rows)
+    head = ["version", "aliases", "run", "by", "registered", "gate", "warning", *keys]
+    table(name, head, rows)
 
 
 def _decision_table(result: Any) -> None:

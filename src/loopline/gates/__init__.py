@@ -1,8 +1,7 @@
 """Gates: written promotion policies turned into decisions with reasons."""
 
-from loopline.gates._policy import GateDecision, GatePolicy, PromotionGate, RuleResult
-from loopline.gates._promote import PromotionResult, promote
-from loopline.gates._rules import Rule, parse_rule
+from loopline.gates._promote import PromotionResult, as_decision, promote, run_gate
+from loopline.policy import GateDecision, GatePolicy, PromotionGate, Rule, RuleResult, parse_rule
 
 __all__ = [
     "GateDecision",
@@ -11,6 +10,8 @@ __all__ = [
     "PromotionResult",
     "Rule",
     "RuleResult",
+    "as_decision",
     "parse_rule",
     "promote",
+    "run_gate",
 ]

@@ -10,10 +10,16 @@ from typing import Any
 
 from loopline.config import current_user
 from loopline.errors import ConflictError, NotFoundError
-from loopline.gates._policy import GateDecision, GatePolicy, PromotionGate
-from loopline.registry import evaluate_version, load_model, read_table
-from loopline.store import AliasMove, MetadataStore, ModelVersion, open_metadata_store
-from loopline.store._sql_registry import check_alias
+from loopline.policy import GateDecision, GatePolicy, RuleResult
+from loopline.registry import evaluate_version, load_model, read_table, verify_version
+from loopline.store import (
+    AliasMove,
+    GateDecisionRecord,
+    MetadataStore,
+    ModelVersion,
+    check_alias,
+    open_metadata_store,
+)
 
 
 @dataclass(frozen=True)
@@ -37,19 +43,42 @@ def _holder(store: MetadataStore, name: str, alias: str) -> ModelVersion | None:
         return None
 
 
-def _evidence(store: MetadataStore, v: ModelVersion, fingerprint: str | None) -> dict[str, float]:
-    """Metrics to judge `v` by: its evaluation on `fingerprint` if any, else its latest
-    evaluation, else the metrics its training run logged."""
-    evals = store.list_evaluations(v.model, v.version)
-    same = [e for e in evals if e.dataset_fingerprint == fingerprint]
-    chosen = same or evals
-    return dict(chosen[-1].metrics) if chosen else dict(v.metrics)
-
-
-def _policy(policy: GatePolicy | str | Path | None) -> GatePolicy:
+def _policy(policy: GatePolicy | str | Path | None) -> GatePolicy | None:
     if policy is None:
-        return GatePolicy()
+        return None
     return policy if isinstance(policy, GatePolicy) else GatePolicy.from_yaml(policy)
+
+
+def as_decision(record: GateDecisionRecord) -> GateDecision:
+    """The store's recorded decision as the gate's `GateDecision` (for reports)."""
+    return GateDecision(record.passed, tuple(RuleResult(**r) for r in record.rules), record.policy)
+
+
+def run_gate(
+    store: MetadataStore,
+    name: str,
+    version: int,
+    alias: str,
+    policy: GatePolicy | str | Path | None = None,
+    *,
+    dataset_fingerprint: str | None = None,
+) -> GateDecisionRecord:
+    """Ask the store to run the gate of `alias` on `name/version` and record the decision.
+
+    The store decides, on the evidence it holds. A protected alias is gated by its
+    registered policy: passing a different `policy` registers it in the same transaction
+    (approver or admin only, audited as `policy.set`), so a policy file stays the way to
+    change a gate.
+    """
+    wanted = _policy(policy)
+    return store.record_gate_decision(
+        name,
+        version,
+        alias=alias,
+        decided_by=current_user(),
+        policy=wanted.to_dict() if wanted is not None else None,
+        dataset_fingerprint=dataset_fingerprint,
+    )
 
 
 def promote(
@@ -66,61 +95,44 @@ def promote(
     """Gate `name/version` against the holder of alias `to`; move the alias if it passes.
 
     With `data` (and `target`), candidate and champion are both evaluated on that same
-    hold-out data first; otherwise their stored evaluations (or training metrics) are used.
+    hold-out data first; otherwise their stored evaluations (or, for an unprotected alias,
+    training metrics) are used. The store runs the gate and refuses any move it has not
+    cleared (see docs/server.md, "Promotion protocol").
     """
     check_alias(to)
     store = open_metadata_store()
-    gate = PromotionGate(_policy(policy))
     candidate = store.get_version(name, version)
     champion = _holder(store, name, to)
     if champion is not None and champion.version == version:
         raise ConflictError(
             f"{name}@{to} already points at version {version}", hint="nothing to do"
         )
-    # Refuse a version whose files no longer match their sha256 before deciding anything.
-    model = load_model(candidate.uri)
+    # Refuse a version whose files no longer match their sha256 before deciding anything;
+    # nothing is deserialized for this check.
+    verify_version(candidate)
     fingerprint = None
     if data is not None:
         if target is None:
             raise ConflictError("--data needs --target", hint="name the label column")
         frame = read_table(data)
         fingerprint = evaluate_version(
-            candidate, model, frame, target, slices
+            candidate, load_model(candidate.uri), frame, target, slices
         ).record.dataset_fingerprint
         if champion is not None:
             evaluate_version(champion, load_model(champion.uri), frame, target, slices)
-    cand_metrics = _evidence(store, candidate, fingerprint)
-    if fingerprint is None and champion is not None:
-        latest = store.list_evaluations(name, version)
-        fingerprint = latest[-1].dataset_fingerprint if latest else None
-    champ_metrics = _evidence(store, champion, fingerprint) if champion is not None else None
-    run = store.get_run(candidate.run_id)
-    validation = {k: v for k, v in run.tags.items() if k.startswith("validation.")}
-    approvals = [(a.approver, a.role) for a in store.list_approvals(name, version)]
-    decision = gate.decide(cand_metrics, champ_metrics, validation=validation, approvals=approvals)
-    actor = current_user()
-    record = store.record_gate_decision(
-        name,
-        version,
-        alias=to,
-        champion_version=champion.version if champion else None,
-        policy=decision.policy,
-        passed=decision.passed,
-        rules=[r.to_dict() for r in decision.results],
-        decided_by=actor,
-    )
+    record = run_gate(store, name, version, to, policy, dataset_fingerprint=fingerprint)
     move = None
-    if decision.passed:
+    if record.passed:
         move = store.move_alias(
             name,
             to,
             version,
-            actor=actor,
+            actor=current_user(),
             action="promote",
             reason=reason,
             gate_decision_id=record.id,
         )
-    return PromotionResult(candidate, champion, to, decision, record.id, move)
+    return PromotionResult(candidate, champion, to, as_decision(record), record.id, move)
 
 
-__all__ = ["PromotionResult", "promote"]
+__all__ = ["PromotionResult", "as_decision", "promote", "run_gate"]

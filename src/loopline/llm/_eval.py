@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from loopline.config import current_user
 from loopline.errors import LooplineError
 from loopline.llm._evalset import EvalCase, EvalSet, load_eval_set
 from loopline.llm._evaluators import Answer, CheckResult, Judges, run_check, validate_check
@@ -232,6 +233,7 @@ def _record(
         task=TASK,
         metrics=metrics,
         slices=slices,
+        recorded_by=current_user(),
     )
 
 

@@ -22,6 +22,7 @@ from typing import Any
 
 import yaml
 
+from loopline._yaml import safe_load
 from loopline.errors import InvalidInputError
 from loopline.llm._package import load_package, register_package
 from loopline.llm._uri import PROMPTS, model_uri
@@ -128,7 +129,7 @@ class PromptTemplate:
     def from_file(cls, path: str | Path) -> PromptTemplate:
         p = Path(path)
         try:
-            data = yaml.safe_load(p.read_text())  # YAML is a superset of JSON
+            data = safe_load(p.read_text(), f"prompt file {p}")  # YAML is a superset of JSON
         except FileNotFoundError:
             raise InvalidInputError(
                 f"prompt file {p} does not exist", hint="check the path"

@@ -22,6 +22,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from loopline.config import current_user
 from loopline.errors import InvalidInputError
 from loopline.llm._package import load_package, register_package
 from loopline.llm._uri import INDEXES, model_uri
@@ -217,7 +218,7 @@ def evaluate_index_version(
         h.update(json.dumps([q.id, q.text, sorted(q.relevant)]).encode())
     record = open_metadata_store().record_evaluation(
         version.model, version.version, dataset_fingerprint=h.hexdigest(), task="retrieval",
-        metrics=metrics, slices={},
+        metrics=metrics, slices={}, recorded_by=current_user(),
     )  # fmt: skip
     return metrics, record
 

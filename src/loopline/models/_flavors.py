@@ -2,23 +2,25 @@
 
 | flavor   | model types                                  | file                            |
 |----------|----------------------------------------------|---------------------------------|
-| sklearn  | any sklearn BaseEstimator, Pipelines too     | model.joblib                    |
-| lightgbm | LGBMModel (sklearn API) / lgb.Booster        | model.joblib / model.txt        |
-| xgboost  | XGBModel (sklearn API) / xgb.Booster         | model.joblib / model.ubj        |
-| generic  | anything else with a callable `predict`      | model.joblib                    |
+| sklearn  | any sklearn BaseEstimator, Pipelines too     | model.skops                     |
+| lightgbm | LGBMModel (sklearn API) / lgb.Booster        | model.skops / model.txt         |
+| xgboost  | XGBModel (sklearn API) / xgb.Booster         | model.skops / model.ubj         |
+| generic  | anything else with a callable `predict`      | model.joblib (opt-in only)      |
 | prompt   | a prompt template (loopline.llm)             | prompt.json                     |
 | embedding_index | a retrieval index (loopline.llm)      | index.npz                       |
 
 Boosters are stored in their library's own format, which is not pickle and stays readable
-across library versions; everything else is pickled with joblib. The data flavors (prompt,
-embedding_index) are never unpickled: `read` returns their verified bytes and `loopline.llm`
-parses them.
+across library versions. scikit-learn-API estimators (LightGBM and XGBoost wrappers too) go
+through skops with a recorded type allow-list (`loopline.models._skops`). Pickle (joblib) is
+only written with `unsafe_pickle=True` — for generic models, and for estimators skops cannot
+hold or that need classes of their own — and only ever unpickled in a credential-free child
+process (`loopline.models._sandbox`). The data flavors (prompt, embedding_index) are never
+deserialized here: `read` returns their verified bytes and `loopline.llm` parses them.
 """
 
 from __future__ import annotations
 
 import importlib
-import io
 import json
 import pickle
 import sys
@@ -31,20 +33,23 @@ import pandas as pd
 from loopline.errors import InvalidInputError, LooplineError
 
 FLAVORS = ("sklearn", "lightgbm", "xgboost", "generic", "prompt", "embedding_index")
-JOBLIB, LIGHTGBM_TEXT, XGBOOST_UBJ = "joblib", "lightgbm-text", "xgboost-ubj"
+JOBLIB, SKOPS = "joblib", "skops"
+LIGHTGBM_TEXT, XGBOOST_UBJ = "lightgbm-text", "xgboost-ubj"
+PICKLE_SERIALIZATIONS = (JOBLIB,)  # run their author's code when loaded: opt-in, child only
 PROMPT_JSON, INDEX_NPZ = "prompt-json", "index-npz"
 DATA_SERIALIZATIONS = (PROMPT_JSON, INDEX_NPZ)  # plain data: read() returns the verified bytes
 FILENAMES = {
     JOBLIB: "model.joblib",
+    SKOPS: "model.skops",
     LIGHTGBM_TEXT: "model.txt",
     XGBOOST_UBJ: "model.ubj",
     PROMPT_JSON: "prompt.json",
     INDEX_NPZ: "index.npz",
 }
 SERIALIZATIONS = {
-    "sklearn": (JOBLIB,),
-    "lightgbm": (JOBLIB, LIGHTGBM_TEXT),
-    "xgboost": (JOBLIB, XGBOOST_UBJ),
+    "sklearn": (SKOPS, JOBLIB),
+    "lightgbm": (SKOPS, JOBLIB, LIGHTGBM_TEXT),
+    "xgboost": (SKOPS, JOBLIB, XGBOOST_UBJ),
     "generic": (JOBLIB,),
     "prompt": (PROMPT_JSON,),
     "embedding_index": (INDEX_NPZ,),
@@ -86,7 +91,8 @@ def _check_fitted(model: Any) -> None:
 
 
 def detect(model: Any) -> tuple[str, str]:
-    """(flavor, serialization) of `model`; `InvalidInputError` if it cannot be served."""
+    """(flavor, preferred serialization) of `model`; `InvalidInputError` if it cannot be
+    served. Estimators prefer skops; `save_model` falls back to joblib only on opt-in."""
     if isinstance(model, type):
         raise InvalidInputError(
             f"{model.__name__} is a class, not a fitted model",
@@ -100,10 +106,10 @@ def detect(model: Any) -> tuple[str, str]:
     if sk is not None and isinstance(model, sk.BaseEstimator):
         _check_fitted(model)
         if lgb is not None and isinstance(model, lgb.LGBMModel):
-            return "lightgbm", JOBLIB
+            return "lightgbm", SKOPS
         if xgb is not None and isinstance(model, xgb.XGBModel):
-            return "xgboost", JOBLIB
-        return "sklearn", JOBLIB
+            return "xgboost", SKOPS
+        return "sklearn", SKOPS
     if callable(getattr(model, "predict", None)):
         return "generic", JOBLIB
     raise InvalidInputError(
@@ -121,7 +127,8 @@ def library_version(flavor: str, model: Any) -> tuple[str, str] | None:
 
 
 def write(model: Any, serialization: str, folder: Path) -> Path:
-    """Serialize `model` into `folder`; returns the file written."""
+    """Serialize `model` into `folder` (native or joblib; skops bytes are written by the
+    caller, who also records their type allow-list); returns the file written."""
     path = folder / FILENAMES[serialization]
     if serialization == LIGHTGBM_TEXT:
         path.write_text(model.model_to_string(), encoding="utf-8")
@@ -141,7 +148,8 @@ def write(model: Any, serialization: str, folder: Path) -> Path:
 
 
 def read(serialization: str, data: bytes, model: str) -> Any:
-    """The model in `data`, which the caller has already checked against its sha256."""
+    """The model in `data` (native formats and data flavors), which the caller has already
+    checked against its sha256. Never unpickles: pickles are only read in a child process."""
     if serialization in DATA_SERIALIZATIONS:
         return data
     if serialization == LIGHTGBM_TEXT:
@@ -152,17 +160,7 @@ def read(serialization: str, data: bytes, model: str) -> Any:
         booster = xgb.Booster()
         booster.load_model(bytearray(data))
         return booster
-    import joblib
-
-    try:
-        return joblib.load(io.BytesIO(data))
-    except (ImportError, AttributeError) as exc:
-        # Pickle stores classes by import path: the code that defines them must be importable.
-        raise LooplineError(
-            f"model {model} cannot be loaded here: {exc}",
-            hint="install the packages the model was saved with (see its manifest), "
-            "and define custom model classes in an importable module, not __main__",
-        ) from None
+    raise AssertionError(f"{serialization} is not read in this process")  # pragma: no cover
 
 
 def _booster_objective(raw: Any) -> str | None:
@@ -221,7 +219,10 @@ __all__ = [
     "DATA_SERIALIZATIONS",
     "FILENAMES",
     "FLAVORS",
+    "JOBLIB",
+    "PICKLE_SERIALIZATIONS",
     "SERIALIZATIONS",
+    "SKOPS",
     "detect",
     "library_version",
     "predict",

@@ -2,18 +2,22 @@
 
 The manifest lists every file with its sha256 and size, and the manifest's own sha256 is the
 model's identity. Loading reads the manifest (verified by the store), then verifies each file
-against the manifest before any byte is deserialized: a tampered pickle is never unpickled.
+against the manifest before any byte is deserialized: a tampered file is never read.
+
+Loading never runs the model author's code by default. Estimators are stored with skops and
+loaded trusting exactly the type allow-list recorded at save time; boosters in their native
+formats. A pickle is written only with `save_model(..., unsafe_pickle=True)`, loaded only with
+`load_model(..., allow_unsafe_pickle=True)` (or `LOOPLINE_ALLOW_UNSAFE_PICKLE=1`), and then
+unpickled and called only in a child process without credentials (see `_sandbox`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
-import hashlib
 import importlib.metadata
 import json
 import platform
-import re
 import tempfile
 import warnings
 from dataclasses import dataclass, field
@@ -25,22 +29,21 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from loopline.errors import (
-    ArtifactCorruptedError,
-    InvalidInputError,
-    NotFoundError,
-    SchemaVersionError,
-)
-from loopline.models import _flavors
+from loopline.errors import InvalidInputError
+from loopline.models import _flavors, _sandbox, _skops
 from loopline.models._frames import JsonScalar, TabularData, as_frame, json_scalars, records
+from loopline.models._manifest import (
+    MODEL_FORMAT,
+    model_file,
+    read_manifest,
+    read_verified,
+)
 from loopline.models._signature import MAX_CLASSES, OutputSpec, Signature, infer_signature
 
 if TYPE_CHECKING:
     from loopline.store._artifacts import ArtifactStore
 
-MODEL_FORMAT = "loopline-model/1"
 EXAMPLE_ROWS = 5
-_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 @dataclass(frozen=True)
@@ -59,13 +62,19 @@ class ModelPackage:
 
 @dataclass(frozen=True, eq=False)
 class LoadedModel:
-    """A verified, deserialized model: `raw` is the library's own object."""
+    """A verified, deserialized model: `raw` is the library's own object, or for an opted-in
+    pickle a `ChildModel` proxy whose calls run in a credential-free child process."""
 
     sha256: str
     flavor: str
     signature: Signature | None
     raw: Any = field(repr=False)
     manifest: dict[str, Any] = field(repr=False)
+
+    @property
+    def in_child_process(self) -> bool:
+        """True for an opted-in pickle: `raw` is a proxy, the model runs in a child."""
+        return isinstance(self.raw, _sandbox.ChildModel)
 
     @cached_property
     def _proba_kind(self) -> str | None:
@@ -146,7 +155,8 @@ def _known_classes(model: Any, output: OutputSpec | None) -> tuple[JsonScalar, .
 
 def _versions(flavor: str, model: Any, serialization: str) -> dict[str, str]:
     versions = {"numpy": np.__version__, "pandas": pd.__version__}
-    wanted = ["scikit-learn"] + (["joblib"] if serialization == _flavors.JOBLIB else [])
+    formats = {_flavors.JOBLIB: "joblib", _flavors.SKOPS: "skops"}
+    wanted = ["scikit-learn", formats.get(serialization, "scikit-learn")]
     for dist in wanted:
         with contextlib.suppress(importlib.metadata.PackageNotFoundError):
             versions[dist] = importlib.metadata.version(dist)
@@ -156,28 +166,62 @@ def _versions(flavor: str, model: Any, serialization: str) -> dict[str, str]:
     return versions
 
 
-def save_model(
-    model: Any,
-    store: ArtifactStore,
-    *,
-    signature: Signature | None = None,
-    input_example: TabularData | None = None,
-) -> ModelPackage:
-    """Store `model` and its manifest in `store`; the returned sha256 loads it back.
+def _pickle_refused(model: Any, why: str) -> InvalidInputError:
+    return InvalidInputError(
+        f"the {type(model).__name__} can only be stored as a pickle ({why}), and loading a "
+        "pickle runs its author's code",
+        hint="pass unsafe_pickle=True to log_model/save_model to store it anyway (it will "
+        "only load with allow_unsafe_pickle=True, in a child process without credentials)",
+    )
 
-    The flavor is detected (sklearn, lightgbm, xgboost, or generic for any object with
-    `predict`). Without a `signature`, one is inferred from `input_example` and the model's
-    predictions on it; with both, the example is checked against the signature.
-    """
-    flavor, serialization = _flavors.detect(model)
+
+def _serialize(
+    model: Any, serialization: str, unsafe_pickle: bool, folder: Path
+) -> tuple[str, Path, list[str]]:
+    """(serialization used, file written, skops type allow-list)."""
+    if serialization == _flavors.SKOPS:
+        try:
+            data, types = _skops.dump(model)
+        except _skops.Unsupported as exc:
+            if not unsafe_pickle:
+                raise _pickle_refused(model, str(exc)) from None
+            serialization = _flavors.JOBLIB
+        else:
+            path = folder / _flavors.FILENAMES[_flavors.SKOPS]
+            path.write_bytes(data)
+            return serialization, path, types
+    if serialization == _flavors.JOBLIB and not unsafe_pickle:
+        raise _pickle_refused(model, "it is a custom model class, not a library's")
     if serialization == _flavors.JOBLIB and type(model).__module__ == "__main__":
         warnings.warn(
             f"{type(model).__qualname__} is defined in __main__: pickle stores classes by "
             "import path, so the model will only load where __main__ defines it too; "
             "move the class into an importable module",
             UserWarning,
-            stacklevel=2,
+            stacklevel=3,
         )
+    return serialization, _flavors.write(model, serialization, folder), []
+
+
+def save_model(
+    model: Any,
+    store: ArtifactStore,
+    *,
+    signature: Signature | None = None,
+    input_example: TabularData | None = None,
+    unsafe_pickle: bool = False,
+) -> ModelPackage:
+    """Store `model` and its manifest in `store`; the returned sha256 loads it back.
+
+    The flavor is detected (sklearn, lightgbm, xgboost, or generic for any object with
+    `predict`). Without a `signature`, one is inferred from `input_example` and the model's
+    predictions on it; with both, the example is checked against the signature.
+
+    Estimators are stored with skops, boosters natively. A model only pickle can hold (a
+    generic model, an estimator with classes of its own) is refused unless `unsafe_pickle`
+    is True; the manifest then records `"unsafe_pickle": true` for approvers and policies.
+    """
+    flavor, serialization = _flavors.detect(model)
     example = None
     if input_example is not None:
         names = signature.input_names if signature is not None else None
@@ -187,13 +231,15 @@ def save_model(
         else:
             example = signature.check(example)
     with tempfile.TemporaryDirectory(prefix="loopline-model-") as folder:
-        path = _flavors.write(model, serialization, Path(folder))
+        serialization, path, types = _serialize(model, serialization, unsafe_pickle, Path(folder))
         digest, size = store.put_file(path)
     model_type = type(model)
     manifest: dict[str, Any] = {
         "format": MODEL_FORMAT,
         "flavor": flavor,
         "serialization": serialization,
+        "unsafe_pickle": serialization in _flavors.PICKLE_SERIALIZATIONS,
+        "trusted_types": types,
         "model_class": f"{model_type.__module__}.{model_type.__qualname__}",
         "files": {path.name: {"sha256": digest, "size": size}},
         "signature": None if signature is None else signature.to_dict(),
@@ -207,100 +253,58 @@ def save_model(
     return ModelPackage(sha256, flavor, size, signature, manifest)
 
 
-def _not_a_model(sha256: str, why: str) -> InvalidInputError:
-    return InvalidInputError(
-        f"artifact {sha256[:12]} is not a Loopline model: {why}",
-        hint="pass the sha256 that save_model (or log_model) returned",
-    )
-
-
-def _read_manifest(store: ArtifactStore, sha256: str) -> dict[str, Any]:
-    try:
-        data = store.get_bytes(sha256)
-    except ArtifactCorruptedError as exc:
-        raise ArtifactCorruptedError(
-            f"the manifest of model {sha256[:12]} is corrupted: {exc.message}",
-            hint="restore the blob from a backup or re-save the model; it was not loaded",
-            details={"model": sha256, "file": "manifest", **exc.details},
-        ) from None
-    try:
-        manifest = json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise _not_a_model(sha256, "its content is not a JSON manifest") from None
-    if not isinstance(manifest, dict) or not str(manifest.get("format", "")).startswith(
-        "loopline-model/"
-    ):
-        raise _not_a_model(sha256, "it has no 'loopline-model/…' format marker")
-    if manifest["format"] != MODEL_FORMAT:
-        raise SchemaVersionError(
-            f"model {sha256[:12]} is in format {manifest['format']!r}; "
-            f"this Loopline reads {MODEL_FORMAT!r}",
-            hint="upgrade loopline to load models saved by a newer version",
+def _check_pickle_opt_in(manifest: dict[str, Any], sha256: str, allow: bool | None) -> None:
+    label = f"model {sha256[:12]} ({manifest.get('model_class', '?')})"
+    if manifest.get("unsafe_pickle") is not True:
+        raise _skops.UnsafeModelError(
+            f"{label} is a pickle saved without the unsafe_pickle opt-in, so it was not loaded",
+            hint="re-log it with run.log_model(model) (stored safely with skops), or, for a "
+            "custom model class, re-log it with unsafe_pickle=True",
         )
-    flavor, serialization = manifest.get("flavor"), manifest.get("serialization")
-    if flavor not in _flavors.FLAVORS or serialization not in _flavors.SERIALIZATIONS[flavor]:
-        raise SchemaVersionError(
-            f"model {sha256[:12]} has flavor {flavor!r} stored as {serialization!r}, "
-            "which this Loopline cannot load",
-            hint="upgrade loopline, or load the model where its flavor is supported",
+    if not _sandbox.unsafe_pickle_allowed(allow):
+        raise _skops.UnsafeModelError(
+            f"{label} is a pickle logged with unsafe_pickle=True: loading it runs its "
+            "author's code, so it was not loaded",
+            hint="if you trust its author, pass allow_unsafe_pickle=True or set "
+            f"{_sandbox.ALLOW_ENV}=1; it then runs in a child process without credentials",
         )
-    return manifest
 
 
-def _model_file(manifest: dict[str, Any], sha256: str) -> tuple[str, str, int]:
-    name = _flavors.FILENAMES[manifest["serialization"]]
-    files = manifest.get("files")
-    entry = files.get(name) if isinstance(files, dict) else None
-    if (
-        not isinstance(entry, dict)
-        or not isinstance(entry.get("sha256"), str)
-        or not _SHA256.fullmatch(entry["sha256"])
-        or not isinstance(entry.get("size"), int)
-    ):
-        raise _not_a_model(sha256, f"its manifest lists no valid {name!r} file")
-    return name, entry["sha256"], entry["size"]
-
-
-def _file_corrupted(model: str, name: str, expected: str, actual: str) -> ArtifactCorruptedError:
-    return ArtifactCorruptedError(
-        f"file {name!r} of model {model[:12]} is corrupted: its content hashes to "
-        f"{actual[:12]}, the manifest says {expected[:12]}",
-        hint="restore the blob from a backup or re-save the model; it was not loaded",
-        details={"model": model, "file": name, "expected": expected, "actual": actual},
-    )
-
-
-def _read_verified(store: ArtifactStore, model: str, name: str, sha256: str, size: int) -> bytes:
-    try:
-        data = store.get_bytes(sha256)
-    except ArtifactCorruptedError as exc:
-        raise _file_corrupted(model, name, sha256, str(exc.details.get("actual", "?"))) from None
-    except NotFoundError as exc:
-        raise NotFoundError(
-            f"file {name!r} of model {model[:12]} is missing: {exc.message}", hint=exc.hint
-        ) from None
-    # Checked here too, not only by the store: the promise that unverified bytes are never
-    # unpickled must hold for every ArtifactStore implementation, remote ones included.
-    actual = hashlib.sha256(data).hexdigest()
-    if actual != sha256 or len(data) != size:
-        raise _file_corrupted(model, name, sha256, actual)
-    return data
-
-
-def load_model(store: ArtifactStore, sha256: str) -> LoadedModel:
+def load_model(
+    store: ArtifactStore, sha256: str, *, allow_unsafe_pickle: bool | None = None
+) -> LoadedModel:
     """The model whose manifest has `sha256`, every file verified before it is deserialized.
 
+    skops files are loaded trusting exactly their recorded type allow-list; a pickle needs
+    `allow_unsafe_pickle=True` (None: the `LOOPLINE_ALLOW_UNSAFE_PICKLE` variable decides)
+    and then runs in a credential-free child process behind the returned `LoadedModel`.
+
     Raises `ArtifactCorruptedError` naming the file and model when a hash does not match,
-    `NotFoundError` when a blob is missing, and `InvalidInputError` / `SchemaVersionError`
-    when the artifact is not a model this version of Loopline can read.
+    `NotFoundError` when a blob is missing, `UnsafeModelError` when loading would run code
+    nobody opted in to, and `InvalidInputError` / `SchemaVersionError` when the artifact is
+    not a model this version of Loopline can read.
     """
-    manifest = _read_manifest(store, sha256)
+    manifest = read_manifest(store, sha256)
+    serialization = manifest["serialization"]
+    if serialization in _flavors.PICKLE_SERIALIZATIONS:
+        _check_pickle_opt_in(manifest, sha256, allow_unsafe_pickle)
     signature_dict = manifest.get("signature")
     signature = None if signature_dict is None else Signature.from_dict(signature_dict)
-    name, file_sha256, size = _model_file(manifest, sha256)
-    data = _read_verified(store, sha256, name, file_sha256, size)
-    raw = _flavors.read(manifest["serialization"], data, sha256[:12])
+    name, file_sha256, size = model_file(manifest, sha256)
+    data = read_verified(store, sha256, name, file_sha256, size)
+    if serialization in _flavors.PICKLE_SERIALIZATIONS:
+        raw: Any = _sandbox.start(data, sha256[:12])
+    elif serialization == _flavors.SKOPS:
+        raw = _skops.load(data, manifest.get("trusted_types"), sha256[:12])
+    else:
+        raw = _flavors.read(serialization, data, sha256[:12])
     return LoadedModel(sha256, manifest["flavor"], signature, raw, manifest)
 
 
-__all__ = ["MODEL_FORMAT", "LoadedModel", "ModelPackage", "load_model", "save_model"]
+__all__ = [
+    "MODEL_FORMAT",
+    "LoadedModel",
+    "ModelPackage",
+    "load_model",
+    "save_model",
+]

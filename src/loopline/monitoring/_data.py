@@ -8,7 +8,6 @@ holds each row's features as a JSON object and is expanded into one column per f
 from __future__ import annotations
 
 import json
-import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,21 +17,9 @@ import numpy as np
 import pandas as pd
 
 from loopline.errors import InvalidInputError
+from loopline.store import window_seconds
 
-_WINDOW = re.compile(r"^(\d+)([mhdw])$")
-_UNITS = {"m": 60, "h": 3_600, "d": 86_400, "w": 604_800}
 META = ("request_id", "row", "ts", "version", "arm", "latency_ms", "prediction", "probability")
-
-
-def window_seconds(spec: str) -> int:
-    """'15m', '6h', '1d', '1w' → seconds."""
-    m = _WINDOW.match(spec.strip()) if isinstance(spec, str) else None
-    if m is None or int(m[1]) == 0:
-        raise InvalidInputError(
-            f"window {spec!r} is not a duration",
-            hint="write a number and a unit: 15m, 6h, 1d or 1w",
-        )
-    return int(m[1]) * _UNITS[m[2]]
 
 
 def window_starts(ts: np.ndarray[Any, Any], seconds: int) -> np.ndarray[Any, Any]:

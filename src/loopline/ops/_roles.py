@@ -11,21 +11,22 @@ so the security boundary is the team server.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
-from dataclasses import dataclass
-
-from loopline.errors import InvalidInputError, PermissionDeniedError
-
-ROLES = ("viewer", "data-scientist", "ml-engineer", "approver", "admin")
+from loopline.errors import PermissionDeniedError
+from loopline.identity import (
+    ROLES,
+    Principal,
+    acting_as,
+    check_role,
+    current_principal,
+)
 
 # action → what it covers (the docs print this table with the matrix below)
 ACTIONS: dict[str, str] = {
     "read": "read anything: runs, models, deployments, monitors, alerts, audit, DORA",
     "runs.write": "create experiments and runs; log params, metrics, tags, artifacts, datasets",
     "models.register": "register model versions and edit their cards",
-    "evaluate": "record an evaluation of a version on a dataset",
+    "evaluate": "record an evaluation of a version on a dataset (evidence for a protected "
+    "alias only from the `ci` service role)",
     "alias.other": "move a non-protected alias (candidate, challenger, …)",
     "alias.staging": "promote to `staging`",
     "alias.production": "promote to `production`",
@@ -33,54 +34,27 @@ ACTIONS: dict[str, str] = {
     "approve": "approve a model version (never one's own)",
     "deploy": "start, advance and stop deployments (canary, shadow, blue-green, A/B)",
     "monitors.write": "configure monitors, run them, raise and resolve alerts, retrain requests",
-    "audit.write": "record an audit event for a change made outside the store",
+    "policy.write": "register the gate policy of a protected alias (and protect an alias)",
     "models.owner": "set a model's owner team and on-call contact",
     "admin": "create, list and revoke API tokens",
 }
 
-_DS = frozenset({"read", "runs.write", "models.register", "evaluate", "alias.other", "audit.write"})
+_DS = frozenset({"read", "runs.write", "models.register", "evaluate", "alias.other"})
 PERMISSIONS: dict[str, frozenset[str]] = {
     "viewer": frozenset({"read"}),
     "data-scientist": _DS,
     "ml-engineer": _DS | {"alias.staging", "rollback", "deploy", "monitors.write", "models.owner"},
     "approver": frozenset(
-        {"read", "evaluate", "approve", "alias.production", "rollback", "audit.write"}
+        {"read", "evaluate", "approve", "alias.production", "rollback", "policy.write"}
+    ),
+    # The CI service identity: runs pipelines (train, register, promote to staging)
+    # and records the evaluations a protected alias's gate trusts. People do not hold it;
+    # production still needs an approver to move it (and the policy's approvals).
+    "ci": frozenset(
+        {"read", "runs.write", "models.register", "evaluate", "alias.other", "alias.staging"}
     ),
     "admin": frozenset(ACTIONS),
 }
-
-
-@dataclass(frozen=True)
-class Principal:
-    """Who is calling: a user, their role, their team."""
-
-    name: str
-    role: str
-    team: str | None = None
-
-
-_CURRENT: ContextVar[Principal | None] = ContextVar("loopline_principal", default=None)
-
-
-def check_role(role: str) -> str:
-    if role not in ROLES:
-        raise InvalidInputError(f"unknown role {role!r}", hint=f"use one of: {', '.join(ROLES)}")
-    return role
-
-
-def current_principal() -> Principal | None:
-    """The caller set by the server for this request (or `acting_as`), else None."""
-    return _CURRENT.get()
-
-
-@contextmanager
-def acting_as(principal: Principal | None) -> Iterator[Principal | None]:
-    """Run the enclosed library calls as `principal` (the server does this per request)."""
-    token = _CURRENT.set(principal)
-    try:
-        yield principal
-    finally:
-        _CURRENT.reset(token)
 
 
 def roles_allowed(action: str) -> list[str]:
@@ -89,7 +63,7 @@ def roles_allowed(action: str) -> list[str]:
 
 def authorize(action: str, principal: Principal | None = None) -> None:
     """Raise PermissionDeniedError (403) unless the caller's role allows `action`."""
-    p = principal or _CURRENT.get()
+    p = principal or current_principal()
     if p is None:  # embedded mode: the owner of the local store
         return
     if action not in PERMISSIONS.get(p.role, frozenset()):

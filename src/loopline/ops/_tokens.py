@@ -13,6 +13,7 @@ import time
 
 from loopline.config import current_user
 from loopline.errors import AuthenticationError, InvalidInputError, NotFoundError
+from loopline.identity import canonical_user
 from loopline.ops._roles import Principal, check_role
 from loopline.store import ApiToken, MetadataStore, open_metadata_store
 
@@ -33,8 +34,7 @@ def create_token(
 ) -> tuple[str, ApiToken]:
     """A new token for `user` with `role`; returns (secret, record). Show the secret once."""
     check_role(role)
-    if not user.strip():
-        raise InvalidInputError("a token needs a user name", hint="pass --user NAME")
+    user = canonical_user(user)
     if expires_in_days is not None and expires_in_days <= 0:
         raise InvalidInputError(
             f"expires_in_days={expires_in_days} must be positive",
@@ -45,7 +45,7 @@ def create_token(
     record = (store or open_metadata_store()).create_token(
         token_hash=token_hash(secret),
         prefix=secret[:10],
-        user=user.strip(),
+        user=user,
         role=role,
         team=team,
         expires_at=expires_at,

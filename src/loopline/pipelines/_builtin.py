@@ -150,8 +150,7 @@ def _holder(store: MetadataStore, model: str, alias: str) -> ModelVersion | None
 
 def _gate_only(ctx: StepContext, version: int, alias: str, data: Any) -> tuple[bool, str]:
     """The gate of `ll.promote` without the alias move: a rollout moves it when it completes."""
-    from loopline.gates import PromotionGate
-    from loopline.gates._promote import _evidence
+    from loopline.gates import as_decision, run_gate
     from loopline.registry import evaluate_version, load_model
 
     store, model_name = ctx.store, ctx.spec.model
@@ -164,24 +163,15 @@ def _gate_only(ctx: StepContext, version: int, alias: str, data: Any) -> tuple[b
         fingerprint = ev.record.dataset_fingerprint
         if champion is not None:
             evaluate_version(champion, load_model(champion.uri), data, ctx.spec.target)
-    run = store.get_run(candidate.run_id)
-    decision = PromotionGate(ctx.spec.gate_policy(ctx.step.to)).decide(
-        _evidence(store, candidate, fingerprint),
-        _evidence(store, champion, fingerprint) if champion else None,
-        validation={k: v for k, v in run.tags.items() if k.startswith("validation.")},
-        approvals=[(a.approver, a.role) for a in store.list_approvals(model_name, version)],
-    )
-    store.record_gate_decision(
+    record = run_gate(
+        store,
         model_name,
         version,
-        alias=alias,
-        champion_version=champion.version if champion else None,
-        policy=decision.policy,
-        passed=decision.passed,
-        rules=[r.to_dict() for r in decision.results],
-        decided_by=current_user(),
+        alias,
+        ctx.spec.gate_policy(ctx.step.to),
+        dataset_fingerprint=fingerprint,
     )
-    return decision.passed, decision.summary()
+    return record.passed, as_decision(record).summary()
 
 
 def promote_step(ctx: StepContext, inputs: Mapping[str, Any]) -> Outcome:
@@ -236,6 +226,7 @@ def promote_step(ctx: StepContext, inputs: Mapping[str, Any]) -> Outcome:
         alias=alias,
         steps=env.deploy.steps,
         step_duration_s=env.deploy.step_duration_s,
+        gated=True,
     )
     note = f"{env.name}: v{version} {summary}; {d.strategy} rollout #{d.id} started"
     return Outcome({"version": version}, "deploying", note)

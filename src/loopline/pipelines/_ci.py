@@ -5,6 +5,11 @@ pull request: validate the contract, unit tests, a small-sample training, the ga
 production as a dry run, and a Markdown report posted on the PR/MR; merge to the default
 branch: register a candidate and promote it to the first environment; tag: promote to
 production behind the provider's approval (GitHub environment / GitLab manual job).
+
+Every job talks to the team server (`LOOPLINE_URL`) with an API token (`LOOPLINE_TOKEN`)
+of a dedicated CI identity, so the server's roles, two-person rule and audit identity hold
+for CI as for people. The templates never carry database credentials (`LOOPLINE_DB_URL`):
+whoever holds those can write the store directly, past every role.
 """
 
 from __future__ import annotations
@@ -22,6 +27,42 @@ from loopline.pipelines._yaml import Dumper
 
 PROVIDERS = {"github": ".github/workflows/loopline.yml", "gitlab": ".gitlab-ci.yml"}
 REPORT = "loopline-report.md"
+CI_ROLE = "ci"  # the service role of CI tokens (ops roles): trusted evaluations
+CI_TOKEN_COMMAND = f"loopline tokens create --user ci --role {CI_ROLE}"
+SERVER_SECRETS = ("LOOPLINE_URL", "LOOPLINE_TOKEN")
+
+
+def ci_setup_note(provider: str) -> list[str]:
+    """What to configure for the generated workflow, one line each (the file's header and
+    what `loopline ci init` prints)."""
+    where = "repository secrets" if provider == "github" else "masked CI/CD variables"
+    scoped = (
+        "a secret of the GitHub environment of that job"
+        if provider == "github"
+        else "a protected variable scoped to that job's environment"
+    )
+    return [
+        f"Set LOOPLINE_URL (the team server) and LOOPLINE_TOKEN as {where}.",
+        "LOOPLINE_TOKEN is an API token of a dedicated CI identity, made by an admin on the",
+        "server with:",
+        f"    {CI_TOKEN_COMMAND}",
+        f"(`{CI_ROLE}` is the CI service role: it trains, registers and promotes to staging,",
+        "and its evaluations are the trusted evidence a protected alias's gate reads). The",
+        "production release needs an approver's token: give it to the release job only, as",
+        f"{scoped} (it overrides LOOPLINE_TOKEN there).",
+        "Never give CI database credentials (LOOPLINE_DB_URL): they bypass the server's",
+        "roles and audit identity. Without LOOPLINE_URL, pull-request jobs use a throw-away",
+        "local store and release jobs stop.",
+    ]
+
+
+def _require_server(provider: str) -> str:
+    """A shell line that stops a release job unless it can reach the team server."""
+    say = "echo '::error::" if provider == "github" else "echo '"
+    return (
+        'test -n "$LOOPLINE_URL" && test -n "$LOOPLINE_TOKEN" || { '
+        f"{say}set LOOPLINE_URL and LOOPLINE_TOKEN (see the header of this file)'; exit 1; }}"
+    )
 
 
 def _install(spec: PipelineSpec, root: Path) -> str:
@@ -107,24 +148,23 @@ def _github(spec: PipelineSpec, cmds: dict[str, list[str]], install: str) -> dic
         },
     ]
     jobs: dict[str, Any] = {"pull-request": job("github.event_name == 'pull_request'", pr)}
+    check = {"name": "Check the team server token", "run": _require_server("github")}
     if cmds["main"]:
         cond = "github.event_name == 'push' && github.ref == 'refs/heads/main'"
-        steps = [{"name": "Register and promote", "run": "\n".join(cmds["main"])}]
-        jobs[cmds["envs"][0]] = job(cond, steps)
+        steps = [check, {"name": "Register and promote", "run": "\n".join(cmds["main"])}]
+        # The environment's secrets (a release token) override the repository's.
+        jobs[cmds["envs"][0]] = job(cond, steps, environment=cmds["envs"][0])
     if cmds["tag"]:
         cond = "github.event_name == 'push' && startsWith(github.ref, 'refs/tags/')"
-        steps = [{"name": f"Promote to {cmds['envs'][1]}", "run": "\n".join(cmds["tag"])}]
+        steps = [check, {"name": f"Promote to {cmds['envs'][1]}", "run": "\n".join(cmds["tag"])}]
         # Required reviewers on the GitHub environment are the approval.
         jobs[cmds["envs"][1]] = job(cond, steps, environment=cmds["envs"][1])
     return {
         "name": f"loopline {spec.name}",
         "on": {"pull_request": None, "push": {"branches": ["main"], "tags": ["v*"]}},
         "permissions": {"contents": "read", "pull-requests": "write"},
-        "env": {
-            "LOOPLINE_DB_URL": "${{ secrets.LOOPLINE_DB_URL }}",
-            "LOOPLINE_ARTIFACTS_URI": "${{ secrets.LOOPLINE_ARTIFACTS_URI }}",
-            "LOOPLINE_USER": "${{ github.actor }}",
-        },
+        # The team server and a CI token; the identity is the token's, never a DB login.
+        "env": {name: f"${{{{ secrets.{name} }}}}" for name in SERVER_SECRETS},
         "jobs": jobs,
     }
 
@@ -139,8 +179,9 @@ def _gitlab(spec: PipelineSpec, cmds: dict[str, list[str]], install: str) -> dic
     )
     out: dict[str, Any] = {
         "stages": ["validate", "test", "train", "report", "release"],
+        # LOOPLINE_URL and LOOPLINE_TOKEN come from CI/CD variables (see the header); the
+        # identity is the token's, never a database login.
         "default": {"image": f"python:{spec.ci.python}", "before_script": [install]},
-        "variables": {"LOOPLINE_USER": "$GITLAB_USER_LOGIN"},
     }
     if cmds["validate"]:
         out["validate-contract"] = {
@@ -164,7 +205,7 @@ def _gitlab(spec: PipelineSpec, cmds: dict[str, list[str]], install: str) -> dic
         out[cmds["envs"][0]] = {
             "stage": "release",
             "rules": [{"if": "$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH"}],
-            "script": cmds["main"],
+            "script": [_require_server("gitlab"), *cmds["main"]],
             "environment": {"name": cmds["envs"][0]},
         }
     if cmds["tag"]:
@@ -173,7 +214,7 @@ def _gitlab(spec: PipelineSpec, cmds: dict[str, list[str]], install: str) -> dic
             "stage": "release",
             "rules": [{"if": "$CI_COMMIT_TAG", "when": "manual"}],
             "allow_failure": False,
-            "script": cmds["tag"],
+            "script": [_require_server("gitlab"), *cmds["tag"]],
             "environment": {"name": cmds["envs"][1]},
         }
     return out
@@ -188,12 +229,8 @@ def ci_workflow(spec: PipelineSpec, provider: str, pipeline: str, root: Path = P
     cmds = commands(spec, pipeline)
     build = _github if provider == "github" else _gitlab
     body = yaml.dump(build(spec, cmds, _install(spec, root)), Dumper=Dumper, width=1000)
-    secrets = "repository secrets" if provider == "github" else "CI/CD variables"
-    head = (
-        f"# Generated by `loopline ci init --provider {provider}` from {pipeline}.\n"
-        f"# Set LOOPLINE_DB_URL and LOOPLINE_ARTIFACTS_URI as {secrets} so every job shares\n"
-        "# one registry; without them each job uses a throw-away local store.\n"
-    )
+    head = f"# Generated by `loopline ci init --provider {provider}` from {pipeline}.\n"
+    head += "".join(f"# {line}\n" for line in ci_setup_note(provider))
     return head + body.replace("pull_request: null", "pull_request:")
 
 
@@ -209,4 +246,14 @@ def write_ci_workflow(
     return path
 
 
-__all__ = ["PROVIDERS", "REPORT", "ci_workflow", "commands", "write_ci_workflow"]
+__all__ = [
+    "CI_ROLE",
+    "CI_TOKEN_COMMAND",
+    "PROVIDERS",
+    "REPORT",
+    "SERVER_SECRETS",
+    "ci_setup_note",
+    "ci_workflow",
+    "commands",
+    "write_ci_workflow",
+]

@@ -8,6 +8,7 @@ why it started (`trigger`, `trigger.reason`) and why it did or did not promote (
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 from loopline.errors import InvalidInputError, LooplineError
@@ -60,6 +61,19 @@ def plan(
     return [s for s in order if s in execute | needed], execute, needed
 
 
+_SPEC_MAX_BYTES = 1 << 20
+
+
+def _record_spec(spec: PipelineSpec, run_id: str, runner: StepExecutor) -> None:
+    """Keep the spec the run followed as a sha256-addressed artifact: the web UI draws a
+    run's pipeline from it (it never opens a path taken from a tag)."""
+    path = Path(spec.source)
+    if not path.is_file() or path.stat().st_size > _SPEC_MAX_BYTES:
+        return
+    digest, size = runner.artifacts.put_bytes(path.read_bytes())
+    runner.store.record_artifact(run_id, "pipeline/loopline.yaml", "pipeline-spec", digest, size)
+
+
 def run_pipeline(
     spec: PipelineSpec,
     *,
@@ -97,6 +111,7 @@ def run_pipeline(
     }
     total = len(order)
     with start_run(spec.name, plain, base_tags, name=f"{spec.name} ({trigger})") as run:
+        _record_spec(spec, run.id, runner)
         for index, name in enumerate(order, 1):
             step = spec.steps[name]
             # (A promote step loaded for --from has no upstream in this run: nothing blocks it.)

@@ -30,6 +30,7 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
+from loopline._yaml import safe_load
 from loopline.errors import InvalidInputError, LooplineError
 from loopline.pipelines._runner import TRIGGER_KINDS, resolve_params
 from loopline.pipelines._spec import PipelineSpec
@@ -97,7 +98,7 @@ def load_sweep(path: str | os.PathLike[str]) -> SweepSpec:
     if not p.is_file():
         raise InvalidInputError(f"sweep file {p} does not exist", hint="check the path")
     try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+        data = safe_load(p.read_text(encoding="utf-8"), f"sweep file {p}")
     except yaml.YAMLError as exc:
         raise _bad(str(p), " ".join(str(exc).split())[:200]) from None
     return parse_sweep(data, str(p))

@@ -8,6 +8,7 @@
       - latency_p95_ms <= 20
     require_validation: true        # every validated dataset of the run must have passed
     approvals: {count: 1, role: approver}
+    allow_unsafe_pickle: false      # a pickled model (opted in at log time) is refused
 
 `PromotionGate.decide` is pure: metrics, validation tags and approvals in, a decision with
 every rule's value, threshold and verdict out. The caller records it and moves the alias.
@@ -22,10 +23,11 @@ from typing import Any
 
 import yaml
 
+from loopline._yaml import safe_load
 from loopline.errors import InvalidInputError
-from loopline.gates._rules import parse_rule
+from loopline.policy._rules import parse_rule
 
-_KEYS = {"name", "rules", "require_validation", "approvals"}
+_KEYS = {"name", "rules", "require_validation", "approvals", "allow_unsafe_pickle"}
 
 
 @dataclass(frozen=True)
@@ -35,10 +37,30 @@ class GatePolicy:
     require_validation: bool = False
     approvals_count: int = 0
     approvals_role: str | None = None
+    allow_unsafe_pickle: bool = False
 
     def get_params(self) -> dict[str, Any]:
         """The policy as plain data: printed, diffed and stored with every decision."""
         return {**asdict(self), "rules": list(self.rules)}
+
+    def to_dict(self) -> dict[str, Any]:
+        """The policy in its YAML form: `from_dict(p.to_dict()) == p`."""
+        approvals: dict[str, Any] = {"count": self.approvals_count}
+        if self.approvals_role is not None:
+            approvals["role"] = self.approvals_role
+        return {
+            "name": self.name,
+            "rules": list(self.rules),
+            "require_validation": self.require_validation,
+            "approvals": approvals,
+            "allow_unsafe_pickle": self.allow_unsafe_pickle,
+        }
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, Any]) -> GatePolicy:
+        """The policy `get_params` described (as stored with a decision or registration)."""
+        known = {k: params[k] for k in cls.__dataclass_fields__ if k in params}
+        return cls(**{**known, "rules": tuple(known.get("rules", ()))})
 
     @classmethod
     def from_dict(cls, data: Any, source: str = "policy") -> GatePolicy:
@@ -71,19 +93,26 @@ class GatePolicy:
         require = data.get("require_validation", False)
         if not isinstance(require, bool):
             raise bad("'require_validation' must be true or false")
+        unsafe = data.get("allow_unsafe_pickle", False)
+        if not isinstance(unsafe, bool):
+            raise bad("'allow_unsafe_pickle' must be true or false")
+        role = approvals.get("role")
+        if role is not None and not isinstance(role, str):
+            raise bad("'approvals.role' must be a role name")
         return cls(
             name=str(data.get("name", Path(source).stem if source != "policy" else "default")),
             rules=tuple(rules),
             require_validation=require,
             approvals_count=count,
-            approvals_role=approvals.get("role"),
+            approvals_role=role,
+            allow_unsafe_pickle=unsafe,
         )
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> GatePolicy:
         p = Path(path)
         try:
-            data = yaml.safe_load(p.read_text())
+            data = safe_load(p.read_text(), f"gate policy {p}", hint="fix the syntax")
         except FileNotFoundError:
             raise InvalidInputError(
                 f"gate policy {p} does not exist", hint="check the --policy path"
@@ -140,9 +169,27 @@ class PromotionGate:
         *,
         validation: Mapping[str, str] | None = None,
         approvals: Sequence[tuple[str, str]] = (),
+        unsafe_pickle: bool | None = None,
     ) -> GateDecision:
-        """Evaluate every rule. A rule naming an unknown metric raises before any decision."""
+        """Evaluate every rule. A rule naming an unknown metric raises before any decision.
+
+        `unsafe_pickle` (given for protected aliases) adds the rule that a pickled model is
+        refused unless the policy allows it."""
         results: list[RuleResult] = []
+        if unsafe_pickle is not None:
+            refused = unsafe_pickle and not self.policy.allow_unsafe_pickle
+            results.append(
+                RuleResult(
+                    "no unsafe pickle",
+                    None,
+                    None,
+                    "fail" if refused else "pass",
+                    "the model is a pickle (unsafe_pickle=True) and the policy does not set "
+                    "allow_unsafe_pickle"
+                    if refused
+                    else ("pickle allowed by the policy" if unsafe_pickle else "safe format"),
+                )
+            )
         for rule in self._rules:
             if rule.uses_champion and champion is None:
                 results.append(

@@ -11,6 +11,7 @@ from loopline.registry._registry import (
     model_card,
     register_model,
     rollback,
+    verify_version,
 )
 from loopline.registry._uri import ModelRef, parse_model_uri
 
@@ -31,4 +32,5 @@ __all__ = [
     "register_model",
     "regression_metrics",
     "rollback",
+    "verify_version",
 ]

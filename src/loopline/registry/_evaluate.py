@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from loopline.config import current_user
 from loopline.data import as_frame, fingerprint
 from loopline.errors import InvalidInputError, LooplineError
 from loopline.models import LoadedModel
@@ -145,6 +146,7 @@ def evaluate_version(
         task=task,
         metrics=metrics,
         slices=per_slice,
+        recorded_by=current_user(),
     )
     return Evaluation(version, record)
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from loopline.config import current_user
 from loopline.errors import ConflictError, InvalidInputError
-from loopline.models import LoadedModel
+from loopline.models import LoadedModel, read_facts, verify_package
 from loopline.models import load_model as load_package
 from loopline.registry._evaluate import Evaluation, evaluate_version
 from loopline.registry._uri import ModelRef, parse_model_uri
@@ -78,6 +78,10 @@ def register_model(
         raise ConflictError(
             f"run {run.id[:8]} is still running", hint="register its model after the run ends"
         )
+    # The serialization facts come from the manifest, not the caller: an approver (and the
+    # store's alias policy) must see an opted-in pickle whatever the card passed says.
+    facts = read_facts(open_artifact_store(), artifact.sha256)
+    base = card if card is not None else model_card(run, store.run_datasets(run.id), run.metrics)
     return store.create_version(
         name,
         run_id=run.id,
@@ -88,7 +92,7 @@ def register_model(
         metrics=run.metrics,
         git_commit=run.lineage.git_commit,
         created_by=current_user(),
-        card=card if card is not None else model_card(run, store.run_datasets(run.id), run.metrics),
+        card={**base, **facts},
     )
 
 
@@ -106,12 +110,29 @@ def get_version(uri: str | ModelRef) -> ModelVersion:
     return store.get_version(ref.name, ref.version)
 
 
-def load_model(uri: str) -> LoadedModel:
-    """Load `models:/name@alias`, `models:/name/N` or `runs:/id/name`, sha256-verified."""
+def load_model(uri: str, *, allow_unsafe_pickle: bool | None = None) -> LoadedModel:
+    """Load `models:/name@alias`, `models:/name/N` or `runs:/id/name`, sha256-verified.
+
+    Nothing the model's author wrote runs by default: a version logged with
+    `unsafe_pickle=True` also needs `allow_unsafe_pickle=True` here (None: the
+    `LOOPLINE_ALLOW_UNSAFE_PICKLE` variable decides) and then runs in a child process
+    without credentials."""
     if isinstance(uri, str) and uri.startswith("runs:/"):
-        return load_run_model(uri)
+        return load_run_model(uri, allow_unsafe_pickle=allow_unsafe_pickle)
     version = get_version(uri)
-    return load_package(open_artifact_store(), version.sha256)
+    return load_package(
+        open_artifact_store(), version.sha256, allow_unsafe_pickle=allow_unsafe_pickle
+    )
+
+
+def verify_version(version: ModelVersion | str) -> dict[str, Any]:
+    """Check every file of a version (a `ModelVersion` or a `models:/` URI) against its
+    sha256 and size without deserializing anything; returns the verified manifest.
+
+    Raises `ArtifactCorruptedError` naming the tampered file, `NotFoundError` for a missing
+    blob. A gate can call this instead of loading a candidate it must not execute."""
+    resolved = get_version(version) if isinstance(version, str) else version
+    return verify_package(open_artifact_store(), resolved.sha256)
 
 
 def evaluate(uri: str, data: Any, target: str, *, slices: Sequence[str] = ()) -> Evaluation:
@@ -147,8 +168,8 @@ def rollback(
 
 
 def _verify(name: str, version: int) -> None:
-    """Refuse a version whose stored files no longer match their sha256."""
-    load_package(open_artifact_store(), _store().get_version(name, version).sha256)
+    """Refuse a version whose stored files no longer match their sha256 (nothing is loaded)."""
+    verify_version(_store().get_version(name, version))
 
 
 def lineage(uri: str) -> dict[str, Any]:
@@ -228,4 +249,5 @@ __all__ = [
     "model_card",
     "register_model",
     "rollback",
+    "verify_version",
 ]

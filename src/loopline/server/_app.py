@@ -1,6 +1,6 @@
 """`loopline server`: one FastAPI app with the REST API under `/api/v1`.
 
-The app holds no state of its own beyond the rate limiter's buckets: everything lives in
+The app holds no state of its own beyond the rate limiter's (bounded) buckets: everything lives in
 the metadata and artifact stores, so replicas behind a load balancer are interchangeable.
 """
 
@@ -21,7 +21,12 @@ from loopline.config import Settings, load_settings
 from loopline.errors import ConfigError, ConflictError, InvalidInputError, LooplineError
 from loopline.ops._roles import authorize, current_principal
 from loopline.server._artifact_routes import artifact_router
-from loopline.server._middleware import AuthMiddleware, BodyLimitMiddleware, RateLimitMiddleware
+from loopline.server._middleware import (
+    AuthMiddleware,
+    BodyLimitMiddleware,
+    RateLimiter,
+    RateLimitMiddleware,
+)
 from loopline.server._store_routes import store_router
 from loopline.server.ui import mount_ui
 from loopline.store import MetadataStore, open_artifact_store, open_metadata_store
@@ -152,17 +157,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(_ops_router(store), prefix="/api/v1")
     app.include_router(store_router(store), prefix="/api/v1")
     app.include_router(artifact_router(artifacts), prefix="/api/v1")
-    mount_ui(app, store, capture_dir=settings.home / "capture")
-    # Outermost first: size limit, then rate limit, then identity.
-    app.add_middleware(AuthMiddleware, resolve=_resolver(store))
-    app.add_middleware(
-        RateLimitMiddleware, rate=settings.rate_limit_per_s, burst=settings.rate_limit_burst
-    )
+    mount_ui(app, store, capture_dir=settings.home / "capture", artifacts=artifacts)
+    # Added innermost first (each add wraps the app so far): the body limit and JSON guard,
+    # then identity, then — outermost — the rate limit by client address, so a flood is
+    # refused before any token lookup or body read.
     app.add_middleware(
         BodyLimitMiddleware,
         max_bytes=int(settings.max_request_mb * 2**20),
         max_artifact_bytes=int(settings.max_artifact_mb * 2**20),
     )
+    app.add_middleware(AuthMiddleware, resolve=_resolver(store))
+    limiter = RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst)
+    app.state.rate_limiter = limiter  # one table per app, bounded (see RateLimiter)
+    app.add_middleware(RateLimitMiddleware, limiter=limiter)
     return app
 
 

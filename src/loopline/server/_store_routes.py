@@ -14,23 +14,45 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
-from pydantic import ConfigDict, create_model
+from pydantic import ConfigDict, Field, create_model
 
 from loopline.errors import AuthenticationError
 from loopline.ops._roles import current_principal
 from loopline.store import MetadataStore
-from loopline.store._operations import IDENTITY_ARGS, OPERATIONS, Operation, signature
+from loopline.store._operations import OPERATIONS, Operation, server_filled, signature
 
 _EMPTY = inspect.Parameter.empty
 _KW = inspect.Parameter.KEYWORD_ONLY
 
 
 def _server_filled(op: Operation, name: str) -> bool:
-    return name in IDENTITY_ARGS or (op.method == "add_approval" and name == "role")
+    return server_filled(op.method, name)
 
 
 def _nullable_str(annotation: Any) -> bool:
     return set(typing.get_args(annotation)) == {str, type(None)}
+
+
+# Bounds of the paging arguments, by name, on every route that has them (query or body): a
+# negative limit means "no limit" to SQLite, and 10**12 rows is no page. New store methods
+# get them by naming their arguments the usual way.
+MAX_PAGE = 100_000
+BOUNDS: dict[str, dict[str, int]] = {
+    "limit": {"ge": 0, "le": MAX_PAGE},
+    "offset": {"ge": 0, "le": 2**31 - 1},
+    "after_id": {"ge": 0, "le": 2**63 - 1},
+    "before_id": {"ge": 0, "le": 2**63 - 1},
+}
+
+
+def _is_int(annotation: Any) -> bool:
+    return annotation is int or set(typing.get_args(annotation)) == {int, type(None)}
+
+
+def _bounds(name: str, annotation: Any) -> tuple[int | None, int | None]:
+    """(ge, le) of an int argument named like a paging argument, else (None, None)."""
+    bounds = BOUNDS.get(name, {}) if _is_int(annotation) else {}
+    return bounds.get("ge"), bounds.get("le")
 
 
 def _endpoint(op: Operation, store: Callable[[], MetadataStore]) -> Callable[..., Any]:
@@ -52,13 +74,17 @@ def _endpoint(op: Operation, store: Callable[[], MetadataStore]) -> Callable[...
             )
         elif op.verb == "GET":
             default = None if p.default is _EMPTY else p.default
+            ge, le = _bounds(p.name, p.annotation)
+            query = Query(ge=ge, le=le)
             params.append(
                 inspect.Parameter(
-                    p.name, _KW, annotation=Annotated[p.annotation, Query()], default=default
+                    p.name, _KW, annotation=Annotated[p.annotation, query], default=default
                 )
             )
         else:
-            body_fields[p.name] = (p.annotation, ... if p.default is _EMPTY else p.default)
+            ge, le = _bounds(p.name, p.annotation)
+            default = ... if p.default is _EMPTY else p.default
+            body_fields[p.name] = (p.annotation, Field(default, ge=ge, le=le))
     if body_fields:
         model = create_model(
             "".join(w.title() for w in op.method.split("_")) + "Body",
@@ -78,7 +104,8 @@ def _endpoint(op: Operation, store: Callable[[], MetadataStore]) -> Callable[...
         if filled and principal is None:  # AuthMiddleware guarantees one; be explicit
             raise AuthenticationError("no API token", hint="send 'Authorization: Bearer <token>'")
         for name in filled:
-            kwargs[name] = principal.role if name == "role" else principal.name  # type: ignore[union-attr]
+            is_role = name == "role" or name.endswith("_role")
+            kwargs[name] = principal.role if is_role else principal.name  # type: ignore[union-attr]
         return getattr(store(), op.method)(**kwargs)
 
     endpoint.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
@@ -105,4 +132,4 @@ def store_router(store: Callable[[], MetadataStore]) -> APIRouter:
     return router
 
 
-__all__ = ["store_router"]
+__all__ = ["BOUNDS", "MAX_PAGE", "store_router"]

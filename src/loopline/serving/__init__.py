@@ -1,10 +1,11 @@
 """Online serving: MLflow scoring protocol and Open Inference Protocol v2 over one ASGI app,
 with request validation, prediction capture, Prometheus metrics and hot swaps."""
 
-from loopline.serving._app import ScoringService, create_app
+from loopline.serving._app import ScoringService
 from loopline.serving._capture import PredictionCapture, read_capture
 from loopline.serving._codecs import decode_mlflow, decode_oip, encode_mlflow, encode_oip
-from loopline.serving._deploy import STRATEGIES, deploy, finish, switch
+from loopline.serving._deploy import STRATEGIES, deploy, finish, rollback_deployment, switch
+from loopline.serving._endpoints import create_app
 from loopline.serving._health import ArmStats, Slo, canary_violations
 from loopline.serving._rollout import RolloutFollower
 from loopline.serving._router import Route, SingleRouter, TrafficRouter, bucket
@@ -42,6 +43,7 @@ __all__ = [
     "finish",
     "load_served",
     "read_capture",
+    "rollback_deployment",
     "router_for",
     "serve",
     "switch",

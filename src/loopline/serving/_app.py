@@ -2,7 +2,13 @@
 
 Every request reads its model once from the router's slot, so hot swaps and traffic
 changes never drop or mix an answer. Client mistakes become 4xx with the JSON error body
-`{"error": {"code", "message", "details"}}`; only a failure of the model itself is a 5xx.
+`{"error": {"code", "message", "hint", "details"}}`; only a failure of the model itself is
+a 5xx, and only that counts as an error in the per-arm stats a canary is judged on.
+
+Every input is bounded before it costs much (issue 15): the body by its declared length
+and then by counting chunks as they arrive (`max_body_bytes`), JSON nesting on the raw
+bytes, rows before any DataFrame is built (`max_rows`, `LOOPLINE_SERVE_MAX_ROWS`), and
+distinct columns. Large bodies are decoded and scored on a worker thread.
 """
 
 from __future__ import annotations
@@ -17,35 +23,40 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from starlette.applications import Starlette
-from starlette.middleware import Middleware
-from starlette.requests import Request
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route as HttpRoute
-from starlette.types import Lifespan
 
-from loopline._version import __version__
-from loopline.errors import InvalidInputError, LooplineError
+from loopline.errors import InvalidInputError, LooplineError, PayloadTooLargeError
 from loopline.serving._capture import PredictionCapture
 from loopline.serving._codecs import (
+    MAX_COLUMNS,
+    MAX_JSON_DEPTH,
     check_finite,
     decode_mlflow,
     decode_oip,
     encode_mlflow,
     encode_oip,
-    parse_json,
+    estimate_mlflow_rows,
+    estimate_oip_rows,
+    load_json,
+    mlflow_rows,
+    oip_rows,
+    scan_json,
+    too_many_columns,
 )
 from loopline.serving._fastpath import FastPlan, fast_frame, plan_for
 from loopline.serving._health import ArmStats
 from loopline.serving._metrics import ServingMetrics
-from loopline.serving._middleware import CaptureMiddleware
-from loopline.serving._openapi import openapi_document
 from loopline.serving._router import Route, TrafficRouter
 from loopline.serving._slot import Served
 
 log = logging.getLogger("loopline.serving")
 MAX_BODY_BYTES = 64 * 1024 * 1024
+MAX_ROWS = 10_000  # default of LOOPLINE_SERVE_MAX_ROWS
+# Bodies larger than this are decoded and scored on a worker thread, and their rows are
+# estimated from the raw bytes before the JSON is parsed (json.loads holds the GIL).
+OFFLOAD_BYTES = 256 * 1024
 
 
 def error_response(
@@ -64,8 +75,13 @@ class ScoringService:
         metrics: ServingMetrics,
         capture: PredictionCapture | None,
         window_s: float = 10.0,
+        *,
+        max_rows: int = MAX_ROWS,
+        max_body_bytes: int = MAX_BODY_BYTES,
     ) -> None:
         self.model_name = model_name
+        self.max_rows = max_rows
+        self.max_body_bytes = max_body_bytes
         self.router = router  # replaced whole (atomically) when the deployment changes
         self.metrics = metrics
         self.capture = capture
@@ -92,6 +108,8 @@ class ScoringService:
             t0 = time.perf_counter()
             try:
                 served, labels, proba = self.score(Route("shadow", slot), frame)
+            except LooplineError:  # the input does not fit the shadow's signature
+                return
             except Exception:
                 self.arm_stats("shadow").record(False, (time.perf_counter() - t0) * 1000)
                 return
@@ -125,16 +143,25 @@ class ScoringService:
         """Score with the route's model; `frame` is checked against its signature unless
         the fast path already `conformed` it."""
         served = route.slot.current  # read once: a concurrent swap cannot mix versions
+        checked = frame if conformed else self._conform(served, frame)
+        labels, proba = self._predict(route, served, checked)
+        return served, labels, proba
+
+    def _conform(self, served: Served, frame: pd.DataFrame) -> pd.DataFrame:
         if frame.empty:
             raise InvalidInputError("the request has no rows", hint="send at least one row")
-        checked = frame
-        if not conformed:
-            signature = served.model.signature
-            checked = signature.check(frame) if signature is not None else frame
-            check_finite(checked)
+        signature = served.model.signature
+        checked = signature.check(frame) if signature is not None else frame
+        check_finite(checked)
+        return checked
+
+    def _predict(
+        self, route: Route, served: Served, checked: pd.DataFrame
+    ) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any] | None]:
+        """The model's own work: the only step whose failure is the model's fault."""
         labels, proba = served.model.score(checked)
         route.slot.last_rows = checked.head(5)
-        return served, labels, proba
+        return labels, proba
 
     def _plan(self, served: Served) -> FastPlan | None:
         key = served.version.id
@@ -142,25 +169,77 @@ class ScoringService:
             self._plans[key] = plan_for(served.model.signature)
         return self._plans[key]
 
+    async def _read_body(self, request: Request) -> bytes:
+        """The body, refused (413) by its declared length before any of it is read, and
+        by counting the chunks as they arrive when there is no length (chunked)."""
+        limit = self.max_body_bytes
+        length = request.headers.get("content-length")
+        if length is not None and length.isdigit() and int(length) > limit:
+            raise self._too_big(int(length))
+        chunks = []
+        seen = 0
+        async for chunk in request.stream():
+            seen += len(chunk)
+            if seen > limit:
+                raise self._too_big(None)
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _too_big(self, length: int | None) -> PayloadTooLargeError:
+        mib = f"{self.max_body_bytes / 2**20:g} MiB"
+        declared = f" (it declares {length} bytes)" if length is not None else ""
+        return PayloadTooLargeError(
+            f"the request body is over this server's {mib} limit{declared}",
+            hint=f"send at most {mib} per request (fewer rows per request), or score large "
+            "data with `loopline score` (batch scoring)",
+            details={"max_bytes": self.max_body_bytes},
+        )
+
+    def _check_rows(self, rows: int) -> None:
+        if rows > self.max_rows:
+            raise PayloadTooLargeError(
+                f"the request has {rows} rows, over this server's limit of {self.max_rows} "
+                "rows per request",
+                hint=f"send at most {self.max_rows} rows per request, raise the limit with "
+                "LOOPLINE_SERVE_MAX_ROWS on the server, or score large data with "
+                "`loopline score` (batch scoring)",
+                details={"rows": rows, "max_rows": self.max_rows},
+            )
+
     async def handle(self, request: Request, protocol: str) -> Response:
         t0 = time.perf_counter()
-        rid = request.headers.get("x-request-id") or uuid.uuid4().hex
-        route = self.router.route(request.headers.get("x-loopline-route-key") or rid)
-        code = 200
+        headers = request.headers
+        rid = headers.get("x-request-id") or uuid.uuid4().hex
+        route = self.router.route(headers.get("x-loopline-route-key") or rid)
+        served = route.slot.current  # read once: a concurrent swap cannot mix versions
+        # 1. The client's part: read, decode and conform. Anything wrong here is a 4xx
+        #    and never counts against the arm (else anyone could roll a canary back).
         try:
-            body = await request.body()
-            if len(body) > MAX_BODY_BYTES:
-                code = 413
-                raise InvalidInputError(
-                    f"the body is {len(body)} bytes, over the limit",
-                    hint=f"send at most {MAX_BODY_BYTES} bytes per request",
+            body = await self._read_body(request)
+        except PayloadTooLargeError as exc:  # the rest of the body is never read: close
+            return self._refuse(exc, protocol, route.arm, rid, t0, {"connection": "close"})
+        except ClientDisconnect:
+            self._count(protocol, route.arm, 499, t0)
+            return Response(status_code=499)  # nobody is left to read it
+        offload = len(body) > OFFLOAD_BYTES
+        content_type = headers.get("content-type", "")
+        try:
+            if offload:
+                frame, checked, oip_id = await run_in_threadpool(
+                    self._prepare, content_type, body, protocol, served
                 )
-            frame, oip_id, conformed = self._decode(request, body, protocol, route)
-            served, labels, proba = self.score(route, frame, conformed)
+            else:
+                frame, checked, oip_id = self._prepare(content_type, body, protocol, served)
         except LooplineError as exc:
-            code = code if code != 200 else exc.http_status if exc.http_status < 500 else 400
-            self._count(protocol, route.arm, code, t0)
-            return error_response(exc, code, {"x-request-id": rid, "x-loopline-arm": route.arm})
+            return self._refuse(exc, protocol, route.arm, rid, t0)
+        # 2. The model's part: only its failure is a 5xx, counted for the arm.
+        try:
+            if offload:
+                labels, proba = await run_in_threadpool(self._predict, route, served, checked)
+            else:
+                labels, proba = self._predict(route, served, checked)
+        except LooplineError as exc:
+            return self._refuse(exc, protocol, route.arm, rid, t0)
         except Exception as exc:  # the model itself failed: a server-side error, counted
             log.exception("model %s failed on request %s", self.model_name, rid)
             self._count(protocol, route.arm, 500, t0)
@@ -188,38 +267,99 @@ class ScoringService:
             )  # fmt: skip
         if route.shadow is not None:
             self.shadow(route, frame, rid)
-        headers = {
+        out_headers = {
             "x-request-id": rid,
             "x-loopline-model-version": str(served.version.version),
             "x-loopline-arm": route.arm,
         }
-        return JSONResponse(out, headers=headers)
+        return JSONResponse(out, headers=out_headers)
+
+    def _refuse(
+        self,
+        exc: LooplineError,
+        protocol: str,
+        arm: str,
+        rid: str,
+        t0: float,
+        extra: dict[str, str] | None = None,
+    ) -> Response:
+        """A 4xx for the client, counted in /metrics by its code, never in the arm stats."""
+        code = exc.http_status if exc.http_status < 500 else 400
+        self._count(protocol, arm, code, t0)
+        return error_response(
+            exc, code, {"x-request-id": rid, "x-loopline-arm": arm, **(extra or {})}
+        )
+
+    def _prepare(
+        self, content_type: str, body: bytes, protocol: str, served: Served
+    ) -> tuple[pd.DataFrame, pd.DataFrame, str | None]:
+        """(decoded frame, frame conformed to the signature, OIP request id). Whatever goes
+        wrong here is the request's fault and comes out as an `InvalidInputError`."""
+        try:
+            frame, oip_id, conformed = self._decode(content_type, body, protocol, served)
+            checked = frame if conformed else self._conform(served, frame)
+            return frame, checked, oip_id
+        except LooplineError:
+            raise
+        except RecursionError:
+            raise InvalidInputError(
+                "the request is nested too deeply to read",
+                hint="send one scalar value per column and row",
+            ) from None
+        except Exception as exc:  # pandas/numpy refusing odd values: the client's doing
+            log.debug("request not convertible for %s", self.model_name, exc_info=True)
+            text = " ".join(f"{type(exc).__name__}: {exc}".split())[:200]
+            raise InvalidInputError(
+                f"the request cannot be turned into the model's input: {text}",
+                hint="send one value of the column's type per column and row "
+                "(GET /openapi.json lists the columns)",
+            ) from None
 
     def _decode(
-        self, request: Request, body: bytes, protocol: str, route: Route
+        self, content_type: str, body: bytes, protocol: str, served: Served
     ) -> tuple[pd.DataFrame, str | None, bool]:
-        """(frame, OIP request id, already conformed?)."""
-        served = route.slot.current
+        """(frame, OIP request id, already conformed?). Rows are counted before any
+        DataFrame is built; for large bodies, estimated before the JSON is even parsed."""
         signature = served.model.signature
         columns = signature.input_names if signature is not None else None
+        max_columns = max(MAX_COLUMNS, len(columns or ()))
         if protocol == "oip":
-            frame, oip_id = decode_oip(parse_json(body), columns)
+            scan_json(body, MAX_JSON_DEPTH)
+            if len(body) > OFFLOAD_BYTES:
+                self._check_rows(estimate_oip_rows(body))
+            payload = load_json(body, MAX_JSON_DEPTH)
+            self._check_rows(oip_rows(payload))
+            frame, oip_id = decode_oip(payload, columns, max_columns=max_columns)
             return frame, oip_id, False
-        if request.headers.get("content-type", "").startswith("text/csv"):
-            try:
-                return pd.read_csv(io.BytesIO(body)), None, False
-            except (ValueError, pd.errors.ParserError) as exc:
-                raise InvalidInputError(
-                    f"the CSV body cannot be read: {exc}",
-                    hint="send a header row and one row per line",
-                ) from None
-        payload = parse_json(body)
+        if content_type.startswith("text/csv"):
+            return self._read_csv(body, max_columns), None, False
+        openings = scan_json(body, MAX_JSON_DEPTH)
+        if len(body) > OFFLOAD_BYTES:
+            self._check_rows(estimate_mlflow_rows(body, openings))
+        payload = load_json(body, MAX_JSON_DEPTH)
+        self._check_rows(mlflow_rows(payload))
         plan = self._plan(served)
         if plan is not None:
             fast = fast_frame(payload, plan)
             if fast is not None:
                 return fast, None, True
-        return decode_mlflow(payload, columns), None, False
+        return decode_mlflow(payload, columns, max_columns=max_columns), None, False
+
+    def _read_csv(self, body: bytes, max_columns: int) -> pd.DataFrame:
+        end = body.find(b"\n")
+        header = body if end < 0 else body[:end]
+        if header.count(b",") + 1 > max_columns:
+            raise too_many_columns(header.count(b",") + 1, max_columns)
+        try:
+            frame = pd.read_csv(io.BytesIO(body), nrows=self.max_rows + 1)
+        except (ValueError, pd.errors.ParserError) as exc:
+            raise InvalidInputError(
+                f"the CSV body cannot be read: {' '.join(str(exc).split())[:200]}",
+                hint="send a header row and one row per line",
+            ) from None
+        if len(frame) > self.max_rows:  # read no further: count the lines instead
+            self._check_rows(max(len(frame), body.count(b"\n") - 1 + (not body.endswith(b"\n"))))
+        return frame
 
     def _count(self, protocol: str, arm: str, code: int, t0: float) -> None:
         self.metrics.requests.labels(protocol, arm, str(code)).inc()
@@ -236,77 +376,4 @@ def _score_of(labels: np.ndarray[Any, Any], proba: np.ndarray[Any, Any] | None) 
     return float("nan")
 
 
-def create_app(service: ScoringService, lifespan: Lifespan[Starlette] | None = None) -> Starlette:
-    name = service.model_name
-
-    async def invocations(request: Request) -> Response:
-        return await service.handle(request, "mlflow")
-
-    async def infer(request: Request) -> Response:
-        if request.path_params["name"] != name:
-            return error_response(
-                LooplineError(
-                    f"no model named {request.path_params['name']!r} here",
-                    hint=f"this server serves {name!r}",
-                ),
-                404,
-            )
-        return await service.handle(request, "oip")
-
-    async def health(request: Request) -> Response:
-        v = service.served().version
-        return JSONResponse({"status": "ok", "model": name, "version": v.version})
-
-    async def model_metadata(request: Request) -> Response:
-        if request.path_params["name"] != name:
-            return error_response(
-                LooplineError(
-                    f"no model named {request.path_params['name']!r}",
-                    hint=f"this server serves {name!r}",
-                ),
-                404,
-            )
-        served = service.served()
-        sig = served.model.signature
-        inputs = [
-            {"name": c.name, "datatype": c.dtype, "shape": [-1]}
-            for c in (sig.inputs if sig else ())
-        ]
-        return JSONResponse(
-            {
-                "name": name,
-                "versions": [str(served.version.version)],
-                "platform": f"loopline-{served.model.flavor}",
-                "inputs": inputs,
-                "outputs": [{"name": "predict", "datatype": "BYTES", "shape": [-1]}],
-            }
-        )
-
-    async def metrics(request: Request) -> Response:
-        return Response(generate_latest(service.metrics.registry), media_type=CONTENT_TYPE_LATEST)
-
-    async def openapi(request: Request) -> Response:
-        return JSONResponse(openapi_document(name, service.served().model.signature))
-
-    async def server_meta(request: Request) -> Response:
-        return JSONResponse({"name": "loopline", "version": __version__, "extensions": []})
-
-    routes = [
-        HttpRoute("/invocations", invocations, methods=["POST"]),
-        HttpRoute("/ping", health, methods=["GET"]),
-        HttpRoute("/health", health, methods=["GET"]),
-        HttpRoute("/v2", server_meta, methods=["GET"]),
-        HttpRoute("/v2/health/live", health, methods=["GET"]),
-        HttpRoute("/v2/health/ready", health, methods=["GET"]),
-        HttpRoute("/v2/models/{name}", model_metadata, methods=["GET"]),
-        HttpRoute("/v2/models/{name}/ready", health, methods=["GET"]),
-        HttpRoute("/v2/models/{name}/infer", infer, methods=["POST"]),
-        HttpRoute("/v2/models/{name}/versions/{version}/infer", infer, methods=["POST"]),
-        HttpRoute("/metrics", metrics, methods=["GET"]),
-        HttpRoute("/openapi.json", openapi, methods=["GET"]),
-    ]
-    middleware = [Middleware(CaptureMiddleware, capture=service.capture)] if service.capture else []
-    return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
-
-
-__all__ = ["ScoringService", "create_app", "error_response"]
+__all__ = ["MAX_BODY_BYTES", "MAX_ROWS", "ScoringService", "error_response"]

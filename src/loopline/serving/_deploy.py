@@ -6,7 +6,8 @@ from collections.abc import Sequence
 
 from loopline.config import current_user
 from loopline.errors import ConflictError, InvalidInputError
-from loopline.registry import load_model
+from loopline.gates import as_decision, run_gate
+from loopline.registry import verify_version
 from loopline.serving._health import Slo
 from loopline.store import Deployment, open_metadata_store
 
@@ -24,8 +25,13 @@ def deploy(
     fraction: float = 1.0,
     split: float = 0.5,
     slo: Slo | None = None,
+    gated: bool = False,
 ) -> Deployment:
-    """Roll `challenger` out against the holder of `alias` under a traffic strategy."""
+    """Roll `challenger` out against the holder of `alias` under a traffic strategy.
+
+    A protected alias's gate runs first (the store refuses the rollout without a passing,
+    fresh decision); `gated=True` says the caller has just run it (a pipeline's promote
+    step, with its own hold-out data) — the store still checks that decision."""
     if strategy not in STRATEGIES:
         raise InvalidInputError(
             f"unknown strategy {strategy!r}", hint=f"use one of {', '.join(STRATEGIES)}"
@@ -36,7 +42,18 @@ def deploy(
         raise ConflictError(
             f"version {challenger} already holds @{alias}", hint="deploy a different version"
         )
-    load_model(f"models:/{model}/{challenger}")  # refuse a corrupted challenger up front
+    # Refuse a corrupted challenger up front, without deserializing it here.
+    verify_version(store.get_version(model, challenger))
+    if not gated and strategy != "shadow" and store.get_alias_policy(model, alias).protected:
+        # The challenger will answer the protected alias's traffic: the store's gate first
+        # (it refuses the rollout without a passing, fresh decision; see docs/server.md).
+        decision = run_gate(store, model, challenger, alias)
+        if not decision.passed:
+            raise ConflictError(
+                f"{model}/{challenger} may not serve @{alias} traffic: "
+                + as_decision(decision).summary(),
+                hint=f"see `loopline models show {model}`; fix the model or its evidence",
+            )
     clean = [float(s) for s in steps]
     if strategy == "canary" and (
         not clean or clean != sorted(clean) or clean[-1] != 100 or clean[0] <= 0
@@ -124,4 +141,24 @@ def finish(model: str, *, promote: bool, reason: str | None = None) -> Deploymen
     return out
 
 
-__all__ = ["STRATEGIES", "deploy", "finish", "switch"]
+def rollback_deployment(model: str, *, reason: str | None = None) -> Deployment:
+    """Roll the active rollout back: all traffic returns to the champion and the rollout
+    ends as `rolled_back` (audited as deploy.rollback, which DORA counts as a failed
+    change — unlike `finish(promote=False)`, a planned stop). The one function behind
+    `loopline deploy rollback` and the web UI's button."""
+    d = _active(model)
+    out = open_metadata_store().update_deployment(
+        d.id,
+        expected_step=d.step,
+        actor=current_user(),
+        action="deploy.rollback",
+        status="rolled_back",
+        challenger_percent=0.0,
+        reason=reason,
+    )
+    if out is None:
+        raise ConflictError("the deployment changed meanwhile", hint="run the command again")
+    return out
+
+
+__all__ = ["STRATEGIES", "deploy", "finish", "rollback_deployment", "switch"]

@@ -91,7 +91,8 @@ class RolloutFollower:
         if broken:
             self.service.router = SingleRouter(self.champion)  # traffic back first
             reason = "; ".join(broken)
-            done = store.update_deployment(
+            # The store writes the deploy.rollback event and its alert in one transaction.
+            store.update_deployment(
                 d.id,
                 expected_step=d.step,
                 actor=current_user(),
@@ -100,16 +101,6 @@ class RolloutFollower:
                 challenger_percent=0.0,
                 reason=reason,
             )
-            if done is not None:
-                store.record_event(
-                    actor=current_user(),
-                    action="alert.canary_rolled_back",
-                    target_kind="deployment",
-                    target_id=f"{d.model}#{d.id}",
-                    after={"violations": broken, "challenger": d.challenger_version},
-                    reason="the challenger broke its SLO; check its logs and metrics before "
-                    "deploying it again",
-                )
             self.sync()
             return
         steps = [float(s) for s in d.params.get("steps", [100])]

@@ -15,6 +15,7 @@ import socket
 import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import uvicorn
 from starlette.applications import Starlette
@@ -22,9 +23,11 @@ from starlette.applications import Starlette
 from loopline.config import current_user, load_settings
 from loopline.errors import ConfigError
 from loopline.registry import parse_model_uri
-from loopline.serving._app import ScoringService, create_app
+from loopline.serving._app import ScoringService
 from loopline.serving._capture import PredictionCapture
+from loopline.serving._endpoints import create_app
 from loopline.serving._metrics import MULTIPROC_ENV, ServingMetrics
+from loopline.serving._middleware import read_token_file
 from loopline.serving._rollout import RolloutFollower
 from loopline.serving._router import SingleRouter
 from loopline.serving._slot import AliasWatcher, ModelSlot, Served, load_served
@@ -32,15 +35,15 @@ from loopline.store import ModelVersion, open_metadata_store
 
 _URI_ENV = "LOOPLINE_SERVE_URI"
 _CAPTURE_ENV = "LOOPLINE_SERVE_CAPTURE"
+_TOKEN_FILE_ENV = "LOOPLINE_SERVE_TOKEN_FILE"  # the setting `serve_token_file`
 
 
 def _record_swap_failure(version: ModelVersion, exc: Exception) -> None:
-    open_metadata_store().record_event(
+    open_metadata_store().report_swap_failure(
+        version.model,
+        version.version,
+        error=f"{type(exc).__name__}: {exc}"[:2000],
         actor=current_user(),
-        action="serving.swap_failed",
-        target_kind="model_version",
-        target_id=version.uri.removeprefix("models:/"),
-        after={"error": f"{type(exc).__name__}: {exc}"[:2000]},
     )
 
 
@@ -75,12 +78,19 @@ def build_service(uri: str, *, capture: bool = True, poll_s: float = 1.0) -> Ser
     slot = ModelSlot(uri, served)
     metrics = ServingMetrics()
     settings = load_settings()
+    if settings.serve_max_rows < 1:
+        raise ConfigError(
+            f"LOOPLINE_SERVE_MAX_ROWS={settings.serve_max_rows} must be at least 1",
+            hint="set it to the most rows one request may hold, e.g. 10000",
+        )
     recorder = PredictionCapture(settings.home / "capture") if capture else None
     if recorder is not None:
         metrics.bind_capture(
             lambda: recorder.depth, lambda: recorder.dropped, lambda: recorder.written_rows
         )
-    service = ScoringService(ref.name, SingleRouter(slot), metrics, recorder)
+    service = ScoringService(
+        ref.name, SingleRouter(slot), metrics, recorder, max_rows=settings.serve_max_rows
+    )
 
     def publish(s: Served) -> None:
         metrics.publish_model(ref.name, str(s.version.version), s.version.sha256[:12], "champion")
@@ -100,7 +110,17 @@ def build_service(uri: str, *, capture: bool = True, poll_s: float = 1.0) -> Ser
     return ServingRuntime(service, watchers, RolloutFollower(service, slot, poll_s))
 
 
-def build_app(uri: str, *, capture: bool = True, poll_s: float = 1.0) -> Starlette:
+def serving_tokens(token_file: str | Path | None = None) -> list[str]:
+    """The bearer tokens serving requires: from `token_file`, else from the setting
+    `serve_token_file` (LOOPLINE_SERVE_TOKEN_FILE); none means no authentication."""
+    path = token_file or load_settings().serve_token_file
+    return read_token_file(path) if path else []
+
+
+def build_app(
+    uri: str, *, capture: bool = True, poll_s: float = 1.0, token_file: str | Path | None = None
+) -> Starlette:
+    tokens = serving_tokens(token_file)  # a bad token file fails before the model loads
     runtime = build_service(uri, capture=capture, poll_s=poll_s)
 
     @contextlib.asynccontextmanager
@@ -111,7 +131,7 @@ def build_app(uri: str, *, capture: bool = True, poll_s: float = 1.0) -> Starlet
         finally:
             runtime.stop()
 
-    return create_app(runtime.service, lifespan)
+    return create_app(runtime.service, lifespan, tokens=tokens)
 
 
 def app_from_env() -> Starlette:
@@ -134,15 +154,25 @@ def check_port(host: str, port: int) -> None:
 
 
 def serve(
-    uri: str, host: str = "127.0.0.1", port: int = 8080, workers: int = 1, capture: bool = True
+    uri: str,
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    workers: int = 1,
+    capture: bool = True,
+    token_file: str | Path | None = None,
 ) -> None:
-    """Run the scoring server until interrupted."""
+    """Run the scoring server until interrupted; with `token_file` (or the setting
+    LOOPLINE_SERVE_TOKEN_FILE) every route but the health checks needs a bearer token."""
+    serving_tokens(token_file)  # a bad token file is one line and exit 2, before binding
     check_port(host, port)
     if workers == 1:
-        app = build_app(uri, capture=capture)  # fails here, before binding, if anything is wrong
+        # fails here, before binding, if anything is wrong
+        app = build_app(uri, capture=capture, token_file=token_file)
         uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
         return
     load_served(uri)  # fail fast in the parent before forking workers
+    if token_file:  # the workers read it through the setting
+        os.environ[_TOKEN_FILE_ENV] = str(Path(token_file).expanduser().resolve())
     os.environ[_URI_ENV] = uri
     os.environ[_CAPTURE_ENV] = "1" if capture else "0"
     # Workers share metrics through files in one folder (see `_metrics`); the workers are
@@ -167,4 +197,12 @@ def serve(
             shutil.rmtree(folder, ignore_errors=True)
 
 
-__all__ = ["ServingRuntime", "app_from_env", "build_app", "build_service", "check_port", "serve"]
+__all__ = [
+    "ServingRuntime",
+    "app_from_env",
+    "build_app",
+    "build_service",
+    "check_port",
+    "serve",
+    "serving_tokens",
+]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from loopline.config import Settings, load_settings
 from loopline.store._artifacts import ArtifactStore, FsspecArtifactStore, sha256_file
 from loopline.store._base import MetadataStore, PointTuple
+from loopline.store._bounds import window_seconds
 from loopline.store._governed import governed
 from loopline.store._monitoring_base import (
     AlertChange,
@@ -19,6 +20,7 @@ from loopline.store._monitoring_base import (
 from loopline.store._records import (
     RUN_STATUSES,
     AliasMove,
+    AliasPolicy,
     ApiToken,
     Approval,
     Artifact,
@@ -37,6 +39,7 @@ from loopline.store._records import (
     Run,
 )
 from loopline.store._sql import SqlMetadataStore, dumps_param
+from loopline.store._sql_registry import check_alias, check_model_name
 
 
 def open_metadata_store(settings: Settings | None = None) -> MetadataStore:
@@ -52,7 +55,9 @@ def open_metadata_store(settings: Settings | None = None) -> MetadataStore:
         return _OPEN[key]
     if settings.db_url not in _OPEN:
         # One engine (and one connection pool) per URL per process.
-        _OPEN[settings.db_url] = governed(SqlMetadataStore(settings.db_url))
+        _OPEN[settings.db_url] = governed(
+            SqlMetadataStore(settings.db_url), FsspecArtifactStore(settings.artifacts_uri)
+        )
     return _OPEN[settings.db_url]
 
 
@@ -81,6 +86,7 @@ __all__ = [
     "AlertChange",
     "AlertRecord",
     "AliasMove",
+    "AliasPolicy",
     "ApiToken",
     "Approval",
     "Artifact",
@@ -108,9 +114,12 @@ __all__ = [
     "Run",
     "SqlMetadataStore",
     "WindowResult",
+    "check_alias",
+    "check_model_name",
     "dumps_param",
     "open_artifact_store",
     "open_metadata_store",
     "reset_store_cache",
     "sha256_file",
+    "window_seconds",
 ]

@@ -8,6 +8,16 @@ from typing import Any
 
 from loopline.store._records import Deployment
 
+STRATEGIES = ("canary", "shadow", "blue_green", "ab")
+DEPLOY_STATUSES = ("active", "completed", "stopped", "rolled_back")
+DEPLOY_ACTIONS = (
+    "deploy.step",
+    "deploy.switch",
+    "deploy.complete",
+    "deploy.stop",
+    "deploy.rollback",
+)
+
 
 class DeploymentStore(ABC):
     @abstractmethod

@@ -25,6 +25,7 @@ from pydantic_core import to_jsonable_python
 from loopline.errors import (
     ArtifactCorruptedError,
     ConfigError,
+    InvalidInputError,
     LooplineError,
     StoreUnavailableError,
 )
@@ -170,7 +171,13 @@ class HttpMetadataStore:
                 }
                 response = client.request("GET", path, params=to_jsonable_python(query))
             else:
-                response = client.request(op.verb, path, json=to_jsonable_python(values))
+                try:
+                    response = client.request(op.verb, path, json=to_jsonable_python(values))
+                except UnicodeEncodeError:  # a lone surrogate: not text, cannot be sent
+                    raise InvalidInputError(
+                        f"{op.method}: an argument holds a lone surrogate, which is not text",
+                        hint="send valid UTF-8 strings",
+                    ) from None
             data = response.json()
             return None if data is None else adapter.validate_python(data)
 

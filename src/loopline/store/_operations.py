@@ -90,6 +90,8 @@ OPERATIONS: list[Operation] = [
         ("move_alias", "PUT", "/models/{model}/aliases/{alias}", ALIAS_DEPENDENT),
         ("rollback_alias", "POST", "/models/{model}/aliases/{alias}/rollback", "rollback"),
         ("alias_history", "GET", "/models/{model}/alias-history", R),
+        ("set_alias_policy", "PUT", "/models/{model}/aliases/{alias}/policy", "policy.write"),
+        ("get_alias_policy", "GET", "/models/{model}/aliases/{alias}/policy", R),
         ("add_approval", "POST", "/models/{model}/versions/{version}/approvals", "approve"),
         ("list_approvals", "GET", "/models/{model}/versions/{version}/approvals", R),
         # Recording a gate decision for an alias needs what moving that alias needs.
@@ -115,6 +117,12 @@ OPERATIONS: list[Operation] = [
         ("active_deployment", "GET", "/models/{model}/active-deployment", R),
         ("get_deployment", "GET", "/deployments/{deployment_id}", R),
         ("update_deployment", "PATCH", "/deployments/{deployment_id}", "deploy"),
+        (
+            "report_swap_failure",
+            "POST",
+            "/models/{model}/versions/{version}/swap-failures",
+            "deploy",
+        ),
     ),
     *_ops(
         "monitoring",
@@ -138,7 +146,6 @@ OPERATIONS: list[Operation] = [
     *_ops(
         "audit",
         ("list_audit_events", "GET", "/audit/events", R),
-        ("record_event", "POST", "/audit/events", "audit.write"),
     ),
     *_ops(
         "tokens",
@@ -154,8 +161,32 @@ BY_METHOD: dict[str, Operation] = {op.method: op for op in OPERATIONS}
 LOCAL_ONLY = frozenset({"find_token", "close"})
 
 # Arguments that name the caller. With an authenticated principal they are overwritten
-# with its name (and an approval's `role` with its role), whatever the client sent.
-IDENTITY_ARGS = ("actor", "created_by", "decided_by", "approver")
+# with its name, whatever the client sent.
+IDENTITY_ARGS = ("actor", "created_by", "decided_by", "approver", "recorded_by")
+# (method, argument) pairs that carry the caller's role, overwritten with the token's role:
+# an approval's role, and the provenance of an evaluation (only the ci role's count
+# as evidence for a protected alias).
+ROLE_ARGS = frozenset(
+    {
+        ("add_approval", "role"),
+        ("record_evaluation", "recorder_role"),
+        ("create_version", "creator_role"),
+        ("record_gate_decision", "decider_role"),
+    }
+)
+# Of those, the provenance of evidence: filled even in embedded mode (with the owner's role).
+PROVENANCE_ARGS = frozenset(
+    {
+        ("record_evaluation", "recorder_role"),
+        ("create_version", "creator_role"),
+        ("record_gate_decision", "decider_role"),
+    }
+)
+
+
+def server_filled(method: str, arg: str) -> bool:
+    """True for an argument the server fills from the token, never from the request."""
+    return arg in IDENTITY_ARGS or (method, arg) in ROLE_ARGS
 
 
 @cache
@@ -198,4 +229,14 @@ def _check_table() -> None:
 
 _check_table()
 
-__all__ = ["BY_METHOD", "IDENTITY_ARGS", "LOCAL_ONLY", "OPERATIONS", "Operation", "signature"]
+__all__ = [
+    "BY_METHOD",
+    "IDENTITY_ARGS",
+    "LOCAL_ONLY",
+    "OPERATIONS",
+    "PROVENANCE_ARGS",
+    "ROLE_ARGS",
+    "Operation",
+    "server_filled",
+    "signature",
+]

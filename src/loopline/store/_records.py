@@ -183,6 +183,8 @@ class GateDecisionRecord:
     rules: list[dict[str, Any]]
     decided_by: str
     at: float
+    # The registered policy revision (protected aliases); None for an unprotected alias.
+    policy_revision: int | None = None
 
 
 @dataclass(frozen=True)
@@ -194,6 +196,22 @@ class EvaluationRecord:
     metrics: dict[str, float]
     slices: dict[str, Any]
     at: float
+    recorded_by: str | None = None
+    recorder_role: str | None = None  # only a trusted role's evaluations gate a protected alias
+
+
+@dataclass(frozen=True)
+class AliasPolicy:
+    """The gate policy registered for an alias of one model. `protected` aliases move only
+    through the store's promotion protocol; revision 0 is the built-in default."""
+
+    model: str
+    alias: str
+    protected: bool
+    revision: int
+    policy: dict[str, Any]
+    set_by: str | None
+    set_at: float | None
 
 
 @dataclass(frozen=True)

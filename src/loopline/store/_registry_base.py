@@ -10,6 +10,7 @@ from typing import Any
 
 from loopline.store._records import (
     AliasMove,
+    AliasPolicy,
     Approval,
     AuditEvent,
     EvaluationRecord,
@@ -34,6 +35,7 @@ class RegistryStore(ABC):
         git_commit: str | None,
         created_by: str,
         card: Mapping[str, Any],
+        creator_role: str = "unknown",
     ) -> ModelVersion:
         """Registers the model name on first use; versions count up from 1."""
 
@@ -89,18 +91,36 @@ class RegistryStore(ABC):
     def list_approvals(self, model: str, version: int) -> list[Approval]: ...
 
     @abstractmethod
+    def set_alias_policy(
+        self, model: str, alias: str, *, policy: Mapping[str, Any], actor: str
+    ) -> AliasPolicy:
+        """Register `policy` as the gate of `alias` for `model` (a new revision, audited).
+        A registered alias is protected: it moves only through the promotion protocol."""
+
+    @abstractmethod
+    def get_alias_policy(self, model: str, alias: str) -> AliasPolicy:
+        """The policy in force for `model@alias` (production's built-in default if none)."""
+
+    @abstractmethod
     def record_gate_decision(
         self,
         model: str,
         version: int,
         *,
         alias: str,
-        champion_version: int | None,
-        policy: Mapping[str, Any],
-        passed: bool,
-        rules: list[dict[str, Any]],
         decided_by: str,
-    ) -> GateDecisionRecord: ...
+        policy: Mapping[str, Any] | None = None,
+        dataset_fingerprint: str | None = None,
+        decider_role: str = "unknown",
+    ) -> GateDecisionRecord:
+        """Run the gate in the store and record its decision (audited, pass or fail).
+
+        The store gathers the evidence itself: evaluations (preferring the ones on
+        `dataset_fingerprint`), validation tags and approvals (distinct canonical users,
+        never the author). For a protected alias the policy is the registered one and only
+        trusted evidence counts; a different `policy` is registered first, in the same
+        transaction, if the decider may write policies (approver, admin), else refused.
+        """
 
     @abstractmethod
     def list_gate_decisions(self, model: str, version: int) -> list[GateDecisionRecord]: ...
@@ -115,23 +135,17 @@ class RegistryStore(ABC):
         task: str,
         metrics: Mapping[str, float],
         slices: Mapping[str, Any],
-    ) -> EvaluationRecord: ...
+        recorded_by: str = "unknown",
+        recorder_role: str = "unknown",
+    ) -> EvaluationRecord:
+        """Store an evaluation with its provenance (who recorded it, in which role)."""
 
     @abstractmethod
     def list_evaluations(self, model: str, version: int) -> list[EvaluationRecord]: ...
 
     @abstractmethod
-    def record_event(
-        self,
-        *,
-        actor: str,
-        action: str,
-        target_kind: str,
-        target_id: str,
-        after: Mapping[str, Any] | None = None,
-        reason: str | None = None,
-    ) -> None:
-        """An audit event for a change that lives outside the store (serving, alerts)."""
+    def report_swap_failure(self, model: str, version: int, *, error: str, actor: str) -> None:
+        """A serving replica could not swap `version` in (audited as serving.swap_failed)."""
 
     @abstractmethod
     def list_audit_events(self, after_id: int = 0, limit: int = 100_000) -> list[AuditEvent]: ...

@@ -204,6 +204,9 @@ model_versions = Table(
     Column("created_by", String(128), nullable=False),
     Column("created_at", Float, nullable=False),
     Column("card", JSON, nullable=False),
+    # revision 0006: the registrant's role; its training metrics are evidence for a
+    # protected alias only when that role is trusted (identity.TRUSTED_EVALUATOR_ROLES).
+    Column("creator_role", String(32)),
     UniqueConstraint("model_id", "version", name="uq_model_versions_model_version"),
 )
 
@@ -262,6 +265,8 @@ gate_decisions = Table(
     Column("rules", JSON, nullable=False),
     Column("decided_by", String(128), nullable=False),
     Column("at", Float, nullable=False),
+    # revision 0006: the registered policy revision a protected alias's decision used
+    Column("policy_revision", Integer),
 )
 
 evaluations = Table(
@@ -274,6 +279,25 @@ evaluations = Table(
     Column("metrics", JSON, nullable=False),
     Column("slices", JSON, nullable=False),
     Column("at", Float, nullable=False),
+    # revision 0006: provenance. Only evaluations whose recorder held a trusted role
+    # (identity.TRUSTED_EVALUATOR_ROLES) are evidence for a protected alias.
+    Column("recorded_by", String(128)),
+    Column("recorder_role", String(32)),
+)
+
+# revision 0006: the gate policy of a protected alias, registered server-side per model.
+# Append-only: each change is a new revision, so a decision names the revision it used.
+alias_policies = Table(
+    "alias_policies",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("model_id", Integer, ForeignKey("registered_models.id"), nullable=False),
+    Column("alias", String(64), nullable=False),
+    Column("revision", Integer, nullable=False),
+    Column("policy", JSON, nullable=False),
+    Column("set_by", String(128), nullable=False),
+    Column("set_at", Float, nullable=False),
+    UniqueConstraint("model_id", "alias", "revision", name="uq_alias_policies_revision"),
 )
 
 # --- deployments (revision 0003) ----------------------------------------------------------

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
 import sqlalchemy as sa
 
-from loopline.errors import NotFoundError
+from loopline.errors import InvalidInputError, NotFoundError
+from loopline.identity import canonical_user, check_role
 from loopline.store import _schema as t
 from loopline.store._audit import append_audit
 from loopline.store._auth_base import AuthStore
+from loopline.store._bounds import check_text
 from loopline.store._records import ApiToken, RegisteredModel
 from loopline.store._sql_registry import SqlRegistryStore
 
 T = t.api_tokens.c
+_HASH = re.compile(r"^[0-9a-f]{64}$")
 
 
 def _token(r: Any) -> ApiToken:
@@ -43,6 +47,15 @@ class SqlAuthStore(SqlRegistryStore, AuthStore):
         expires_at: float | None,
         created_by: str,
     ) -> ApiToken:
+        # Checked here, not only in `ops.create_token`: POST /tokens reaches the store directly.
+        user = canonical_user(user)
+        check_role(role)
+        if not _HASH.match(token_hash) or not isinstance(prefix, str) or len(prefix) > 16:
+            raise InvalidInputError(
+                "token_hash must be 64 lower-case hex digits and prefix at most 16 characters",
+                hint="send the sha256 of the secret, never the secret",
+            )
+        check_text("team", team, limit=128)
         with self._control_engine.begin() as conn:
             tid = conn.execute(
                 sa.insert(t.api_tokens).values(
@@ -107,6 +120,8 @@ class SqlAuthStore(SqlRegistryStore, AuthStore):
         self, model: str, *, team: str | None, oncall: str | None, actor: str
     ) -> RegisteredModel:
         R = t.registered_models.c
+        check_text("team", team, limit=128)
+        check_text("oncall", oncall, limit=256)
         with self._control_engine.begin() as conn:
             mid = self._model_id(conn, model)
             row = conn.execute(sa.select(R.team, R.oncall).where(R.id == mid)).one()

@@ -8,15 +8,36 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from loopline.errors import ConflictError, NotFoundError
+from loopline.errors import ConflictError, InvalidInputError, NotFoundError
+from loopline.store import _protocol as protocol
 from loopline.store import _schema as t
 from loopline.store._audit import append_audit
-from loopline.store._deploy_base import DeploymentStore
+from loopline.store._bounds import check_document, check_text
+from loopline.store._deploy_base import DEPLOY_ACTIONS, DEPLOY_STATUSES, STRATEGIES, DeploymentStore
 from loopline.store._records import Deployment
 from loopline.store._sql_promotion import SqlPromotionStore
+from loopline.store._sql_registry import check_alias
 
 D = t.deployments.c
 _ACTIVE = "active"
+# Strategies whose challenger answers real traffic (shadow only mirrors it).
+_SERVES_CHALLENGER = frozenset({"canary", "blue_green", "ab"})
+
+
+def _check_percent(value: float | None) -> None:
+    if value is not None and (
+        isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 100
+    ):
+        raise InvalidInputError(
+            f"challenger_percent {value!r} is not a percentage", hint="use a number from 0 to 100"
+        )
+
+
+def _check_choice(what: str, value: str | None, allowed: tuple[str, ...]) -> None:
+    if value is not None and value not in allowed:
+        raise InvalidInputError(
+            f"unknown {what} {value!r}", hint=f"use one of {', '.join(allowed)}"
+        )
 
 
 class SqlDeploymentStore(SqlPromotionStore, DeploymentStore):
@@ -68,6 +89,10 @@ class SqlDeploymentStore(SqlPromotionStore, DeploymentStore):
         challenger_percent: float,
         actor: str,
     ) -> Deployment:
+        check_alias(alias)
+        _check_choice("strategy", strategy, STRATEGIES)
+        _check_percent(challenger_percent)
+        check_document("deployment params", params)
         now = time.time()
         with self._control_engine.begin() as conn:
             mid = self._model_id(conn, model)
@@ -85,6 +110,7 @@ class SqlDeploymentStore(SqlPromotionStore, DeploymentStore):
                 if challenger_version is not None
                 else None
             )
+            self._check_protected_rollout(conn, model, mid, alias, strategy, champ, chall)
             did = conn.execute(
                 sa.insert(t.deployments).values(
                     model_id=mid,
@@ -115,6 +141,30 @@ class SqlDeploymentStore(SqlPromotionStore, DeploymentStore):
                 },
             )
             return self._deployment(conn, D.id == did)[0]
+
+    def _check_protected_rollout(
+        self,
+        conn: sa.Connection,
+        model: str,
+        mid: int,
+        alias: str,
+        strategy: str,
+        champ: Any,
+        chall: Any | None,
+    ) -> None:
+        """A protected alias's traffic goes only to its holder and to a challenger that could
+        be promoted right now (gate passed, approvals present); shadow only mirrors."""
+        if not protocol.policy_in_force(conn, mid, alias).protected:
+            return
+        holder = self._holder(conn, mid, alias)
+        if holder is None or holder.version_id != champ.id:
+            raise ConflictError(
+                f"{model}@{alias} is protected: the champion of its rollout must be its "
+                f"current holder" + (f" (version {holder.version})" if holder else ""),
+                hint=f"promote a first version to {alias} before rolling out against it",
+            )
+        if chall is not None and strategy in _SERVES_CHALLENGER:
+            protocol.check_protected_move(conn, model, mid, alias, chall, holder.version_id, None)
 
     def active_deployment(self, model: str) -> Deployment | None:
         with self._engine.begin() as conn:
@@ -150,6 +200,11 @@ class SqlDeploymentStore(SqlPromotionStore, DeploymentStore):
         reason: str | None = None,
         promote_alias: bool = False,
     ) -> Deployment | None:
+        _check_choice("action", action, DEPLOY_ACTIONS)
+        _check_choice("status", status, DEPLOY_STATUSES)
+        _check_percent(challenger_percent)
+        check_document("deployment params", params)
+        check_text("reason", reason)
         now = time.time()
         values: dict[str, Any] = {"updated_at": now}
         for key, value in (
@@ -187,6 +242,16 @@ class SqlDeploymentStore(SqlPromotionStore, DeploymentStore):
                 after={k: v for k, v in values.items() if k != "updated_at"},
                 reason=reason,
             )
+            if status == "rolled_back":  # an automatic rollback is also an alert to humans
+                append_audit(
+                    conn,
+                    actor=actor,
+                    action="alert.canary_rolled_back",
+                    target_kind="deployment",
+                    target_id=f"{old.model}#{deployment_id}",
+                    after={"challenger": old.challenger_version},
+                    reason=reason,
+                )
             if promote_alias and old.challenger_version is not None:
                 target = self._version_row(conn, old.model, old.challenger_version)
                 self._move(

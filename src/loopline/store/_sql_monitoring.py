@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from loopline.errors import ConflictError, InvalidInputError, NotFoundError
 from loopline.store import _schema as t
 from loopline.store._audit import append_audit
+from loopline.store._bounds import check_document, check_text, window_seconds
 from loopline.store._monitoring_base import (
     MonitoringStore,
     MonitorRecord,
@@ -74,6 +75,10 @@ class SqlMonitoringStore(SqlAlertStore, MonitoringStore):
         schedule: str | None,
         actor: str,
     ) -> MonitorRecord:
+        window_seconds(window)  # refused here: a stored bad window would break every reader
+        check_document("monitor config", config)
+        check_text("monitor uri", uri, limit=512)
+        check_text("schedule", schedule, limit=128)
         now = time.time()
         values = {"window_spec": window, "config": dict(config), "schedule": schedule}
         with self._control_engine.begin() as conn:

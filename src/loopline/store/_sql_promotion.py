@@ -10,28 +10,24 @@ exactly one holder and the audit log exactly one event per move.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
 from typing import Any
 
 import sqlalchemy as sa
 
 from loopline.errors import ConflictError
+from loopline.store import _protocol as protocol
 from loopline.store import _schema as t
 from loopline.store._audit import append_audit
-from loopline.store._records import (
-    AliasMove,
-    Approval,
-    AuditEvent,
-    EvaluationRecord,
-    GateDecisionRecord,
-)
-from loopline.store._sql_registry import SqlRegistryStore, V, check_alias
+from loopline.store._bounds import MAX_TEXT, check_text
+from loopline.store._records import AliasMove, AuditEvent
+from loopline.store._sql_evidence import SqlEvidenceStore
+from loopline.store._sql_registry import V, check_alias
 
 A = t.model_aliases.c
 M = t.alias_moves.c
 
 
-class SqlPromotionStore(SqlRegistryStore):
+class SqlPromotionStore(SqlEvidenceStore):
     def _lock_model(self, conn: sa.Connection, model_id: int) -> None:
         """Row-lock the model until commit, so its aliases move one at a time.
 
@@ -44,13 +40,6 @@ class SqlPromotionStore(SqlRegistryStore):
             .with_for_update(key_share=True)
         )
 
-    def _holder(self, conn: sa.Connection, model_id: int, alias: str) -> Any:
-        return conn.execute(
-            sa.select(A.version_id, V.version)
-            .join(t.model_versions, V.id == A.version_id)
-            .where(A.model_id == model_id, A.alias == alias)
-        ).first()
-
     def _move(
         self,
         conn: sa.Connection,
@@ -62,11 +51,24 @@ class SqlPromotionStore(SqlRegistryStore):
         action: str,
         reason: str | None,
         gate_decision_id: int | None,
+        rollback: bool = False,
     ) -> AliasMove:
+        """Move the alias; a protected one only as the protocol allows (a rollback only to
+        a previous holder, checked by the caller; any other move needs its gate)."""
         now = time.time()
         mid = target.model_id
         self._lock_model(conn, mid)
         current = self._holder(conn, mid, alias)
+        if not rollback:
+            gate_decision_id = protocol.check_protected_move(
+                conn,
+                model,
+                mid,
+                alias,
+                target,
+                current.version_id if current else None,
+                gate_decision_id,
+            )
         if current is None:
             conn.execute(
                 sa.insert(t.model_aliases).values(
@@ -128,6 +130,7 @@ class SqlPromotionStore(SqlRegistryStore):
         gate_decision_id: int | None = None,
     ) -> AliasMove:
         check_alias(alias)
+        check_text("reason", reason)
         with self._control_engine.begin() as conn:
             target = self._version_row(conn, model, version)
             return self._move(
@@ -145,6 +148,7 @@ class SqlPromotionStore(SqlRegistryStore):
         self, model: str, alias: str, *, actor: str, to_version: int | None, reason: str | None
     ) -> AliasMove:
         check_alias(alias)
+        check_text("reason", reason)
         with self._control_engine.begin() as conn:
             mid = self._model_id(conn, model)
             self._lock_model(conn, mid)  # before reading the holder and its history
@@ -176,6 +180,7 @@ class SqlPromotionStore(SqlRegistryStore):
                     f"{model}@{alias} already points at version {target.version}",
                     hint="nothing to roll back",
                 )
+            protocol.check_rollback_target(conn, model, mid, alias, target)
             return self._move(
                 conn,
                 model,
@@ -185,6 +190,7 @@ class SqlPromotionStore(SqlRegistryStore):
                 action="rollback",
                 reason=reason,
                 gate_decision_id=None,
+                rollback=True,
             )
 
     def alias_history(self, model: str, alias: str | None = None) -> list[AliasMove]:
@@ -217,181 +223,16 @@ class SqlPromotionStore(SqlRegistryStore):
                 for r in conn.execute(q)
             ]
 
-    # approvals, decisions, evaluations -------------------------------------------------------
-    def add_approval(
-        self, model: str, version: int, *, approver: str, role: str, comment: str | None
-    ) -> Approval:
-        now = time.time()
+    def report_swap_failure(self, model: str, version: int, *, error: str, actor: str) -> None:
         with self._control_engine.begin() as conn:
-            row = self._version_row(conn, model, version)
-            # The two-person rule lives here, not only in `approve()`, so no client of the
-            # store (remote or embedded) can approve its own model.
-            if row.created_by == approver:
-                raise ConflictError(
-                    f"{approver} registered {model}/{version} and cannot approve it",
-                    hint="ask another approver",
-                )
-            dup = conn.execute(
-                sa.select(t.approvals.c.id).where(
-                    t.approvals.c.version_id == row.id, t.approvals.c.approver == approver
-                )
-            ).first()
-            if dup is not None:
-                raise ConflictError(
-                    f"{approver} already approved {model}/{version}", hint="one approval per person"
-                )
-            conn.execute(
-                sa.insert(t.approvals).values(
-                    version_id=row.id, approver=approver, role=role, comment=comment, at=now
-                )
-            )
-            append_audit(
-                conn,
-                actor=approver,
-                action="approve",
-                target_kind="model_version",
-                target_id=f"{model}/{version}",
-                after={"role": role},
-                reason=comment,
-            )
-        return Approval(row.id, approver, role, comment, now)
-
-    def list_approvals(self, model: str, version: int) -> list[Approval]:
-        with self._engine.begin() as conn:
-            row = self._version_row(conn, model, version)
-            q = sa.select(t.approvals).where(t.approvals.c.version_id == row.id)
-            return [
-                Approval(r.version_id, r.approver, r.role, r.comment, r.at)
-                for r in conn.execute(q.order_by(t.approvals.c.id))
-            ]
-
-    def record_gate_decision(
-        self,
-        model: str,
-        version: int,
-        *,
-        alias: str,
-        champion_version: int | None,
-        policy: Mapping[str, Any],
-        passed: bool,
-        rules: list[dict[str, Any]],
-        decided_by: str,
-    ) -> GateDecisionRecord:
-        now = time.time()
-        with self._control_engine.begin() as conn:
-            row = self._version_row(conn, model, version)
-            champ = (
-                self._version_row(conn, model, champion_version).id
-                if champion_version is not None
-                else None
-            )
-            did = conn.execute(
-                sa.insert(t.gate_decisions).values(
-                    version_id=row.id,
-                    alias=alias,
-                    champion_version_id=champ,
-                    policy=dict(policy),
-                    passed=passed,
-                    rules=rules,
-                    decided_by=decided_by,
-                    at=now,
-                )
-            ).inserted_primary_key[0]  # type: ignore[index]
-            append_audit(
-                conn,
-                actor=decided_by,
-                action="gate_passed" if passed else "gate_failed",
-                target_kind="model_version",
-                target_id=f"{model}/{version}",
-                after={
-                    "alias": alias,
-                    "decision_id": did,
-                    "champion": champion_version,
-                    "failed": [r["rule"] for r in rules if r["verdict"] == "fail"],
-                },
-            )
-        return GateDecisionRecord(
-            int(did), row.id, alias, champ, dict(policy), passed, rules, decided_by, now
-        )
-
-    def list_gate_decisions(self, model: str, version: int) -> list[GateDecisionRecord]:
-        g = t.gate_decisions.c
-        with self._engine.begin() as conn:
-            row = self._version_row(conn, model, version)
-            q = sa.select(t.gate_decisions).where(g.version_id == row.id).order_by(g.id)
-            return [
-                GateDecisionRecord(
-                    r.id,
-                    r.version_id,
-                    r.alias,
-                    r.champion_version_id,
-                    r.policy,
-                    r.passed,
-                    r.rules,
-                    r.decided_by,
-                    r.at,
-                )
-                for r in conn.execute(q)
-            ]
-
-    def record_evaluation(
-        self,
-        model: str,
-        version: int,
-        *,
-        dataset_fingerprint: str,
-        task: str,
-        metrics: Mapping[str, float],
-        slices: Mapping[str, Any],
-    ) -> EvaluationRecord:
-        now = time.time()
-        with self._control_engine.begin() as conn:
-            row = self._version_row(conn, model, version)
-            eid = conn.execute(
-                sa.insert(t.evaluations).values(
-                    version_id=row.id,
-                    dataset_fingerprint=dataset_fingerprint,
-                    task=task,
-                    metrics=dict(metrics),
-                    slices=dict(slices),
-                    at=now,
-                )
-            ).inserted_primary_key[0]  # type: ignore[index]
-        return EvaluationRecord(
-            int(eid), row.id, dataset_fingerprint, task, dict(metrics), dict(slices), now
-        )
-
-    def list_evaluations(self, model: str, version: int) -> list[EvaluationRecord]:
-        e = t.evaluations.c
-        with self._engine.begin() as conn:
-            row = self._version_row(conn, model, version)
-            q = sa.select(t.evaluations).where(e.version_id == row.id).order_by(e.id)
-            return [
-                EvaluationRecord(
-                    r.id, r.version_id, r.dataset_fingerprint, r.task, r.metrics, r.slices, r.at
-                )
-                for r in conn.execute(q)
-            ]
-
-    def record_event(
-        self,
-        *,
-        actor: str,
-        action: str,
-        target_kind: str,
-        target_id: str,
-        after: Mapping[str, Any] | None = None,
-        reason: str | None = None,
-    ) -> None:
-        with self._control_engine.begin() as conn:
+            self._version_row(conn, model, version)  # the version must exist
             append_audit(
                 conn,
                 actor=actor,
-                action=action,
-                target_kind=target_kind,
-                target_id=target_id,
-                after=after,
-                reason=reason,
+                action="serving.swap_failed",
+                target_kind="model_version",
+                target_id=f"{model}/{version}",
+                after={"error": error[:MAX_TEXT]},
             )
 
     def list_audit_events(self, after_id: int = 0, limit: int = 100_000) -> list[AuditEvent]:

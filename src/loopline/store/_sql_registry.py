@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from loopline.errors import InvalidInputError, NotFoundError
 from loopline.store import _schema as t
 from loopline.store._audit import append_audit
+from loopline.store._bounds import check_document, check_metrics, check_text
 from loopline.store._records import (
     ModelVersion,
     RegisteredModel,
@@ -20,6 +21,7 @@ from loopline.store._registry_base import RegistryStore
 
 _MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 _ALIAS = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
 V = t.model_versions.c
 
 
@@ -114,8 +116,20 @@ class SqlRegistryStore(RegistryStore):
         git_commit: str | None,
         created_by: str,
         card: Mapping[str, Any],
+        creator_role: str = "unknown",
     ) -> ModelVersion:
         check_model_name(model)
+        if not isinstance(sha256, str) or not _SHA256.match(sha256):
+            raise InvalidInputError(
+                f"sha256 {str(sha256)[:80]!r} is not 64 lower-case hex digits",
+                hint="register the sha256 of a model package in the artifact store",
+            )
+        check_document("model card", card)
+        check_document("signature", signature)
+        check_metrics("model metrics", metrics)
+        check_text("artifact_path", artifact_path, limit=1024)
+        check_text("flavor", flavor, limit=32)
+        check_text("git_commit", git_commit, limit=64)
         now = time.time()
         with self._control_engine.begin() as conn:
             mid = conn.execute(
@@ -141,6 +155,7 @@ class SqlRegistryStore(RegistryStore):
                     created_by=created_by,
                     created_at=now,
                     card=dict(card),
+                    creator_role=creator_role,
                 )
             )
             append_audit(
@@ -236,6 +251,7 @@ class SqlRegistryStore(RegistryStore):
     def update_card(
         self, model: str, version: int, card: Mapping[str, Any], actor: str
     ) -> ModelVersion:
+        check_document("model card", card)
         with self._control_engine.begin() as conn:
             row = self._version_row(conn, model, version)
             conn.execute(sa.update(t.model_versions).where(V.id == row.id).values(card=dict(card)))

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from loopline.errors import ConflictError, InvalidInputError, NotFoundError
 from loopline.store import _schema as t
 from loopline.store._base import PointTuple
+from loopline.store._bounds import check_pairs
 from loopline.store._engine import lock
 from loopline.store._queries import group_by_run, latest_metrics, order_clause
 from loopline.store._records import RUN_STATUSES, Experiment, Lineage, MetricPoint, Run
@@ -272,6 +273,7 @@ class SqlRunStore:
     def log_params(self, run_id: str, params: Mapping[str, str]) -> None:
         if not params:
             return
+        check_pairs("params", params)
         with self._write_engine.begin() as conn:
             rid = self._resolve_run_id(conn, run_id)
             lock(conn, f"run:{rid}")
@@ -298,6 +300,7 @@ class SqlRunStore:
     def set_tags(self, run_id: str, tags: Mapping[str, str]) -> None:
         if not tags:
             return
+        check_pairs("tags", tags)
         with self._write_engine.begin() as conn:
             rid = self._resolve_run_id(conn, run_id)
             lock(conn, f"run:{rid}")

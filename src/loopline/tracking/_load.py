@@ -12,8 +12,10 @@ if TYPE_CHECKING:
     from loopline.models import LoadedModel
 
 
-def load_model(uri: str) -> LoadedModel:
-    """Load a model logged by a run; its sha256 is verified before anything is unpickled."""
+def load_model(uri: str, *, allow_unsafe_pickle: bool | None = None) -> LoadedModel:
+    """Load a model logged by a run; its sha256 is verified before anything is read. A model
+    logged with `unsafe_pickle=True` also needs `allow_unsafe_pickle=True` (or
+    `LOOPLINE_ALLOW_UNSAFE_PICKLE=1`) and then runs in a credential-free child process."""
     from loopline.models import load_model as load_package
 
     prefix = "runs:/"
@@ -30,7 +32,9 @@ def load_model(uri: str) -> LoadedModel:
             f"{uri} is a {artifact.kind} artifact, not a model",
             hint="log models with run.log_model(...)",
         )
-    return load_package(open_artifact_store(settings), artifact.sha256)
+    return load_package(
+        open_artifact_store(settings), artifact.sha256, allow_unsafe_pickle=allow_unsafe_pickle
+    )
 
 
 __all__ = ["load_model"]

@@ -197,14 +197,30 @@ class ActiveRun:
         name: str = "model",
         signature: Signature | None = None,
         input_example: pd.DataFrame | None = None,
+        *,
+        unsafe_pickle: bool = False,
     ) -> ModelInfo:
-        """Save `model` (sklearn, LightGBM, XGBoost or anything with `predict`)."""
+        """Save `model` (sklearn, LightGBM, XGBoost or anything with `predict`).
+
+        Estimators are stored with skops, boosters natively; a model only pickle can hold (a
+        custom class) is refused unless `unsafe_pickle=True`, which the model's manifest and
+        card record, and which loaders must match with `allow_unsafe_pickle=True`."""
         from loopline.models import save_model
 
         package = save_model(
-            model, self._artifacts, signature=signature, input_example=input_example
+            model,
+            self._artifacts,
+            signature=signature,
+            input_example=input_example,
+            unsafe_pickle=unsafe_pickle,
         )
-        meta: dict[str, Any] = {"flavor": package.flavor}
+        manifest = package.manifest
+        meta: dict[str, Any] = {
+            "flavor": package.flavor,
+            "serialization": manifest["serialization"],
+            "unsafe_pickle": manifest["unsafe_pickle"],
+            "trusted_types": manifest["trusted_types"],
+        }
         if package.signature is not None:
             meta["signature"] = package.signature.to_dict()
         self._store.record_artifact(self.id, name, "model", package.sha256, package.size, meta)

@@ -98,7 +98,8 @@ def layered(
     for col in columns:
         for node in col:
             x, y = pos[node.id]
-            fill = node.fill or KIND_FILL.get(node.kind, "#f3f4f6")
+            # A colour can come from a pipeline spec: escaped like every other text here.
+            fill = escape(node.fill or KIND_FILL.get(node.kind, "#f3f4f6"))
             shape = (
                 f'<rect x="{x:.0f}" y="{y:.0f}" width="{node_w}" height="{node_h}" rx="6" '
                 f'fill="{fill}" stroke="#64748b"/>'

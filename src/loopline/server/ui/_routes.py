@@ -5,7 +5,10 @@ the login page, or a bearer token); what they may do is decided by `authorize` a
 governed store, exactly as for the REST API. The UI only asks first so that a refusal is a
 readable 403 page before anything is attempted.
 
-Changes (rollback) are POST forms with two CSRF defences: the session cookie is
+Changes (rollback) call the same library function as the CLI (`loopline.registry.rollback`,
+`loopline.serving` for deployments), never the store directly, so every check the library
+makes (the sha256 of the version rolled back to, …) holds for the UI too. They are POST
+forms with two CSRF defences: the session cookie is
 SameSite=Strict, and every form carries a token derived from the session secret (which
 page scripts cannot read: the cookie is HttpOnly) that must come back with it; a request
 whose Origin names another site is refused as well.
@@ -30,10 +33,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.staticfiles import StaticFiles
 
 from loopline._version import __version__
-from loopline.config import current_user
 from loopline.errors import (
     AuthenticationError,
-    ConflictError,
     InvalidInputError,
     LooplineError,
     PermissionDeniedError,
@@ -47,7 +48,7 @@ from loopline.ops._roles import (
 )
 from loopline.server._middleware import COOKIE, request_token
 from loopline.server.ui import _views as views
-from loopline.store import MetadataStore
+from loopline.store import ArtifactStore, MetadataStore
 
 log = logging.getLogger("loopline.server.ui")
 HERE = Path(__file__).parent
@@ -95,8 +96,10 @@ class UI:
         *,
         capture_dir: Path | None,
         require_login: bool,
+        artifacts: Callable[[], ArtifactStore] | None = None,
     ) -> None:
         self.store = store
+        self.artifacts = artifacts
         self.capture_dir = capture_dir
         self.require_login = require_login
         self.env = _environment()
@@ -229,11 +232,13 @@ async def _form(request: Request) -> dict[str, str]:
     return {k: v[-1] for k, v in parse_qs(body, keep_blank_values=True).items()}
 
 
-def _int(value: str | None, default: int = 1) -> int:
+def _int(value: str | None, default: int = 1, high: int = 10**6) -> int:
+    """A page number or id from the query string, within [0, high] (else the default)."""
     try:
-        return int(value) if value not in (None, "") else default
+        n = int(value) if value not in (None, "") and len(value or "") <= 12 else default
     except ValueError:
         return default
+    return n if 0 <= n <= high else default
 
 
 def build_router(ui: UI) -> APIRouter:
@@ -306,17 +311,15 @@ def build_router(ui: UI) -> APIRouter:
     @router.post("/models/{name}/aliases/{alias}/rollback")
     async def rollback(request: Request, name: str, alias: str) -> Response:
         def do(form: dict[str, str]) -> str:
+            from loopline.registry import rollback as registry_rollback
+
             authorize("rollback")
             raw = form.get("to_version", "").strip()
-            if raw and not raw.isdigit():
-                raise InvalidInputError(f"version {raw!r} is not a number", hint="e.g. 3")
+            if raw and not (raw.isdigit() and len(raw) <= 9):
+                raise InvalidInputError(f"version {raw[:20]!r} is not a number", hint="e.g. 3")
             reason = form.get("reason", "").strip() or "rolled back from the web UI"
-            move = ui.store().rollback_alias(
-                name,
-                alias,
-                actor=current_user(),
-                to_version=int(raw) if raw else None,
-                reason=reason[:500],
+            move, _ = registry_rollback(
+                name, alias, to_version=int(raw) if raw else None, reason=reason[:500]
             )
             return f"/models/{quote(name)}?moved={move.id}#history"
 
@@ -334,24 +337,11 @@ def build_router(ui: UI) -> APIRouter:
     @router.post("/models/{name}/deployment/rollback")
     async def deployment_rollback(request: Request, name: str) -> Response:
         def do(form: dict[str, str]) -> str:
+            from loopline.serving import rollback_deployment
+
             authorize("deploy")
-            store = ui.store()
-            active = store.active_deployment(name)
-            if active is None:
-                raise ConflictError(
-                    f"model {name!r} has no active deployment", hint="nothing to roll back"
-                )
-            out = store.update_deployment(
-                active.id,
-                expected_step=active.step,
-                actor=current_user(),
-                action="deploy.rollback",
-                status="rolled_back",
-                challenger_percent=0.0,
-                reason=(form.get("reason", "").strip() or "rolled back from the web UI")[:500],
-            )
-            if out is None:
-                raise ConflictError("the deployment changed meanwhile", hint="reload the page")
+            reason = (form.get("reason", "").strip() or "rolled back from the web UI")[:500]
+            rollback_deployment(name, reason=reason)
             return f"/models/{quote(name)}/deployment"
 
         return await ui.action(request, do)
@@ -394,8 +384,9 @@ def build_router(ui: UI) -> APIRouter:
 
     @router.get("/monitoring/{monitor_id}", response_class=HTMLResponse)
     def monitor(request: Request, monitor_id: int) -> Response:
-        raw = request.query_params.get("window")
-        window = float(raw) if raw and raw.replace(".", "", 1).isdigit() else None
+        raw = request.query_params.get("window") or ""
+        ok = 0 < len(raw) <= 20 and raw.replace(".", "", 1).isdigit()
+        window = float(raw) if ok else None
         return ui.page(
             request,
             "monitoring.html",
@@ -405,7 +396,13 @@ def build_router(ui: UI) -> APIRouter:
 
     @router.get("/pipelines", response_class=HTMLResponse)
     def pipelines(request: Request) -> Response:
-        return ui.page(request, "pipelines.html", "pipelines", views.pipelines_page)
+        artifacts = ui.artifacts
+        return ui.page(
+            request,
+            "pipelines.html",
+            "pipelines",
+            lambda s: views.pipelines_page(s, artifacts() if artifacts else None),
+        )
 
     @router.get("/audit", response_class=HTMLResponse)
     def audit(request: Request) -> Response:
@@ -426,8 +423,12 @@ def mount_ui(
     *,
     capture_dir: Path | None = None,
     require_login: bool = True,
+    artifacts: Callable[[], ArtifactStore] | None = None,
 ) -> None:
     """Serve the web UI from `app` at `/` (static files under /static/ui).
+
+    `artifacts` is the artifact store pages read recorded content from (a pipeline run's
+    spec); default: the one the settings name.
 
     `require_login=False` is for `loopline ui` over the embedded store: there is no token,
     the caller is the local owner. `capture_dir` is where serving captures predictions
@@ -437,16 +438,23 @@ def mount_ui(
     if getattr(app.state, "loopline_ui", False):
         return
     app.state.loopline_ui = True
-    if capture_dir is None:
+    if capture_dir is None or artifacts is None:
         from loopline.config import load_settings
 
-        capture_dir = load_settings().home / "capture"
+        settings = load_settings()
+        capture_dir = capture_dir or settings.home / "capture"
+        if artifacts is None:
+            from loopline.store import open_artifact_store
+
+            def artifacts() -> ArtifactStore:
+                return open_artifact_store(settings)
+
     # Import what the pages use now, so the server pays at start, not the first visitor.
     import loopline.monitoring
     import loopline.ops.dora
     import loopline.pipelines  # noqa: F401
 
-    ui = UI(store, capture_dir=capture_dir, require_login=require_login)
+    ui = UI(store, capture_dir=capture_dir, require_login=require_login, artifacts=artifacts)
     app.mount(STATIC_PREFIX, StaticFiles(directory=HERE / "static"), name="ui-static")
     app.include_router(build_router(ui))
     app.state.loopline_ui_started = time.time()
@@ -458,16 +466,25 @@ def create_ui_app(settings: Any = None) -> FastAPI:
     Every request runs as the local owner (no principal), like the CLI on the same store.
     """
     from loopline.config import load_settings
-    from loopline.store import open_metadata_store
+    from loopline.store import open_artifact_store, open_metadata_store
 
     settings = settings or load_settings()
 
     def store() -> MetadataStore:
         return open_metadata_store(settings)
 
+    def artifacts() -> ArtifactStore:
+        return open_artifact_store(settings)
+
     store()  # open (and migrate) now: a bad database fails at start, not on the first page
     app = FastAPI(title="Loopline UI", docs_url=None, redoc_url=None, openapi_url=None)
-    mount_ui(app, store, capture_dir=settings.home / "capture", require_login=False)
+    mount_ui(
+        app,
+        store,
+        capture_dir=settings.home / "capture",
+        require_login=False,
+        artifacts=artifacts,
+    )
     return app
 
 

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Sequence
 from typing import Any
 
+from loopline.errors import InvalidInputError, LooplineError
 from loopline.store import Deployment, MetadataStore, MonitorRecord, WindowResult
+
+log = logging.getLogger("loopline.server.ui")
+MAX_LOOKBACK = 365  # windows on one monitor's page
 
 MAX_POINTS = 400  # per metric series in a chart: longer histories are thinned evenly
 
@@ -76,9 +81,36 @@ def _traffic(model: str, production: int | None, dep: Deployment | None) -> list
 
 
 def _recent_windows(store: MetadataStore, monitor: MonitorRecord, count: int) -> list[WindowResult]:
+    """The monitor's last `count` windows; a config the library refuses (a bad `window`)
+    raises its InvalidInputError, which each page catches for that monitor alone
+    (`monitor_problem`)."""
     from loopline.monitoring import window_seconds
 
+    count = max(1, min(count, MAX_LOOKBACK))
     span = window_seconds(monitor.window)
     anchor = monitor.last_run_at or time.time()
     windows = store.list_windows(monitor.id, since=anchor - (count + 1) * span)
     return windows[-count:]
+
+
+def lookback(monitor: MonitorRecord) -> int:
+    """How many windows the monitor's page shows (`lookback` in its config, default 30)."""
+    raw = monitor.config.get("lookback", 30) if isinstance(monitor.config, dict) else 30
+    if isinstance(raw, bool) or not isinstance(raw, int | float | str):
+        raise InvalidInputError(f"lookback {raw!r} is not a number", hint="e.g. lookback: 30")
+    try:
+        n = int(float(raw)) if raw not in ("", 0) else 30
+    except (ValueError, OverflowError):
+        raise InvalidInputError(
+            f"lookback {str(raw)[:40]!r} is not a number", hint="e.g. lookback: 30"
+        ) from None
+    return max(1, min(n, MAX_LOOKBACK))
+
+
+def monitor_problem(monitor: MonitorRecord, exc: Exception) -> str:
+    """One line for a monitor whose stored config cannot be used: shown on that monitor's
+    card, never as the status of a page listing every monitor."""
+    if isinstance(exc, LooplineError):
+        return f"monitor config: {exc.one_line()}"[:500]
+    log.warning("monitor #%s (%s) could not be shown: %r", monitor.id, monitor.uri, exc)
+    return f"monitor config cannot be used ({type(exc).__name__}); see the server log"

@@ -7,7 +7,12 @@ from pathlib import Path
 from typing import Any
 
 from loopline.server.ui import _charts as charts
-from loopline.server.ui._views._common import _recent_windows, _traffic, _window_label
+from loopline.server.ui._views._common import (
+    _recent_windows,
+    _traffic,
+    _window_label,
+    monitor_problem,
+)
 from loopline.store import MetadataStore
 
 
@@ -105,8 +110,14 @@ def deployment_page(store: MetadataStore, name: str, capture: Path | None) -> di
     )
     errors: list[dict[str, Any]] = []
     slo_lat: list[dict[str, Any]] = []
+    problem = None
+    windows: list[Any] = []
     if monitor is not None:
-        for w in _recent_windows(store, monitor, 30):
+        try:
+            windows = _recent_windows(store, monitor, 30)
+        except Exception as exc:  # shown above the charts; the rollout itself still shows
+            problem = monitor_problem(monitor, exc)
+        for w in windows:
             e = w.result.get("errors") or {}
             lat = w.result.get("latency") or {}
             label = _window_label(w)
@@ -128,6 +139,7 @@ def deployment_page(store: MetadataStore, name: str, capture: Path | None) -> di
         "traffic": _traffic(name, model.aliases.get("production"), active),
         "deployments": list(reversed(deployments))[:20],
         "live": _live_traffic(capture, name),
+        "monitor_problem": problem,
         "errors_chart": charts.lines(
             errors,
             x="window",

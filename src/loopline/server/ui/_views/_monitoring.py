@@ -7,19 +7,41 @@ from typing import Any
 
 from loopline.errors import NotFoundError
 from loopline.server.ui import _charts as charts
-from loopline.server.ui._views._common import _recent_windows, _window_label
+from loopline.server.ui._views._common import (
+    _recent_windows,
+    _window_label,
+    lookback,
+    monitor_problem,
+)
 from loopline.store import MetadataStore
 
 
 def monitoring_index(store: MetadataStore, model: str | None = None) -> dict[str, Any]:
-    rows = []
+    rows: list[dict[str, Any]] = []
     for m in store.list_monitors():
         if model and m.model != model:
             continue
-        latest = _recent_windows(store, m, 1)
-        feats = (latest[-1].result.get("features") or {}) if latest else {}
-        drifted = sorted(n for n, f in feats.items() if f.get("status") in ("warning", "critical"))
-        rows.append({"monitor": m, "latest": latest[-1] if latest else None, "drifted": drifted})
+        try:
+            latest = _recent_windows(store, m, 1)
+            feats = (latest[-1].result.get("features") or {}) if latest else {}
+            drifted = sorted(
+                str(n)
+                for n, f in feats.items()
+                if isinstance(f, dict) and f.get("status") in ("warning", "critical")
+            )
+        except Exception as exc:  # one broken monitor: an error in its own row
+            rows.append(
+                {"monitor": m, "latest": None, "drifted": [], "error": monitor_problem(m, exc)}
+            )
+            continue
+        rows.append(
+            {
+                "monitor": m,
+                "latest": latest[-1] if latest else None,
+                "drifted": drifted,
+                "error": None,
+            }
+        )
     alerts = store.list_alerts(model or None, status=None, limit=50)
     return {"monitors": rows, "alerts": alerts, "model": model}
 
@@ -49,12 +71,17 @@ def monitoring_page(store: MetadataStore, monitor_id: int, window: float | None)
     monitor = next((m for m in store.list_monitors() if m.id == monitor_id), None)
     if monitor is None:
         raise NotFoundError(f"no monitor #{monitor_id}", hint="see /monitoring for the list")
-    history = _recent_windows(store, monitor, int(monitor.config.get("lookback", 30) or 30))
+    try:
+        history = _recent_windows(store, monitor, lookback(monitor))
+        problem = None
+    except Exception as exc:  # the page still shows the monitor, with what is wrong
+        history, problem = [], monitor_problem(monitor, exc)
     base = f"/monitoring/{monitor.id}"
     if not history:
         return {
             "monitor": monitor,
             "history": [],
+            "problem": problem,
             "alerts": store.list_alerts(monitor.model, None, 20),
         }
     selected = next(
@@ -124,6 +151,7 @@ def monitoring_page(store: MetadataStore, monitor_id: int, window: float | None)
     return {
         "monitor": monitor,
         "history": history,
+        "problem": None,
         "selected": selected,
         "selected_label": _window_label(selected),
         "order": order,

@@ -14,6 +14,7 @@ from loopline.server.ui._views._common import (
     _traffic,
     _window_label,
     duration,
+    monitor_problem,
     num,
 )
 from loopline.store import AlertRecord, MetadataStore, MonitorRecord
@@ -119,10 +120,13 @@ def slo_status(store: MetadataStore, monitor: MonitorRecord | None) -> dict[str,
 
     if monitor is None:
         return {"status": "no monitor", "detail": "no monitor on @production"}
-    windows = _recent_windows(store, monitor, 1)
-    if not windows:
-        return {"status": "no data", "detail": "no window computed yet"}
-    objectives = window_status(windows[-1], SLO.parse(monitor.config.get("slo")))
+    try:
+        windows = _recent_windows(store, monitor, 1)
+        if not windows:
+            return {"status": "no data", "detail": "no window computed yet"}
+        objectives = window_status(windows[-1], SLO.parse(monitor.config.get("slo")))
+    except Exception as exc:  # this monitor's config: its row says so, not the page
+        return {"status": "error", "detail": monitor_problem(monitor, exc)}
     states = [o["status"] for o in objectives.values()]
     status = "violated" if "violated" in states else "met" if "met" in states else "no data"
     broken = [k for k, o in objectives.items() if o["status"] == "violated"]
