@@ -33,8 +33,11 @@ lint: $(VENV)/.dev-installed
 typecheck: $(VENV)/.dev-installed
 	$(VENV)/bin/mypy --strict src/loopline
 
+# The core tier on both cores (tests that share the session's Ray cluster stay on one
+# worker); the soak test measures throughput, so it runs alone afterwards.
 pytest: $(VENV)/.dev-installed
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2 --dist loadgroup --ignore=tests/e2e
+	$(PY) -m pytest tests/e2e
 
 # The store and registry suites again on a real PostgreSQL server (issue 10): a throwaway
 # server (tests/_backends.py: initdb + pg_ctl, as user postgres when root, trust auth, 127.0.0.1

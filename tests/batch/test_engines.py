@@ -20,6 +20,8 @@ from tests.batch.files import read, write
 from tests.batch.ray_cluster import ray_cluster
 
 __all__ = ["ray_cluster"]  # the session fixture, used by name below
+# One worker holds the session's Ray cluster (make test runs the suite on 2 workers).
+pytestmark = pytest.mark.xdist_group("ray")
 
 URI = "models:/churn/1"
 ENGINES = ["local", "ray"]

@@ -17,6 +17,8 @@ from tests.pipelines.cli import invoke
 from tests.pipelines.conftest import Toy
 
 __all__ = ["ray_cluster"]
+# One worker holds the session's Ray cluster (make test runs the suite on 2 workers).
+pytestmark = pytest.mark.xdist_group("ray")
 
 # `seed` and `factor` change what the toy pipeline computes: each trial's report differs.
 SWEEP = "grid:\n  seed: [1, 2]\n  factor: [2, 3]\ntrials:\n  - {seed: 9, factor: 5}\nparallel: 2\n"
