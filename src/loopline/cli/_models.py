@@ -113,6 +113,10 @@ def promote(
     policy: Annotated[Path | None, typer.Option(help="Gate policy YAML")] = None,
     data: Annotated[Path | None, typer.Option(help="Hold-out data to evaluate both on")] = None,
     target: Annotated[str | None, typer.Option(help="Label column in --data")] = None,
+    slice_: Annotated[
+        list[str] | None,
+        typer.Option("--slice", help="Slice column of --data (repeatable): slice_gap.* metrics"),
+    ] = None,
     reason: Annotated[str | None, typer.Option(help="Why (kept in the audit log)")] = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -120,7 +124,14 @@ def promote(
     from loopline.gates import promote as run_promotion
 
     result = run_promotion(
-        name, version, to, policy=policy, data=data, target=target, reason=reason
+        name,
+        version,
+        to,
+        policy=policy,
+        data=data,
+        target=target,
+        slices=slice_ or [],
+        reason=reason,
     )
     if as_json:
         print_json(

@@ -113,6 +113,7 @@ def compute_evaluation(
     X = df.drop(columns=[target])
     task = _task(model, y)
     metrics = _score(model, X, y, task)
+    base = list(metrics)  # the gaps below are added to `metrics`: iterate over a snapshot
     per_slice: dict[str, Any] = {}
     for col in slices:
         groups: dict[str, dict[str, float]] = {}
@@ -120,7 +121,7 @@ def compute_evaluation(
             if len(idx) >= _MIN_SLICE_ROWS:
                 groups[str(value)] = _score(model, X.loc[idx], y.loc[idx], task)
         per_slice[col] = groups
-        for name in metrics:
+        for name in base:
             values = [g[name] for g in groups.values() if name in g]
             if len(values) >= 2:
                 gap = max(values) - min(values)

@@ -1,0 +1,48 @@
+"""Evaluation by slice, end to end: the CLI and `ll.promote` compute per-slice metrics and
+`slice_gap.*`, and a gate rule on the gap decides a promotion (issue 16)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import loopline as ll
+from loopline.store import ModelVersion, open_metadata_store
+from tests.conftest import run_cli
+
+
+def test_cli_evaluate_with_a_slice_stores_slice_metrics_and_gaps(
+    train_version: Callable[..., ModelVersion], holdout: Path
+) -> None:
+    """Finding: `loopline models evaluate ... --slice contract` ended in `RuntimeError:
+    dictionary changed size during iteration` (exit 1)."""
+    train_version()
+    out = run_cli(
+        "models", "evaluate", "models:/churn/1", "--data", str(holdout),
+        "--target", "label", "--slice", "segment", "--json",
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    [result] = json.loads(out.stdout)
+    assert set(result["slices"]["segment"]) == {"north", "south"}
+    north, south = (result["slices"]["segment"][k]["auc"] for k in ("north", "south"))
+    assert result["metrics"]["slice_gap.auc"] == abs(north - south)
+    stored = open_metadata_store().list_evaluations("churn", 1)[-1]
+    assert stored.metrics["slice_gap.auc"] == result["metrics"]["slice_gap.auc"]
+
+
+def test_a_slice_gap_rule_decides_a_promotion(
+    train_version: Callable[..., ModelVersion], holdout: Path
+) -> None:
+    """Finding: README's `slice_gap.auc <= 0.05` rule could never be used."""
+    train_version()
+    strict = ll.GatePolicy(name="fair", rules=("slice_gap.auc <= 0",))
+    refused = ll.promote(
+        "churn", 1, "production", policy=strict, data=holdout, target="label", slices=["segment"]
+    )
+    assert not refused.promoted
+    assert [r.rule for r in refused.decision.failures] == ["slice_gap.auc <= 0"]
+    lenient = ll.GatePolicy(name="fair", rules=("slice_gap.auc <= 0.5",))
+    assert ll.promote(
+        "churn", 1, "production", policy=lenient, data=holdout, target="label", slices=["segment"]
+    ).promoted
