@@ -141,3 +141,29 @@ def test_empty_or_nan_samples_are_refused_or_skipped() -> None:
         ks_2samp([np.nan], [1.0])
     out = column_drift(NumericReference.from_values([1.0, 2.0]), [np.nan, np.inf])
     assert out["n_cur"] == 0 and "psi" not in out
+
+
+def test_statistics_refuse_empty_evidence_and_follow_scipy_on_infinities() -> None:
+    """Issue 16: `stats.psi` of an all-NaN sample returned 9.21 instead of raising, and
+    `wasserstein_distance([0, 1, inf], [0, 1])` returned 0.0 (scipy: inf)."""
+    import math
+
+    import numpy as np
+    import pytest
+    from scipy import stats as sps
+
+    from loopline.stats import psi, wasserstein_distance
+
+    with pytest.raises(ValueError, match="finite value"):
+        psi([np.nan] * 50, [1.0, 2.0, 3.0])
+    with pytest.raises(ValueError, match="finite value"):
+        psi([1.0, 2.0, 3.0], [np.nan, np.inf])
+    for u, v in [
+        ([0, 1, math.inf], [0, 1]),
+        ([0, 1], [0, -math.inf]),
+        ([0, math.inf], [1, math.inf]),
+    ]:
+        want = sps.wasserstein_distance(u, v)
+        got = wasserstein_distance(u, v)
+        assert (math.isnan(want) and math.isnan(got)) or got == want, (u, v, got, want)
+    assert wasserstein_distance([0, 1, math.inf], [0, 1]) == math.inf

@@ -27,18 +27,22 @@ def _vecdot(a: Array, b: Array) -> float:
 
 
 def wasserstein_from_merge(m: Merge) -> float:
-    # ∫|F_u - F_v| dx as a sum over the gaps between consecutive pooled values
-    return _vecdot(np.abs(m.gap[:-1]), np.diff(m.values))
+    # ∫|F_u - F_v| dx as a sum over the gaps between consecutive pooled values (inf - inf and
+    # 0 * inf are NaN, as in scipy: the distance is undefined there)
+    with np.errstate(invalid="ignore"):
+        return _vecdot(np.abs(m.gap[:-1]), np.diff(m.values))
 
 
 def wasserstein_distance(u_values: Any, v_values: Any) -> float:
-    """Earth mover's distance between two 1-D samples (NaN/inf ignored)."""
+    """Earth mover's distance between two 1-D samples. NaN is ignored; infinities count, as
+    in scipy: mass at an unmatched infinity is infinitely far (inf), and infinities on both
+    sides make the distance undefined (NaN), exactly as scipy answers."""
     u = np.asarray(u_values, dtype="float64")
     v = np.asarray(v_values, dtype="float64")
-    u = np.sort(u[np.isfinite(u)])
-    v = np.sort(v[np.isfinite(v)])
+    u = np.sort(u[~np.isnan(u)])
+    v = np.sort(v[~np.isnan(v)])
     if u.size == 0 or v.size == 0:
-        raise ValueError("wasserstein_distance needs at least one finite value in each sample")
+        raise ValueError("wasserstein_distance needs at least one non-NaN value in each sample")
     return wasserstein_from_merge(merge_sorted(u, v))
 
 

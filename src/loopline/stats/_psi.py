@@ -46,6 +46,9 @@ def psi(reference: Any, current: Any, bins: int = 10) -> float:
     """PSI of `current` against `reference` (numeric arrays; NaN/inf ignored)."""
     ref = np.asarray(reference, dtype="float64")
     cur = np.asarray(current, dtype="float64")
+    if not np.isfinite(ref).any() or not np.isfinite(cur).any():
+        # An empty histogram is not "very different", it is no evidence: refuse, don't guess.
+        raise ValueError("psi needs at least one finite value in each sample")
     edges = quantile_edges(ref, bins)
     return psi_from_fractions(binned_fractions(ref, edges), binned_fractions(cur, edges))
 
