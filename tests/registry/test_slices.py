@@ -46,3 +46,23 @@ def test_a_slice_gap_rule_decides_a_promotion(
     assert ll.promote(
         "churn", 1, "production", policy=lenient, data=holdout, target="label", slices=["segment"]
     ).promoted
+
+
+def test_promote_with_data_and_an_unknown_metric_writes_nothing(
+    train_version: Callable[..., ModelVersion], holdout: Path
+) -> None:
+    """Issue 16: a promote with --data and a policy naming an unknown metric wrote evaluations
+    before refusing, though a refused call writes nothing."""
+    import pytest
+
+    from loopline.errors import InvalidInputError
+
+    train_version()
+    store = open_metadata_store()
+    before = (len(store.list_audit_events()), store.list_evaluations("churn", 1))
+    with pytest.raises(InvalidInputError, match="metric 'aucc' is unknown"):
+        ll.promote(
+            "churn", 1, "production", policy=ll.GatePolicy(rules=("aucc >= 0.8",)),
+            data=holdout, target="label",
+        )  # fmt: skip
+    assert (len(store.list_audit_events()), store.list_evaluations("churn", 1)) == before

@@ -3,15 +3,22 @@ move the alias only if the gate passed. Both the decision and the move are audit
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from loopline.config import current_user
-from loopline.errors import ConflictError, NotFoundError
-from loopline.policy import GateDecision, GatePolicy, RuleResult
-from loopline.registry import evaluate_version, load_model, read_table, verify_version
+from loopline.errors import ConflictError, InvalidInputError, NotFoundError
+from loopline.policy import CHAMPION, GateDecision, GatePolicy, RuleResult, parse_rule
+from loopline.registry import (
+    compute_evaluation,
+    evaluate_version,
+    load_model,
+    read_table,
+    store_evaluation,
+    verify_version,
+)
 from loopline.store import (
     AliasMove,
     GateDecisionRecord,
@@ -47,6 +54,24 @@ def _policy(policy: GatePolicy | str | Path | None) -> GatePolicy | None:
     if policy is None:
         return None
     return policy if isinstance(policy, GatePolicy) else GatePolicy.from_yaml(policy)
+
+
+def _in_force(store: MetadataStore, name: str, alias: str) -> GatePolicy:
+    return GatePolicy.from_params(store.get_alias_policy(name, alias).policy)
+
+
+def _check_metric_names(policy: GatePolicy, metrics: Mapping[str, float]) -> None:
+    """Refuse a rule naming a metric the evaluation does not produce."""
+    for text in policy.rules:
+        for name in sorted(parse_rule(text).names):
+            key = name.removeprefix(CHAMPION)
+            if key not in metrics:
+                raise InvalidInputError(
+                    f"gate rule {text!r}: metric {key!r} is unknown; known: "
+                    f"{', '.join(sorted(metrics))}",
+                    hint="write one comparison of metrics and numbers, e.g. "
+                    "'auc >= champion.auc - 0.01'",
+                )
 
 
 def as_decision(record: GateDecisionRecord) -> GateDecision:
@@ -115,8 +140,13 @@ def promote(
         if target is None:
             raise ConflictError("--data needs --target", hint="name the label column")
         frame = read_table(data)
-        fingerprint = evaluate_version(
-            candidate, load_model(candidate.uri), frame, target, slices
+        task, metrics, per_slice = compute_evaluation(
+            load_model(candidate.uri), frame, target, slices
+        )
+        # A refused call writes nothing: check the rules' metrics before storing anything.
+        _check_metric_names(_policy(policy) or _in_force(store, name, to), metrics)
+        fingerprint = store_evaluation(
+            candidate, frame, task, metrics, per_slice
         ).record.dataset_fingerprint
         if champion is not None:
             evaluate_version(champion, load_model(champion.uri), frame, target, slices)

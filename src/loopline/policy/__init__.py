@@ -6,6 +6,14 @@ A core-layer package: the store computes the gate decision of a protected alias 
 """
 
 from loopline.policy._policy import GateDecision, GatePolicy, PromotionGate, RuleResult
-from loopline.policy._rules import Rule, parse_rule
+from loopline.policy._rules import CHAMPION, Rule, parse_rule
 
-__all__ = ["GateDecision", "GatePolicy", "PromotionGate", "Rule", "RuleResult", "parse_rule"]
+__all__ = [
+    "CHAMPION",
+    "GateDecision",
+    "GatePolicy",
+    "PromotionGate",
+    "Rule",
+    "RuleResult",
+    "parse_rule",
+]

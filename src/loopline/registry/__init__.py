@@ -1,6 +1,12 @@
 """The model registry: immutable versions, aliases, evaluation, approvals, rollback, lineage."""
 
-from loopline.registry._evaluate import Evaluation, compute_evaluation, evaluate_version, read_table
+from loopline.registry._evaluate import (
+    Evaluation,
+    compute_evaluation,
+    evaluate_version,
+    read_table,
+    store_evaluation,
+)
 from loopline.registry._metrics import classification_metrics, regression_metrics
 from loopline.registry._registry import (
     approve,
@@ -32,5 +38,6 @@ __all__ = [
     "register_model",
     "regression_metrics",
     "rollback",
+    "store_evaluation",
     "verify_version",
 ]

@@ -140,6 +140,17 @@ def evaluate_version(
     """Evaluate and store the result on the version."""
     df = read_table(data)
     task, metrics, per_slice = compute_evaluation(model, df, target, slices)
+    return store_evaluation(version, df, task, metrics, per_slice)
+
+
+def store_evaluation(
+    version: ModelVersion,
+    df: pd.DataFrame,
+    task: str,
+    metrics: dict[str, float],
+    per_slice: dict[str, Any],
+) -> Evaluation:
+    """Record an evaluation `compute_evaluation` made of `version` on `df`."""
     record = open_metadata_store().record_evaluation(
         version.model,
         version.version,
@@ -152,4 +163,10 @@ def evaluate_version(
     return Evaluation(version, record)
 
 
-__all__ = ["Evaluation", "compute_evaluation", "evaluate_version", "read_table"]
+__all__ = [
+    "Evaluation",
+    "compute_evaluation",
+    "evaluate_version",
+    "read_table",
+    "store_evaluation",
+]
