@@ -66,3 +66,17 @@ def test_promote_with_data_and_an_unknown_metric_writes_nothing(
             data=holdout, target="label",
         )  # fmt: skip
     assert (len(store.list_audit_events()), store.list_evaluations("churn", 1)) == before
+
+
+def test_lineage_lists_the_deployments_that_served_a_version(
+    train_version: Callable[..., ModelVersion],
+) -> None:
+    """Issue 16: `ll.lineage(...)` returned `deployments: []` always (hard-coded)."""
+    from loopline.serving import deploy
+
+    v1, v2 = train_version(), train_version()
+    assert ll.promote("churn", v1.version, "production").promoted
+    d = deploy("churn", v2.version, strategy="shadow")
+    [served] = ll.lineage("models:/churn/2")["deployments"]
+    assert (served["id"], served["arm"], served["strategy"]) == (d.id, "challenger", "shadow")
+    assert ll.lineage("models:/churn/1")["deployments"][0]["arm"] == "champion"

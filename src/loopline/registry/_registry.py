@@ -236,7 +236,19 @@ def lineage(uri: str) -> dict[str, Any]:
             for m in store.alias_history(version.model)
             if version.version in (m.from_version, m.to_version)
         ],
-        "deployments": [],  # filled once the serving layer records deployments
+        "deployments": [  # the rollouts that served this version, as champion or challenger
+            {
+                "id": d.id,
+                "alias": d.alias,
+                "strategy": d.strategy,
+                "arm": "champion" if d.champion_version == version.version else "challenger",
+                "status": d.status,
+                "started_by": d.created_by,
+                "at": d.created_at,
+            }
+            for d in store.list_deployments(version.model)
+            if version.version in (d.champion_version, d.challenger_version)
+        ],
     }
 
 
