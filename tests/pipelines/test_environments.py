@@ -8,6 +8,7 @@ from collections.abc import Callable
 import pytest
 
 import loopline as ll
+from loopline.errors import ConflictError
 from loopline.pipelines import run_pipeline
 from loopline.store import open_metadata_store
 from tests.pipelines.conftest import Toy
@@ -72,3 +73,19 @@ def test_a_rollout_strategy_starts_a_canary_instead_of_moving_the_alias(toy: Toy
     third = run_pipeline(spec, params={"seed": 3})
     assert third.step("production").status == "failed"  # one rollout at a time
     assert "active" in (third.step("production").error or "")
+
+
+def test_the_loop_run_twice_never_moves_production_backwards(toy: Toy) -> None:
+    """Issue 16: running the loop a second time (make demo twice) promoted the week-0 model
+    from the step cache over the newer one in production."""
+    spec = toy.write(FLOW.replace("PRODUCTION", "{}"))
+    assert run_pipeline(spec).promotion == "promoted"  # v1
+    assert run_pipeline(spec, params={"seed": 2}).promotion == "promoted"  # v2
+    again = run_pipeline(spec)  # same params: training comes from the cache, v1 is offered
+    assert again.promotion == "rejected"
+    assert "v1 is older than v2, which holds @production" in again.promotion_reason
+    store = open_metadata_store()
+    assert store.get_version_by_alias("toy", "production").version == 2
+    # ...and the store refuses it on any other path too.
+    with pytest.raises(ConflictError, match="older than its holder"):
+        ll.promote("toy", 1, "production")

@@ -172,6 +172,14 @@ def check_protected_move(
         if gate_decision_id is not None:
             check_decision_belongs(conn, gate_decision_id, target, alias, model)
         return gate_decision_id
+    holder = (
+        conn.execute(
+            sa.select(t.model_versions.c.version).where(t.model_versions.c.id == holder_version_id)
+        ).scalar()
+        if holder_version_id is not None
+        else None
+    )
+    check_not_backwards(model, alias, target, holder)
     promote = f"loopline models promote {model} {target.version} --to {alias}"
     row = conn.execute(
         sa.select(t.gate_decisions)
@@ -234,6 +242,19 @@ def _staleness(
     return None
 
 
+def check_not_backwards(model: str, alias: str, target: Any, holder_version: int | None) -> None:
+    """A protected alias never moves forward to a version older than its holder: that is a
+    rollback (audited as one, to a previous holder), not a promotion. A pipeline re-run whose
+    training came from the step cache cannot put last month's model back this way."""
+    if holder_version is not None and target.version < holder_version:
+        raise ConflictError(
+            f"{model}@{alias} is protected: version {target.version} is older than its "
+            f"holder, version {holder_version}; the loop does not promote backwards",
+            hint=f"to go back on purpose: loopline models rollback {model} --alias {alias} "
+            f"--to {target.version} (it must have held {alias} before)",
+        )
+
+
 def check_decision_belongs(
     conn: sa.Connection, decision_id: int, target: Any, alias: str, model: str
 ) -> None:
@@ -271,6 +292,7 @@ __all__ = [
     "PROTECTED_BY_DEFAULT",
     "PolicyInForce",
     "check_decision_belongs",
+    "check_not_backwards",
     "check_protected_move",
     "check_rollback_target",
     "decide",

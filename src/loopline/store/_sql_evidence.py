@@ -206,6 +206,10 @@ class SqlEvidenceStore(SqlRegistryStore):
                 raise ConflictError(
                     f"{model}@{alias} already points at version {version}", hint="nothing to do"
                 )
+            if force.protected:
+                protocol.check_not_backwards(
+                    model, alias, row, champion.version if champion is not None else None
+                )
             decision = protocol.decide(
                 conn, model, row, champion, alias, force, dataset_fingerprint
             )
