@@ -91,3 +91,31 @@ def test_no_route_writes_an_audit_event(team: TeamServer) -> None:
             )
         assert r.status_code == 405, (role, r.status_code, r.text)
     assert len(team.store.list_audit_events()) == before
+
+
+def test_approver_clears_and_ml_engineer_rolls_out(
+    team: TeamServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Separation of duties for rollouts against production: an approver records the gate
+    (`loopline models gate`), an ml-engineer starts the canary (`loopline deploy start`);
+    neither alone could put an ungated challenger on production traffic."""
+    from sklearn.linear_model import LogisticRegression
+
+    X = pd.DataFrame({"a": [0.5, -1.0, 2.0, -0.3] * 10, "b": [1.0, 2.0, 3.0, 0.0] * 10})
+    y = (X["a"] > 0).astype("int64")
+    _as(monkeypatch, team, "dana", "data-scientist")
+    for _ in range(2):
+        with ll.start_run(experiment="loan") as run:
+            info = run.log_model(LogisticRegression().fit(X, y), signature=ll.infer_signature(X))
+        ll.register_model(info, "loan")
+    paul = _as(monkeypatch, team, "paul", "approver")
+    assert run_cli("models", "promote", "loan", "1", env=paul).returncode == 0
+    erin = _as(monkeypatch, team, "erin", "ml-engineer")
+    refused = run_cli("deploy", "start", "loan", "2", "--strategy", "canary", env=erin)
+    assert refused.returncode == 2 and "loopline models gate loan 2" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1
+    cleared = run_cli("models", "gate", "loan", "2", env=paul)
+    assert cleared.returncode == 0, cleared.stdout + cleared.stderr
+    started = run_cli("deploy", "start", "loan", "2", "--strategy", "canary", env=erin)
+    assert started.returncode == 0, started.stderr
+    assert team.store.active_deployment("loan").challenger_version == 2  # type: ignore[union-attr]

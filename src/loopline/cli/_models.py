@@ -147,7 +147,36 @@ def promote(
             console.print(f"[green]promoted[/green] {name}/{version} to @{to}")
         else:
             console.print(f"[red]refused[/red]: {result.decision.summary()}; @{to} unchanged")
+            if any(r.rule.startswith("approvals") for r in result.decision.failures):
+                console.print(
+                    f"to fix: an approver runs `loopline models approve {name} {version}`"
+                )
     if not result.promoted:
+        raise typer.Exit(1)
+
+
+@app.command("gate")
+def gate(
+    name: str,
+    version: int,
+    to: Annotated[str, typer.Option("--to", help="Alias to clear, e.g. production")] = "production",
+    policy: Annotated[Path | None, typer.Option(help="Gate policy YAML")] = None,
+    data: Annotated[Path | None, typer.Option(help="Hold-out data to evaluate both on")] = None,
+    target: Annotated[str | None, typer.Option(help="Label column in --data")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Run and record the gate without moving the alias: clears a version for a rollout
+    (`loopline deploy start`) against a protected alias (exit 1 if it fails)."""
+    from loopline.gates import gate as run_gate_only
+
+    result = run_gate_only(name, version, to, policy=policy, data=data, target=target)
+    if as_json:
+        print_json({"passed": result.decision.passed, "decision_id": result.decision_id})
+    else:
+        _decision_table(result)
+        verdict = "[green]passed[/green]" if result.decision.passed else "[red]failed[/red]"
+        console.print(f"gate {verdict} for {name}/{version} @{to} (decision #{result.decision_id})")
+    if not result.decision.passed:
         raise typer.Exit(1)
 
 
@@ -248,6 +277,31 @@ def evaluate(
     )
 
 
+@app.command("evaluations")
+def evaluations(name: str, version: int, as_json: JsonOpt = False) -> None:
+    """Every evaluation of NAME/VERSION with who recorded it; only trusted ones (the ci
+    role, admin, the embedded owner) count as evidence for a protected alias."""
+    from loopline.identity import TRUSTED_EVALUATOR_ROLES
+
+    evals = store(reap=False).list_evaluations(name, version)
+    if as_json:
+        print_json([e.__dict__ for e in evals])
+        return
+    keys = sorted({k for e in evals for k in e.metrics if not k.startswith("latency")})[:2]
+    rows = [
+        [
+            str(e.id),
+            when(e.at, short=True),
+            f"{e.recorded_by or '?'} ({e.recorder_role or 'unknown'})",
+            "yes" if e.recorder_role in TRUSTED_EVALUATOR_ROLES else "no",
+            e.dataset_fingerprint[:12],
+            *(number(e.metrics[k], 4) if k in e.metrics else "" for k in keys),
+        ]
+        for e in evals
+    ]
+    table(f"evaluations of {name}/{version}", ["id", "at", "by", "trusted", "data", *keys], rows)
+
+
 @app.command("lineage")
 def lineage(uri: str, as_json: JsonOpt = False) -> None:
     """Which data, code and approvals made the version URI points at."""
@@ -276,7 +330,9 @@ def lineage(uri: str, as_json: JsonOpt = False) -> None:
         console.print(f"  ✓ approved by {a['approver']} ({a['role']}) {when(a['at'])}")
     for m in info["alias_history"]:
         console.print(
-            f"  ⇄ {m['action']} @{m['alias']} v{m['from']} → v{m['to']} by {m['actor']} "
+            f"  ⇄ {m['action']} @{m['alias']} "
+            f"{'(none)' if m['from'] is None else 'v' + str(m['from'])} → v{m['to']} "
+            f"by {m['actor']} "
             f"{when(m['at'])}"
         )
 

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from loopline.cli._output import console, print_json, table, when
+from loopline.identity import ROLES
 
 tokens = typer.Typer(help="API tokens for the team server.", no_args_is_help=True)
 
@@ -25,9 +26,7 @@ def server(
 @tokens.command("create")
 def tokens_create(
     user: Annotated[str, typer.Option(help="Who the token is for")],
-    role: Annotated[
-        str, typer.Option(help="viewer | data-scientist | ml-engineer | approver | admin")
-    ],
+    role: Annotated[str, typer.Option(help=" | ".join(ROLES))],
     team: Annotated[str | None, typer.Option(help="The user's team")] = None,
     days: Annotated[float, typer.Option(help="Days until it expires (0: never)")] = 90.0,
     as_json: Annotated[bool, typer.Option("--json")] = False,

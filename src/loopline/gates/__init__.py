@@ -1,6 +1,6 @@
 """Gates: written promotion policies turned into decisions with reasons."""
 
-from loopline.gates._promote import PromotionResult, as_decision, promote, run_gate
+from loopline.gates._promote import PromotionResult, as_decision, gate, promote, run_gate
 from loopline.policy import GateDecision, GatePolicy, PromotionGate, Rule, RuleResult, parse_rule
 
 __all__ = [
@@ -11,6 +11,7 @@ __all__ = [
     "Rule",
     "RuleResult",
     "as_decision",
+    "gate",
     "parse_rule",
     "promote",
     "run_gate",

@@ -116,8 +116,10 @@ def promote(
     target: str | None = None,
     slices: Sequence[str] = (),
     reason: str | None = None,
+    move: bool = True,
 ) -> PromotionResult:
-    """Gate `name/version` against the holder of alias `to`; move the alias if it passes.
+    """Gate `name/version` against the holder of alias `to`; move the alias if it passes
+    (with `move=False`, only record the decision: see `gate`).
 
     With `data` (and `target`), candidate and champion are both evaluated on that same
     hold-out data first; otherwise their stored evaluations (or, for an unprotected alias,
@@ -151,9 +153,9 @@ def promote(
         if champion is not None:
             evaluate_version(champion, load_model(champion.uri), frame, target, slices)
     record = run_gate(store, name, version, to, policy, dataset_fingerprint=fingerprint)
-    move = None
-    if record.passed:
-        move = store.move_alias(
+    moved = None
+    if record.passed and move:
+        moved = store.move_alias(
             name,
             to,
             version,
@@ -162,7 +164,25 @@ def promote(
             reason=reason,
             gate_decision_id=record.id,
         )
-    return PromotionResult(candidate, champion, to, as_decision(record), record.id, move)
+    return PromotionResult(candidate, champion, to, as_decision(record), record.id, moved)
 
 
-__all__ = ["PromotionResult", "as_decision", "promote", "run_gate"]
+def gate(
+    name: str,
+    version: int,
+    to: str = "production",
+    *,
+    policy: GatePolicy | str | Path | None = None,
+    data: Any = None,
+    target: str | None = None,
+    slices: Sequence[str] = (),
+) -> PromotionResult:
+    """Run and record the gate of `to` for `name/version` without moving the alias: how an
+    approver clears a version for a rollout (canary, blue-green, A/B) that an ml-engineer
+    then starts; the store checks that decision when the rollout starts and completes."""
+    return promote(
+        name, version, to, policy=policy, data=data, target=target, slices=slices, move=False
+    )
+
+
+__all__ = ["PromotionResult", "as_decision", "gate", "promote", "run_gate"]

@@ -201,9 +201,11 @@ def promote_step(ctx: StepContext, inputs: Mapping[str, Any]) -> Outcome:
         return Outcome({"version": version}, "unchanged", f"v{version} already holds @{alias}")
     why = f"pipeline {spec.name} run {ctx.run.id[:8]} ({ctx.trigger}: {ctx.reason})"
     data = inputs.get("data")
-    if current is not None and version < current.version and store.get_alias_policy(
-        model_name, alias
-    ).protected:
+    if (
+        current is not None
+        and version < current.version
+        and store.get_alias_policy(model_name, alias).protected
+    ):
         # A re-run whose training came from the step cache offers an old version: the loop
         # never moves a protected alias backwards (the store refuses it too).
         return Outcome(

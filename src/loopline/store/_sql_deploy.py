@@ -164,7 +164,16 @@ class SqlDeploymentStore(SqlPromotionStore, DeploymentStore):
                 hint=f"promote a first version to {alias} before rolling out against it",
             )
         if chall is not None and strategy in _SERVES_CHALLENGER:
-            protocol.check_protected_move(conn, model, mid, alias, chall, holder.version_id, None)
+            try:
+                protocol.check_protected_move(
+                    conn, model, mid, alias, chall, holder.version_id, None
+                )
+            except ConflictError as exc:
+                raise ConflictError(
+                    f"{exc.message}; its {strategy} rollout needs that first",
+                    hint=f"an approver clears it: loopline models gate {model} {chall.version} "
+                    f"--to {alias}; then start the rollout",
+                ) from None
 
     def active_deployment(self, model: str) -> Deployment | None:
         with self._engine.begin() as conn:
