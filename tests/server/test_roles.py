@@ -22,11 +22,11 @@ SHA = hashlib.sha256(MODEL_BYTES).hexdigest()
 
 
 def _setup(team: TeamServer) -> str:
-    """An experiment, a run, versions 1 and 2 of `m` by 'author', production 1 → 2."""
+    """An experiment, a run, versions 1-3 of `m` by 'author', production 1 → 2, v3 gated."""
     s = team.store
     assert open_artifact_store().put_bytes(MODEL_BYTES)[0] == SHA  # versions name real blobs
     run = s.create_run("e", None, {}, {}, Lineage())
-    for _ in range(2):
+    for _ in range(3):
         s.create_version(
             "m",
             run_id=run.id,
@@ -42,8 +42,8 @@ def _setup(team: TeamServer) -> str:
     for v in (1, 2):  # production is protected: the store's gate (default policy) first
         d = s.record_gate_decision("m", v, alias="production", decided_by="admin")
         s.move_alias("m", "production", v, actor="admin", action="promote", gate_decision_id=d.id)
-    # v1 is cleared to take production back from v2 (a PUT or a rollout may then move it)
-    assert s.record_gate_decision("m", 1, alias="production", decided_by="admin").passed
+    # v3 is cleared to take production from v2 (a PUT or a rollout may then move it)
+    assert s.record_gate_decision("m", 3, alias="production", decided_by="admin").passed
     return run.id
 
 
@@ -77,7 +77,7 @@ REQUESTS: dict[str, tuple[str, str, dict[str, Any] | None]] = {
     "alias.production": (
         "PUT",
         "/api/v1/models/m/aliases/production",
-        {"version": 1, "action": "promote"},
+        {"version": 3, "action": "promote"},
     ),
     "rollback": (
         "POST",
@@ -92,7 +92,7 @@ REQUESTS: dict[str, tuple[str, str, dict[str, Any] | None]] = {
             "alias": "production",
             "strategy": "canary",
             "champion_version": 2,
-            "challenger_version": 1,
+            "challenger_version": 3,
             "params": {},
             "challenger_percent": 10.0,
         },
