@@ -44,6 +44,12 @@ def wait_until(check: object, timeout: float = 30.0) -> None:
     raise AssertionError("timed out")
 
 
+def started_workers(before: set[Path]) -> set[str]:
+    """Process ids of the workers that wrote metrics into the server's new folder."""
+    folders = set(Path(tempfile.gettempdir()).glob("loopline-metrics-*")) - before
+    return {f.stem.rsplit("_", 1)[-1] for d in folders for f in d.glob("*.db")}
+
+
 def test_two_workers_capture_every_request_once_and_metrics_add_up(
     production: ModelVersion, home: Path
 ) -> None:
@@ -69,6 +75,10 @@ def test_two_workers_capture_every_request_once_and_metrics_add_up(
     )
     try:
         wait_until(lambda: httpx.get(f"{url}/v2/health/ready", timeout=2).status_code == 200)
+        # Ready answers as soon as one worker is up; on a loaded 2-core machine the other
+        # can still be loading the model and the first would take every request. Each
+        # worker writes its model-info gauge file on start, so wait for two of those.
+        wait_until(lambda: len(started_workers(before)) == 2, timeout=60)
         rows = {"dataframe_split": {"columns": ["a", "b"], "data": [[0.1, -0.2], [1.5, 0.3]]}}
 
         def call(_: int) -> int:
