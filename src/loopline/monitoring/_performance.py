@@ -46,6 +46,35 @@ def _capture_ids(home: Path, model: str) -> set[str]:
     return ids
 
 
+def _multi_row_ids(home: Path, model: str) -> set[str]:
+    """Request ids whose request scored several rows (a label then needs its `row`)."""
+    parts = [
+        pd.read_parquet(f, columns=["request_id"])["request_id"].astype(str)
+        for f in (home / "capture" / model).glob("*/*.parquet")
+    ]
+    if not parts:
+        return set()
+    counts = pd.concat(parts, ignore_index=True).value_counts()
+    return set(counts[counts > 1].index)
+
+
+def _check_labels(frame: pd.DataFrame, path: str | Path, key: str) -> None:
+    """Refuse a labels file whole, before anything is stored, if it could not be joined:
+    one bad file must never break every later `monitor run`."""
+    if frame[key].isna().any():
+        n = int(frame[key].isna().sum())
+        raise InvalidInputError(
+            f"{path}: {n} row(s) have no {key!r}", hint="every label needs its request id"
+        )
+    if "row" in frame.columns:
+        rows = pd.to_numeric(frame["row"], errors="coerce")
+        if rows.isna().any() or (rows < 0).any() or (rows % 1 != 0).any():
+            raise InvalidInputError(
+                f"{path}: column 'row' must hold whole numbers >= 0 (the row in the request)",
+                hint="use 0 for the first row of a request",
+            )
+
+
 def ingest_labels(
     path: str | Path, *, key: str = "request_id", label: str = "label", model: str | None = None
 ) -> LabelsIngested:
@@ -58,6 +87,7 @@ def ingest_labels(
             f"{path} has no column {missing[0]!r} (columns: {', '.join(map(str, frame.columns))})",
             hint="name the columns with --key and --label",
         )
+    _check_labels(frame, path, key)
     home = load_settings().home
     ids = frame[key].astype(str)
     if model is None:
@@ -70,6 +100,15 @@ def ingest_labels(
             )
         model = max(scores, key=lambda m: scores[m])
     matched = len(_capture_ids(home, model) & set(ids))
+    if "row" not in frame.columns:
+        multi = _multi_row_ids(home, model) & set(ids)
+        if multi:
+            raise InvalidInputError(
+                f"{path}: {len(multi)} labelled request(s) scored several rows (e.g. "
+                f"{sorted(multi)[0]!r}) and the file has no 'row' column",
+                hint="add a 'row' column (0-based, as in the request) so each label joins "
+                "its own prediction",
+            )
     out = pd.DataFrame(
         {
             "request_id": ids,
