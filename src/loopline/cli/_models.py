@@ -65,8 +65,6 @@ def show(name: str, as_json: JsonOpt = False) -> None:
     keys = sorted({k for v in versions for k in v.metrics})[: max(1, (console.width - 60) // 10)]
     rows = []
     for v in versions:
-        decisions = meta.list_gate_decisions(name, v.version)
-        gate = "" if not decisions else ("passed" if decisions[-1].passed else "failed")
         rows.append(
             [
                 f"v{v.version}",
@@ -74,7 +72,7 @@ def show(name: str, as_json: JsonOpt = False) -> None:
                 v.run_id[:8],
                 v.created_by,
                 when(v.created_at, short=True),
-                gate,
+                v.gate or "",
                 "pickle (unsafe)" if v.card.get("unsafe_pickle") else "",
                 *(number(v.metrics[k], 4) if k in v.metrics else "" for k in keys),
             ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -11,10 +13,35 @@ from loopline.store import _schema as t
 from loopline.store._records import Dataset
 
 
-def order_clause(order_by: str | None) -> sa.UnaryExpression[Any]:
-    """Translate 'metric.auc desc' / 'param.C' / 'started_at' into a sort expression."""
+@dataclass(frozen=True)
+class RunOrder:
+    """A parsed `--sort`: what runs are ordered by, and which way. Ties are broken by run
+    id in the same direction, so an index can deliver the whole order without a sort."""
+
+    field: str  # started_at | ended_at | name | status | metric | param
+    key: str = ""  # the metric or param key
+    desc: bool = True
+
+    def direct(self, col: sa.ColumnElement[Any]) -> sa.UnaryExpression[Any]:
+        return col.desc() if self.desc else col.asc()
+
+    def clauses(self) -> tuple[sa.UnaryExpression[Any], ...]:
+        """ORDER BY for one query over `runs` (every sort but a metric's, see `by_metric`)."""
+        if self.field == "param":
+            col: sa.ColumnElement[Any] = (
+                sa.select(t.params.c.value)
+                .where(t.params.c.run_id == t.runs.c.id, t.params.c.key == self.key)
+                .scalar_subquery()
+            )
+        else:
+            col = t.runs.c[self.field]
+        return self.direct(col).nulls_last(), self.direct(t.runs.c.id)
+
+
+def parse_order(order_by: str | None) -> RunOrder:
+    """Translate 'metric.auc desc' / 'param.C' / 'started_at' into a `RunOrder`."""
     if not order_by:
-        return t.runs.c.started_at.desc()
+        return RunOrder("started_at")
     field, _, direction = order_by.strip().partition(" ")
     direction = direction.strip().lower() or "desc"
     if direction not in ("asc", "desc"):
@@ -23,46 +50,71 @@ def order_clause(order_by: str | None) -> sa.UnaryExpression[Any]:
             hint="write e.g. --sort 'metric.auc desc'",
         )
     kind, _, key = field.partition(".")
-    if kind == "metric" and key:
-        last = latest_metrics().subquery()
-        col: sa.ColumnElement[Any] = (
-            sa.select(last.c.value)
-            .where(last.c.run_id == t.runs.c.id, last.c.key == key)
-            .scalar_subquery()
-        )
-    elif kind == "param" and key:
-        col = (
-            sa.select(t.params.c.value)
-            .where(t.params.c.run_id == t.runs.c.id, t.params.c.key == key)
-            .scalar_subquery()
-        )
-    elif field in ("started_at", "ended_at", "name", "status"):
-        col = t.runs.c[field]
-    else:
-        raise InvalidInputError(
-            f"cannot sort runs by {field!r}",
-            hint="sort by metric.<key>, param.<key>, started_at, ended_at, name or status",
-        )
-    ordered = col.asc() if direction == "asc" else col.desc()
-    return ordered.nulls_last()
-
-
-def latest_metrics() -> sa.Select[Any]:
-    """(run_id, key, value) of each run's last point per key: highest step, then newest."""
-    rank = (
-        sa.func.row_number()
-        .over(
-            partition_by=(t.metrics.c.run_id, t.metrics.c.key),
-            order_by=(
-                t.metrics.c.step.desc(),
-                t.metrics.c.timestamp.desc(),
-                t.metrics.c.id.desc(),
-            ),
-        )
-        .label("rn")
+    if kind in ("metric", "param") and key:
+        return RunOrder(kind, key, direction == "desc")
+    if field in ("started_at", "ended_at", "name", "status"):
+        return RunOrder(field, desc=direction == "desc")
+    raise InvalidInputError(
+        f"cannot sort runs by {field!r}",
+        hint="sort by metric.<key>, param.<key>, started_at, ended_at, name or status",
     )
-    ranked = sa.select(t.metrics.c.run_id, t.metrics.c.key, t.metrics.c.value, rank).subquery()
-    return sa.select(ranked.c.run_id, ranked.c.key, ranked.c.value).where(ranked.c.rn == 1)
+
+
+def by_metric(
+    order: RunOrder, where: sa.ColumnElement[bool], limit: int
+) -> tuple[sa.Select[Any], sa.Select[Any]]:
+    """Run ids sorted by a metric's latest value, in two index-driven queries: the runs that
+    have the metric, walking `ix_latest_metrics_key_value` in order and stopping at `limit`
+    (so the cost does not grow with the number of runs), then the runs without it (nulls
+    last), by id."""
+    last = t.latest_metrics.c
+    having = (
+        sa.select(last.run_id)
+        .join(t.runs, t.runs.c.id == last.run_id)
+        .where(last.key == order.key, where)
+        .order_by(order.direct(last.value), order.direct(last.run_id))
+        .limit(limit)
+    )
+    has_it = sa.exists().where(last.run_id == t.runs.c.id, last.key == order.key)
+    lacking = (
+        sa.select(t.runs.c.id)
+        .where(where, ~has_it)
+        .order_by(order.direct(t.runs.c.id))
+        .limit(limit)
+    )
+    return having, lacking
+
+
+def upsert_latest(dialect: str, rows: Sequence[Mapping[str, Any]]) -> Any:
+    """The statement that folds a batch of points into `latest_metrics`: per (run, key) the
+    batch's last point replaces the stored one unless that one has a higher step, or the
+    same step and a newer timestamp (a tie goes to the point logged last, as in the history)."""
+    last: dict[tuple[str, str], Mapping[str, Any]] = {}
+    for r in rows:  # later points win ties: they were logged after
+        k = (r["run_id"], r["key"])
+        have = last.get(k)
+        if have is None or (r["step"], r["timestamp"]) >= (have["step"], have["timestamp"]):
+            last[k] = r
+    values = [
+        {c: r[c] for c in ("run_id", "key", "value", "step", "timestamp")} for r in last.values()
+    ]
+    # imported here: a dialect module is only loaded when used
+    if dialect == "postgresql":
+        from sqlalchemy.dialects import postgresql as chosen
+    else:
+        from sqlalchemy.dialects import sqlite as chosen  # type: ignore[no-redef]
+    insert = chosen.insert(t.latest_metrics)
+    stored = t.latest_metrics.c
+    return insert.values(values).on_conflict_do_update(
+        index_elements=["run_id", "key"],
+        set_={c: insert.excluded[c] for c in ("value", "step", "timestamp")},
+        where=sa.or_(
+            insert.excluded.step > stored.step,
+            sa.and_(
+                insert.excluded.step == stored.step, insert.excluded.timestamp >= stored.timestamp
+            ),
+        ),
+    )
 
 
 def group_by_run(rows: Any) -> dict[str, dict[str, str]]:

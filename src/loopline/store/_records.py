@@ -138,6 +138,7 @@ class ModelVersion:
     created_at: float
     card: dict[str, Any]
     aliases: tuple[str, ...] = ()
+    gate: str | None = None  # the latest gate decision: "passed", "failed", None (none yet)
 
     @property
     def uri(self) -> str:

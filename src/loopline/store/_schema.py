@@ -69,6 +69,9 @@ runs = Table(
     Column("python_version", String(64)),
     Column("packages_hash", String(64)),
     Column("environment", JSON),
+    # the listing's orders (newest first, in an experiment or across all), served by an index
+    Index("ix_runs_experiment_started", "experiment_id", "started_at", "id"),
+    Index("ix_runs_started", "started_at", "id"),
 )
 
 params = Table(
@@ -89,6 +92,21 @@ metrics = Table(
     Column("step", BigInteger, nullable=False),
     Column("timestamp", Float, nullable=False),
     Index("ix_metrics_run_key_step", "run_id", "key", "step"),
+)
+
+# Each run's last point per key (highest step, then newest timestamp, then last logged),
+# kept in the same transaction as the points: listing and sorting runs read this small table
+# and never the point history, so their cost does not grow with every point ever logged.
+latest_metrics = Table(
+    "latest_metrics",
+    metadata,
+    Column("run_id", String(32), ForeignKey("runs.id"), primary_key=True),
+    Column("key", String(256), primary_key=True),
+    Column("value", Float, nullable=False),
+    Column("step", BigInteger, nullable=False),
+    Column("timestamp", Float, nullable=False),
+    # sorting runs by a metric walks this index instead of every run
+    Index("ix_latest_metrics_key_value", "key", "value", "run_id"),
 )
 
 tags = Table(

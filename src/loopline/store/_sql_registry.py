@@ -80,8 +80,22 @@ class SqlRegistryStore(RegistryStore):
             out.setdefault(r.version_id, []).append(r.alias)
         return out
 
+    def _last_gates(self, conn: sa.Connection, version_ids: list[int]) -> dict[int, bool]:
+        """Version id → whether its latest gate decision passed, in one query."""
+        g = t.gate_decisions.c
+        last = (
+            sa.select(sa.func.max(g.id))
+            .where(g.version_id.in_(version_ids))
+            .group_by(g.version_id)
+            .scalar_subquery()
+        )
+        rows = conn.execute(sa.select(g.version_id, g.passed).where(g.id.in_(last)))
+        return {r.version_id: bool(r.passed) for r in rows}
+
     def _versions(self, conn: sa.Connection, name: str, rows: list[Any]) -> list[ModelVersion]:
-        aliases = self._aliases_of(conn, [r.id for r in rows])
+        ids = [r.id for r in rows]
+        aliases = self._aliases_of(conn, ids)
+        gates = self._last_gates(conn, ids)
         return [
             ModelVersion(
                 id=r.id,
@@ -98,6 +112,7 @@ class SqlRegistryStore(RegistryStore):
                 created_at=r.created_at,
                 card=r.card,
                 aliases=tuple(aliases.get(r.id, [])),
+                gate=None if r.id not in gates else "passed" if gates[r.id] else "failed",
             )
             for r in rows
         ]

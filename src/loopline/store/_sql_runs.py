@@ -16,7 +16,7 @@ from loopline.store import _schema as t
 from loopline.store._base import PointTuple
 from loopline.store._bounds import check_pairs
 from loopline.store._engine import lock
-from loopline.store._queries import group_by_run, latest_metrics, order_clause
+from loopline.store._queries import by_metric, group_by_run, parse_order, upsert_latest
 from loopline.store._records import RUN_STATUSES, Experiment, Lineage, MetricPoint, Run
 
 _LINEAGE_COLUMNS = (
@@ -217,24 +217,30 @@ class SqlRunStore:
         order_by: str | None = None,
         offset: int = 0,
     ) -> list[Run]:
-        ordered = order_clause(order_by)
-        query = (
-            sa.select(t.runs, t.experiments.c.name.label("experiment"))
-            .join(t.experiments, t.experiments.c.id == t.runs.c.experiment_id)
-            .where(where)
-            .order_by(ordered, t.runs.c.id)
-            .limit(limit)
-            .offset(offset)
+        order = parse_order(order_by)
+        base = sa.select(t.runs, t.experiments.c.name.label("experiment")).join(
+            t.experiments, t.experiments.c.id == t.runs.c.experiment_id
         )
-        rows = conn.execute(query).all()
+        if order.field == "metric":
+            having, lacking = by_metric(order, where, offset + limit)
+            ids = list(conn.execute(having).scalars())
+            if len(ids) < offset + limit:
+                ids += conn.execute(lacking.limit(offset + limit - len(ids))).scalars()
+            ids = ids[offset : offset + limit]
+            found = {r.id: r for r in conn.execute(base.where(t.runs.c.id.in_(ids)))}
+            rows = [found[i] for i in ids]
+        else:
+            query = base.where(where).order_by(*order.clauses()).limit(limit).offset(offset)
+            rows = list(conn.execute(query))
         ids = [r.id for r in rows]
         if not ids:
             return []
         params = group_by_run(conn.execute(sa.select(t.params).where(t.params.c.run_id.in_(ids))))
         tags = group_by_run(conn.execute(sa.select(t.tags).where(t.tags.c.run_id.in_(ids))))
-        latest = latest_metrics().subquery()
+        latest = t.latest_metrics
         metrics: dict[str, dict[str, float]] = {}
-        for m in conn.execute(sa.select(latest).where(latest.c.run_id.in_(ids))):
+        query = sa.select(latest.c.run_id, latest.c.key, latest.c.value)
+        for m in conn.execute(query.where(latest.c.run_id.in_(ids))):
             metrics.setdefault(m.run_id, {})[m.key] = m.value
         return [
             Run(
@@ -318,6 +324,7 @@ class SqlRunStore:
         ]
         with self._write_engine.begin() as conn:
             conn.execute(sa.insert(t.metrics), rows)
+            conn.execute(upsert_latest(conn.dialect.name, rows))
             conn.execute(
                 sa.update(t.runs).where(t.runs.c.id == run_id).values(heartbeat_at=time.time())
             )
