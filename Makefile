@@ -33,10 +33,19 @@ lint: $(VENV)/.dev-installed
 typecheck: $(VENV)/.dev-installed
 	$(VENV)/bin/mypy --strict src/loopline
 
+# Tests that drive real servers with real clients end to end (protocol conformance with
+# tritonclient, replays through serving and monitoring, reconcile/rollback): a second tier,
+# after the core, so the core stays under 7 minutes on CI's 2 cores.
+INTEGRATION_TESTS := tests/serving/test_oip_conformance.py \
+  tests/monitoring/test_replay_no_false_alarm.py tests/serving/test_reconcile.py \
+  tests/serving/test_rollback_alert.py
+
 # The core tier on both cores (tests that share the session's Ray cluster stay on one
-# worker); the soak test measures throughput, so it runs alone afterwards.
+# worker), then the integration tier; the e2e tests (the soak measures throughput, the demo
+# runs twice) run alone afterwards.
 pytest: $(VENV)/.dev-installed
-	$(PY) -m pytest -n 2 --dist loadgroup --ignore=tests/e2e
+	$(PY) -m pytest -n 2 --dist loadgroup --ignore=tests/e2e $(addprefix --ignore=,$(INTEGRATION_TESTS))
+	$(PY) -m pytest -n 2 --dist loadgroup $(INTEGRATION_TESTS)
 	$(PY) -m pytest tests/e2e
 
 # The store and registry suites again on a real PostgreSQL server (issue 10): a throwaway

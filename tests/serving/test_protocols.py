@@ -84,7 +84,7 @@ def test_open_inference_protocol_v2(
     meta = server.client.get("/v2/models/churn").json()
     assert meta["versions"] == ["1"] and [i["name"] for i in meta["inputs"]] == ["a", "b"]
     missing = server.client.post("/v2/models/other/infer", json=per_column)
-    assert missing.status_code == 404 and "churn" in missing.json()["error"]["message"]
+    assert missing.status_code == 404 and "churn" in missing.json()["error"]
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 
 from loopline.cli._output import console, number, print_json, table, when
 from loopline.errors import NotFoundError
@@ -126,8 +127,25 @@ def report(uri: UriArg, html: Annotated[Path, typer.Option(help="Output HTML fil
     console.print(f"report written to {html}")
 
 
-@app.command("labels")
-def labels(
+class _LabelsGroup(TyperGroup):
+    """`monitor labels FILE` (no sub-command) stays `monitor labels add FILE`."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
+            args = ["add", *args]
+        return super().parse_args(ctx, args)
+
+
+labels_app = typer.Typer(
+    cls=_LabelsGroup,
+    help="Delayed outcomes: add a file (`labels FILE` = `labels add FILE`), list, remove.",
+    no_args_is_help=True,
+)
+app.add_typer(labels_app, name="labels")
+
+
+@labels_app.command("add")
+def labels_add(
     file: Annotated[Path, typer.Argument(help="Parquet or CSV with outcomes")],
     key: Annotated[str, typer.Option(help="Request id column")] = "request_id",
     label: Annotated[str, typer.Option(help="Outcome column")] = "label",
@@ -139,9 +157,47 @@ def labels(
 
     got = ingest_labels(file, key=key, label=label, model=model)
     if as_json:
-        print_json({"model": got.model, "rows": got.rows, "matched": got.matched})
+        print_json({"id": got.id, "model": got.model, "rows": got.rows, "matched": got.matched})
         return
-    console.print(f"{got.rows} label(s) for {got.model}; {got.matched} match a prediction")
+    console.print(
+        f"{got.rows} label(s) for {got.model}; {got.matched} match a prediction (id {got.id})"
+    )
+
+
+@labels_app.command("list")
+def labels_list(
+    model: Annotated[str | None, typer.Option(help="Only this model")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The labels files ingested, oldest first (a later label replaces an earlier one)."""
+    from loopline.monitoring._performance import list_labels
+
+    found = list_labels(model)
+    if as_json:
+        print_json([f.as_dict() for f in found])
+        return
+    table(
+        None,
+        ["id", "model", "file", "rows", "ingested", "by"],
+        [[f.id, f.model, f.source, f.rows, when(f.ingested_at, True), f.ingested_by or "?"]
+         for f in found],
+    )  # fmt: skip
+
+
+@labels_app.command("remove")
+def labels_remove(
+    labels_id: Annotated[str, typer.Argument(metavar="ID", help="From `monitor labels list`")],
+    model: Annotated[str | None, typer.Option(help="The model, when the id is ambiguous")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Remove one ingested labels file (audited); the next `monitor run` recomputes without it."""
+    from loopline.monitoring._performance import remove_labels
+
+    gone = remove_labels(labels_id, model=model)
+    if as_json:
+        print_json(gone.as_dict())
+        return
+    console.print(f"removed labels {gone.id} of {gone.model} ({gone.rows} row(s))")
 
 
 @app.command("performance")
@@ -234,15 +290,15 @@ def skew(
     version = get_version(uri)
     rows = load_capture(load_settings().home / "capture", version.model, time.time() - 30 * 86400)
     serving = rows.inputs.assign(request_id=rows.meta["request_id"].astype(str))
-    training = read_table(data)
-    if key is not None and key in training.columns:
-        training[key] = training[key].astype(str)
-    rep = skew_report(training, serving, key=key)
+    if key is not None and "row" in rows.meta.columns:  # each row joins its own
+        serving = serving.assign(row=rows.meta["row"])
+    rep = skew_report(read_table(data), serving, key=key)
     if as_json:
         print_json(rep)
         return
+    on = f" on {', '.join(rep['on'])}" if rep.get("on") else ""
     table(
-        f"skew ({rep['mode']}, {rep['rows']} rows)",
+        f"skew ({rep['mode']}{on}, {rep['rows']} rows)",
         ["column", "measure", "skewed"],
         [[c, _num(v.get("mismatch", v.get("psi"))), "[red]yes[/red]" if v["skewed"] else "no"]
          for c, v in rep["columns"].items()],

@@ -12,12 +12,14 @@ import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from loopline.data._contract import ROW_RULES, Column, Contract, load_contract
+from loopline.data._contract import ROW_RULES, Column, Contract, Expression, load_contract
+from loopline.data._expr import expression_columns
 from loopline.data._io import load_frame
 from loopline.data._labels import label_checks
 from loopline.data._report import RuleResult, ValidationReport, jsonable
@@ -101,7 +103,14 @@ def validate(
         outcomes.append(freshness(table, spec.freshness, now or pd.Timestamp.now(tz="UTC")))
     if spec.unique_keys is not None:
         outcomes.append(unique_keys(table, spec.unique_keys))
-    outcomes.extend(expression(table, e) for e in spec.expressions)
+    # A value that does not convert is the dtype rule's failure; like the column rules, an
+    # expression leaves that row to it rather than failing it again (NaN compares false).
+    unconvertible = {
+        o.column: o.mask
+        for o in outcomes
+        if o.rule == "dtype" and o.column and o.coerced is not None and o.mask is not None
+    }
+    outcomes.extend(_excused(expression(table, e), e, unconvertible) for e in spec.expressions)
     if spec.labels is not None:
         other = load_frame(holdout)[0] if holdout is not None else None
         outcomes.extend(label_checks(table, spec.labels, other))
@@ -109,6 +118,19 @@ def validate(
     report.source = source
     report.duration_s = time.perf_counter() - started
     return report
+
+
+def _excused(o: Outcome, rule: Expression, unconvertible: dict[str, np.ndarray]) -> Outcome:
+    """`o` without the rows whose inputs to `rule` did not convert to their contract type."""
+    hit = [unconvertible[c] for c in expression_columns(rule.expr) if c in unconvertible]
+    if o.passed or o.mask is None or not hit:
+        return o
+    mask = o.mask & ~np.logical_or.reduce(hit)
+    count = int(np.count_nonzero(mask))
+    if count == 0:
+        return Outcome("expr", None, o.expectation, True, 0, severity=o.severity, id=o.id)
+    message = f"{count:,} rows break {rule.name!r} ({rule.expr})"
+    return replace(o, failing=count, mask=mask, message=message)
 
 
 def _map_columns(jobs: list[tuple[str, pd.Series, Column]], n: int) -> list[list[Outcome]]:

@@ -1,8 +1,16 @@
-"""Monitoring: drift against the training reference, sudden change, output drift, delayed-label
-performance, training-serving skew, SLOs with error budgets, deduplicated alerts with runbooks,
-alert sinks (store, Slack-compatible webhook) and retrain triggers."""
+"""Monitoring: drift against the training reference, column signals (null rate, all null,
+constant, vanished and new columns), sudden change, output drift, delayed-label performance,
+training-serving skew, SLOs with error budgets, deduplicated alerts with runbooks, alert sinks
+(store, Slack-compatible webhook), retrain triggers, and the one status/colour rule the report
+and the UI share."""
 
-from loopline.monitoring._alerts import Finding, apply_findings, drift_findings, last_change_before
+from loopline.monitoring._alerts import (
+    Finding,
+    apply_findings,
+    drift_findings,
+    last_change_before,
+    signal_findings,
+)
 from loopline.monitoring._config import MonitorConfig
 from loopline.monitoring._data import Scored, load_capture, load_scored, window_seconds
 from loopline.monitoring._monitor import DriftMonitor
@@ -23,6 +31,7 @@ from loopline.monitoring._run import (
     stored_history,
 )
 from loopline.monitoring._runbooks import RUNBOOKS, runbook
+from loopline.monitoring._signals import SIGNALS, NullRateThreshold, column_signals
 from loopline.monitoring._sinks import (
     AlertSink,
     DeliveryError,
@@ -33,11 +42,15 @@ from loopline.monitoring._sinks import (
     redeliver,
 )
 from loopline.monitoring._slo import SLO, error_budget, slo_report, window_status
+from loopline.monitoring._status import STATUS_COLOURS, STATUSES, cell_status, status_colour
 from loopline.monitoring._triggers import RetrainPolicy, retrain_reason, trigger_retrain
 
 __all__ = [
     "RUNBOOKS",
+    "SIGNALS",
     "SLO",
+    "STATUSES",
+    "STATUS_COLOURS",
     "AlertSink",
     "DeliveryError",
     "DriftMonitor",
@@ -46,12 +59,15 @@ __all__ = [
     "MonitorConfig",
     "MonitorReport",
     "Notification",
+    "NullRateThreshold",
     "RetrainPolicy",
     "Scored",
     "StoreSink",
     "Threshold",
     "WebhookSink",
     "apply_findings",
+    "cell_status",
+    "column_signals",
     "configured_sinks",
     "deliver",
     "drift_findings",
@@ -70,7 +86,9 @@ __all__ = [
     "retrain_reason",
     "run_monitor",
     "runbook",
+    "signal_findings",
     "slo_report",
+    "status_colour",
     "stored_history",
     "trigger_retrain",
     "window_seconds",

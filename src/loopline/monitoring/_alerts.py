@@ -6,6 +6,12 @@ The store keeps one open alert per rule and model: a breach that lasts ten runs 
 with count 10, notified once — again only if it escalates (warning → critical), and once more
 when it resolves.
 
+Column signals (`_signals`: null rate, all null, constant, vanished and new columns) raise one
+alert per signal and column, rule `SIGNAL:COLUMN` (e.g. `all_null:total_charges`), so a column
+that goes all null is one alert however many windows or runs see it. A drift verdict that a
+column signal explains (`explained_by`: the column vanished, went all null or constant) is
+not alerted again as data drift or sudden change.
+
 Every alert names the most recent change before its breach began: a deployment, a promotion
 (alias move) or the training dataset version, e.g. "PSI on `tenure` crossed 0.2 after
 promotion of churn v7 to @production (2026-01-12 09:30 UTC)".
@@ -20,6 +26,7 @@ from typing import Any
 
 from loopline.errors import NotFoundError
 from loopline.monitoring._runbooks import runbook
+from loopline.monitoring._signals import SIGNALS, breached, explaining
 from loopline.store import MetadataStore, ModelVersion
 from loopline.store._monitoring_base import AlertChange, MonitoringStore, WindowResult
 
@@ -40,8 +47,13 @@ def utc(ts: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(ts))
 
 
+def _hit(verdict: dict[str, Any]) -> bool:
+    """Breached, and not explained by a column signal (which alerts for it)."""
+    return _RANK.get(verdict.get("status", "ok"), 0) > 0 and not verdict.get("explained_by")
+
+
 def _breached(verdicts: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-    out = [(k, v) for k, v in verdicts.items() if _RANK.get(v.get("status", "ok"), 0) > 0]
+    out = [(k, v) for k, v in verdicts.items() if _hit(v)]
     return sorted(out, key=lambda kv: (-_RANK[kv[1]["status"]], -(kv[1].get("value") or 0)))
 
 
@@ -50,11 +62,7 @@ def breach_start(history: Sequence[WindowResult], key: str, feature: str | None)
     first = history[-1]
     for w in reversed(history):
         verdicts = w.result.get(key) or {}
-        hit = (
-            _RANK.get((verdicts.get(feature) or {}).get("status", "ok"), 0) > 0
-            if feature
-            else bool(_breached(verdicts))
-        )
+        hit = _hit(verdicts.get(feature) or {}) if feature else bool(_breached(verdicts))
         if not hit:
             break
         first = w
@@ -155,6 +163,103 @@ def drift_findings(
     return found
 
 
+def signal_rule(signal: str, column: str) -> str:
+    """The alert rule of one column signal (the store keeps rules to 128 characters)."""
+    return f"{signal}:{column}"[:128]
+
+
+def _pct(v: Any) -> str:
+    return f"{float(v):.1%}" if isinstance(v, int | float) else "?"
+
+
+def _signal_text(signal: str, column: str, sig: dict[str, Any]) -> str:
+    if signal == "null_rate":
+        return (
+            f"null rate of `{column}` rose to {_pct(sig.get('value'))} from "
+            f"{_pct(sig.get('reference'))} in training ({sig.get('nulls')} of {sig.get('n')} "
+            f"rows; p = {sig.get('pvalue', 0):.2g})"
+        )
+    if signal == "all_null":
+        return (
+            f"`{column}` became all null ({sig.get('n')} of {sig.get('n')} rows; "
+            f"{_pct(sig.get('reference'))} null in training)"
+        )
+    if signal == "constant":
+        return (
+            f"`{column}` became constant ({sig.get('value')!r} in all {sig.get('n')} non-null "
+            f"rows; {sig.get('reference_distinct')} distinct values in training)"
+        )
+    if signal == "vanished_column":
+        return f"column `{column}` of the model's inputs is missing from the monitored rows"
+    return (
+        f"new column `{column}` in the monitored rows ({sig.get('n')} values): not in the "
+        "model signature or the training data"
+    )
+
+
+def _signal_start(history: Sequence[WindowResult], signal: str, column: str) -> WindowResult:
+    first = history[-1]
+    for w in reversed(history):
+        sig = ((w.result.get("signals") or {}).get(column) or {}).get(signal)
+        if not breached(sig) or (sig or {}).get("explained_by"):
+            break
+        first = w
+    return first
+
+
+def signal_findings(
+    store: MetadataStore,
+    version: ModelVersion,
+    history: Sequence[WindowResult],
+    open_rules: Sequence[str] = (),
+) -> list[Finding]:
+    """One finding per breached column signal of the latest window (rule `SIGNAL:COLUMN`), and
+    a resolving one for each open signal alert the latest window no longer breaches. A signal
+    too few rows could judge, or explained by another signal of its column, neither raises
+    nor resolves."""
+    if not history:
+        return []
+    latest = history[-1]
+    signals: dict[str, Any] = latest.result.get("signals") or {}
+    found: list[Finding] = []
+    raised: set[str] = set()
+    for column, sigs in sorted(signals.items()):
+        for signal in SIGNALS:
+            sig = (sigs or {}).get(signal) or {}
+            if not breached(sig) or sig.get("explained_by"):
+                continue
+            start = _signal_start(history, signal, column)
+            change = last_change_before(store, version, start.end)
+            since = f" after {change['text']} ({utc(change['at'])})" if change else ""
+            message = (
+                f"{_signal_text(signal, column, sig)} in the window from {utc(start.start)}{since}"
+            )
+            context = {
+                "signal": signal,
+                "column": column,
+                "window_start": latest.start,
+                "breach_start": start.start,
+                "details": sig,
+                "change": change,
+                "version": version.version,
+            }
+            rule = signal_rule(signal, column)
+            raised.add(rule)
+            found.append(Finding(rule, sig["status"], message, context, (column,)))
+    for rule in open_rules:
+        signal, sep, column = rule.partition(":")
+        if not sep or signal not in SIGNALS or rule in raised:
+            continue
+        sigs = signals.get(column) or {}
+        sig = sigs.get(signal)
+        cause = explaining(sigs)
+        if (sig is not None and sig.get("status") == "insufficient") or cause not in (None, signal):
+            continue  # cannot tell, or another signal of the column covers it: no flapping
+        what = signal.replace("_", " ")
+        found.append(Finding(rule, None, f"{what} on `{column}` back to normal", {}, (column,)))
+    return found
+
+
 def _owner(mon: MonitoringStore, model: str) -> dict[str, str]:
     """Who answers for the model (owner team, on-call), so the alert says whom to page."""
     from loopline.errors import NotFoundError
@@ -180,7 +285,8 @@ def apply_findings(
         if f.severity is None:
             change = mon.resolve_alert(model, f.rule, actor=actor, message=f.message)
         else:
-            text = runbook(f.rule, uri=uri, model=model, features=", ".join(f.features))
+            kind = f.rule.partition(":")[0] if ":" in f.rule else f.rule
+            text = runbook(kind, uri=uri, model=model, features=", ".join(f.features))
             change = mon.raise_alert(
                 model,
                 f.rule,
@@ -201,5 +307,7 @@ __all__ = [
     "breach_start",
     "drift_findings",
     "last_change_before",
+    "signal_findings",
+    "signal_rule",
     "utc",
 ]

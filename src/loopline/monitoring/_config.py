@@ -9,6 +9,7 @@ from typing import Any
 from loopline.errors import InvalidInputError
 from loopline.monitoring._data import window_seconds
 from loopline.monitoring._reference import MIN_ROWS, Threshold
+from loopline.monitoring._signals import NullRateThreshold
 from loopline.monitoring._slo import SLO
 from loopline.monitoring._triggers import RetrainPolicy
 from loopline.store._monitoring_base import MonitorRecord
@@ -18,7 +19,8 @@ from loopline.store._monitoring_base import MonitorRecord
 class MonitorConfig:
     window: str = "1d"
     features: list[str] | None = None  # None: the model signature's inputs
-    thresholds: dict[str, dict[str, Any]] = field(default_factory=dict)  # feature or "*"
+    # feature or "*" → {stat, warn, alert} for drift, plus {"null_rate": {warn, alert}}
+    thresholds: dict[str, dict[str, Any]] = field(default_factory=dict)
     min_rows: int = MIN_ROWS
     lookback: int = 30  # windows re-read and re-judged per run
     slo: dict[str, Any] = field(default_factory=dict)
@@ -31,6 +33,7 @@ class MonitorConfig:
         window_seconds(self.window)
         for name, spec in self.thresholds.items():
             Threshold.parse(spec, f" for {name!r}")
+            NullRateThreshold.parse((spec or {}).get("null_rate"), f" for {name!r}")
         SLO.parse(self.slo)
         RetrainPolicy.parse(self.retrain)
         if self.min_rows < 1 or self.lookback < 1:
@@ -67,7 +70,11 @@ def _pairs(items: list[str], what: str) -> dict[str, str]:
     return out
 
 
-_EG = {"threshold": "tenure=0.1,0.2", "slo": "latency_p95_ms=100", "retrain": "psi=0.2"}
+_EG = {
+    "threshold": "tenure=0.1,0.2 or tenure=null_rate:0.05,0.1",
+    "slo": "latency_p95_ms=100",
+    "retrain": "psi=0.2",
+}
 
 
 def _number(text: str, what: str) -> float:
@@ -78,18 +85,24 @@ def _number(text: str, what: str) -> float:
 
 
 def parse_thresholds(items: list[str]) -> dict[str, dict[str, Any]]:
-    """['tenure=0.1,0.2', 'plan=js:0.05,0.1', '*=0.2,0.3'] → per-feature threshold specs."""
+    """['tenure=0.1,0.2', 'plan=js:0.05,0.1', '*=0.2,0.3', 'tenure=null_rate:0.05,0.1'] →
+    per-feature threshold specs (several items for one feature are merged)."""
     out: dict[str, dict[str, Any]] = {}
-    for feature, spec in _pairs(items, "threshold").items():
-        stat, _, levels = spec.rpartition(":")
-        warn, _, alert = levels.partition(",")
-        entry: dict[str, Any] = {"warn": _number(warn, f"threshold {feature}")}
-        if alert:
-            entry["alert"] = _number(alert, f"threshold {feature}")
-        if stat:
-            entry["stat"] = stat
-        Threshold.parse(entry, f" for {feature!r}")
-        out[feature] = entry
+    for item in items:
+        for feature, spec in _pairs([item], "threshold").items():
+            stat, _, levels = spec.rpartition(":")
+            warn, _, alert = levels.partition(",")
+            entry: dict[str, Any] = {"warn": _number(warn, f"threshold {feature}")}
+            if alert:
+                entry["alert"] = _number(alert, f"threshold {feature}")
+            if stat == "null_rate":
+                NullRateThreshold.parse(entry, f" for {feature!r}")
+                out[feature] = {**out.get(feature, {}), "null_rate": entry}
+                continue
+            if stat:
+                entry["stat"] = stat
+            Threshold.parse(entry, f" for {feature!r}")
+            out[feature] = {**out.get(feature, {}), **entry}
     return out
 
 

@@ -4,7 +4,10 @@
 - the window before it (sudden change: both sides raw, so every statistic is exact),
 - for the prediction distribution, the first window of that version in the lookback (output
   drift; the reference profile holds no predictions, so the version's own start is the
-  baseline).
+  baseline);
+
+and checked for column signals against the training profile (null rate, all null, constant,
+vanished and new columns: see `_signals`), stored under `result["signals"]`.
 
 sklearn-style: the constructor only records parameters (`get_params()`), `compute()` does the
 work and returns one `WindowResult` per window, oldest first. Storing, alerting and retrain
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +34,13 @@ from loopline.monitoring._reference import (
     feature_names,
     judge,
     references,
+    training_dataset,
+)
+from loopline.monitoring._signals import (
+    NullRateThreshold,
+    column_signals,
+    explaining,
+    schema_signals,
 )
 from loopline.monitoring._slo import latency_histogram
 from loopline.registry import get_version
@@ -74,6 +85,16 @@ def _slim(stats: Mapping[str, Any], verdict: Mapping[str, Any]) -> dict[str, Any
     return {**keep, **verdict}
 
 
+@dataclass(frozen=True)
+class _Known:
+    """What a window's columns are checked against."""
+
+    expected: set[str]  # columns the signature or the training data knows
+    watched: list[str]  # monitored columns with a reference (absent from a window: vanished)
+    profiles: Mapping[str, Any]  # training profile per column
+    n_rows: int | None  # training rows
+
+
 class DriftMonitor:
     """Data, sudden-change and output drift of one model URI, per capture window."""
 
@@ -115,6 +136,12 @@ class DriftMonitor:
             return base
         return Threshold.parse({**base.as_dict(), **spec}, f" for {feature!r}")
 
+    def null_threshold(self, feature: str) -> NullRateThreshold:
+        specs = self.thresholds or {}
+        base = dict((specs.get("*") or {}).get("null_rate") or {})
+        own = dict((specs.get(feature) or {}).get("null_rate") or {})
+        return NullRateThreshold.parse({**base, **own}, f" for {feature!r}")
+
     def version(self) -> ModelVersion:
         return get_version(self.uri)
 
@@ -134,6 +161,8 @@ class DriftMonitor:
         rows = self.scored(version, now) if rows is None else rows
         wanted = list(self.features) if self.features is not None else feature_names(version)
         refs, info = references(store, version, wanted)
+        profile = training_dataset(store, version).dataset.profile
+        profiles: dict[str, Any] = profile.get("columns") or {}
         cols = [c for c in refs if c in rows.inputs.columns]
         if len(rows) and not cols:
             raise InvalidInputError(
@@ -142,13 +171,18 @@ class DriftMonitor:
                 hint="monitor the model the requests were sent to, or pass --features",
             )
         info = {**info, "features": cols, "version": version.version}
+        # a column the signature or the training data knows is expected; one of the
+        # reference's columns absent from the rows has vanished
+        expected = {*(feature_names(version) or []), *profiles, *(wanted or [])}
+        watched = list(refs) if wanted is not None else []  # without a signature: unknown
+        known = _Known(expected, watched, profiles, profile.get("n_rows"))
         starts = np.floor(rows.meta["ts"].to_numpy(dtype="float64") / seconds) * seconds
         results: list[WindowResult] = []
         previous: dict[str, Reference] = {}
         baseline: Reference | None = None
         for start in np.unique(starts):
             part = rows.take(starts == start)
-            result = self._window(part, refs, cols, previous)
+            result = self._window(part, refs, cols, previous, known)
             mine = part.meta[part.meta["version"] == version.version]
             if len(mine):
                 out = _outputs(mine)
@@ -158,7 +192,11 @@ class DriftMonitor:
                 else:
                     stats = column_drift(baseline, out)
                     result["output"] = _slim(stats, judge(stats, Threshold(), self.min_rows))
-            previous = {c: reference_from_values(part.inputs[c]) for c in cols}
+            previous = {
+                c: reference_from_values(part.inputs[c])
+                for c in cols
+                if part.inputs[c].notna().any()
+            }
             versions = sorted({int(v) for v in part.meta["version"].dropna()})
             results.append(
                 WindowResult(float(start), float(start + seconds), len(part), versions, result)
@@ -166,21 +204,49 @@ class DriftMonitor:
         return results, info
 
     def _window(
-        self, part: Scored, refs: Mapping[str, Reference], cols: list[str], previous: Any
+        self,
+        part: Scored,
+        refs: Mapping[str, Reference],
+        cols: list[str],
+        previous: Any,
+        known: _Known,
     ) -> dict[str, Any]:
         features: dict[str, Any] = {}
         sudden: dict[str, Any] = {}
+        columns = {str(c): part.inputs[c] for c in part.inputs.columns}
+        signals = schema_signals(columns, known.expected, known.watched)
         for c in cols:
             values = part.inputs[c]
             th = self.threshold(c)
-            stats = column_drift(refs[c], values)
+            signals[c] = column_signals(
+                known.profiles.get(c) or {},
+                values,
+                self.null_threshold(c),
+                self.min_rows,
+                known.n_rows,
+            )
+            cause = explaining(signals[c])
+            if not values.notna().any():  # all null: no statistic to compute
+                kind = (known.profiles.get(c) or {}).get("kind")
+                stats: dict[str, Any] = {"kind": kind, "n_ref": refs[c].n, "n_cur": 0}
+            else:
+                stats = column_drift(refs[c], values)
             features[c] = _slim(stats, judge(stats, th, self.min_rows))
-            if c in previous:
+            if cause:
+                features[c]["explained_by"] = cause
+            if c in previous and values.notna().any():
                 prev = column_drift(previous[c], values)
                 sudden[c] = {
                     k: prev.get(k) for k in ("psi", "js", "ks", "ks_pvalue", "chi2_pvalue")
                 } | judge(prev, th, self.min_rows)
-        return {"features": features, "previous": sudden, "latency": _latency(part.meta)}
+                if cause:
+                    sudden[c]["explained_by"] = cause
+        return {
+            "features": features,
+            "previous": sudden,
+            "signals": signals,
+            "latency": _latency(part.meta),
+        }
 
 
 __all__ = ["LOOKBACK_WINDOWS", "DriftMonitor"]

@@ -1,15 +1,20 @@
 """Delayed labels: outcomes joined to captured predictions by request id, and performance
 (AUC, F1, calibration error… or MAE, RMSE…) per prediction window and per slice.
 
-Labels are kept beside the capture, in `<home>/labels/<model>/*.parquet` (request_id, row,
-label as JSON so its type survives, ingested_at); a later label for the same prediction
-replaces an earlier one. The window of a labelled row is the window of its *prediction*.
+Labels are kept beside the capture, in `<home>/labels/<model>/<id>.parquet` (request_id, row,
+label as JSON so its type survives, ingested_at, ingested_by, source); a later label for the
+same prediction replaces an earlier one. The window of a labelled row is the window of its
+*prediction*. Each ingested file can be listed and removed again by its id; ingesting and
+removing are audited (`labels.ingested`, `labels.removed`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import re
+import secrets
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,14 +22,17 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 
-from loopline.config import load_settings
-from loopline.errors import InvalidInputError
+from loopline.config import current_user, load_settings
+from loopline.errors import InvalidInputError, NotFoundError
 from loopline.monitoring._data import Scored
 from loopline.registry import classification_metrics, read_table, regression_metrics
 
 MIN_LABELLED = 10
 MAX_SLICE_VALUES = 10
+LABEL_COLUMNS = ["request_id", "row", "label", "ingested_at"]
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 
 
 @dataclass(frozen=True)
@@ -33,6 +41,30 @@ class LabelsIngested:
     rows: int
     matched: int
     path: Path
+    id: str = ""
+
+
+@dataclass(frozen=True)
+class LabelFile:
+    """One ingested labels file: `id` names it in `loopline monitor labels remove`."""
+
+    id: str
+    model: str
+    source: str  # the name of the file it was ingested from ("" for files from before)
+    rows: int
+    ingested_at: float
+    ingested_by: str  # "" for files from before it was recorded
+    path: Path
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "model": self.model,
+            "source": self.source,
+            "rows": self.rows,
+            "ingested_at": self.ingested_at,
+            "ingested_by": self.ingested_by,
+        }
 
 
 def _scalar(v: Any) -> Any:
@@ -109,28 +141,124 @@ def ingest_labels(
                 hint="add a 'row' column (0-based, as in the request) so each label joins "
                 "its own prediction",
             )
+    _check_name("model", model)
+    actor = current_user()
+    source = Path(path).name
     out = pd.DataFrame(
         {
             "request_id": ids,
             "row": frame["row"].astype("int64") if "row" in frame.columns else -1,
             "label": [json.dumps(_scalar(v)) for v in frame[label]],
             "ingested_at": time.time(),
+            "ingested_by": actor,
+            "source": source,
         }
     )
     folder = home / "labels" / model
     folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"{int(time.time() * 1000)}-{os.getpid()}.parquet"
+    # Time first (ids sort as ingested); the random part keeps two files of one millisecond
+    # from replacing each other.
+    target = folder / f"{int(time.time() * 1000)}-{os.getpid()}-{secrets.token_hex(3)}.parquet"
     tmp = folder / f".{target.name}.tmp"
     out.to_parquet(tmp, index=False)
     os.replace(tmp, target)  # readers never see half a file
-    return LabelsIngested(model, len(out), matched, target)
+    try:
+        _audit(model, "ingested", target.stem, len(out), source, actor)
+    except BaseException:
+        target.unlink(missing_ok=True)  # not recorded, not kept
+        raise
+    return LabelsIngested(model, len(out), matched, target, target.stem)
+
+
+def _check_name(what: str, name: str) -> None:
+    """Model names and label ids become path parts: plain names only."""
+    if not _PLAIN_NAME.fullmatch(name):
+        raise InvalidInputError(
+            f"{what} {name!r} is not a plain name",
+            hint="use letters, digits, '.', '_' and '-' (see `loopline monitor labels list`)",
+        )
+
+
+def _audit(model: str, action: str, labels_id: str, rows: int, source: str, actor: str) -> None:
+    from loopline.store import open_metadata_store
+
+    open_metadata_store().record_labels_change(
+        model, action=action, labels_id=labels_id, rows=rows, source=source, actor=actor
+    )
+
+
+def _label_file(model: str, path: Path) -> LabelFile:
+    meta = pq.ParquetFile(path)
+    names = set(meta.schema_arrow.names)
+    wanted = [c for c in ("ingested_at", "ingested_by", "source") if c in names]
+    first: dict[str, Any] = {}
+    if wanted and meta.metadata.num_rows:
+        batch = next(meta.iter_batches(batch_size=1, columns=wanted))
+        first = {k: v[0] for k, v in batch.to_pydict().items()}
+    at = first.get("ingested_at")
+    return LabelFile(
+        id=path.stem,
+        model=model,
+        source=str(first.get("source") or ""),
+        rows=int(meta.metadata.num_rows),
+        ingested_at=float(at) if at is not None else path.stat().st_mtime,
+        ingested_by=str(first.get("ingested_by") or ""),
+        path=path,
+    )
+
+
+def list_labels(model: str | None = None) -> list[LabelFile]:
+    """The labels files ingested (for `model`, or every model), oldest first."""
+    root = load_settings().home / "labels"
+    if model is not None:
+        _check_name("model", model)
+    folders = [root / model] if model is not None else sorted(root.glob("*"))
+    found = [
+        _label_file(folder.name, f)
+        for folder in folders
+        if folder.is_dir()
+        for f in sorted(folder.glob("*.parquet"))
+    ]
+    return sorted(found, key=lambda x: (x.ingested_at, x.model, x.id))
+
+
+def remove_labels(labels_id: str, *, model: str | None = None) -> LabelFile:
+    """Remove one ingested labels file by its id (audited as `labels.removed`); the next
+    `monitor run` no longer sees its labels."""
+    _check_name("labels id", labels_id)
+    hits = [f for f in list_labels(model) if f.id == labels_id]
+    if not hits:
+        where = f" of {model}" if model is not None else ""
+        raise NotFoundError(
+            f"no labels file {labels_id!r}{where}", hint="see `loopline monitor labels list`"
+        )
+    if len(hits) > 1:
+        raise InvalidInputError(
+            f"labels id {labels_id!r} names files of several models "
+            f"({', '.join(sorted(h.model for h in hits))})",
+            hint="pass --model",
+        )
+    (hit,) = hits
+    # Out of the readers' sight first (they read *.parquet), audited, then gone; a refused
+    # audit puts the file back, so a removal is never unrecorded.
+    hidden = hit.path.with_name(f".{hit.path.name}.removing")
+    os.replace(hit.path, hidden)
+    try:
+        _audit(hit.model, "removed", hit.id, hit.rows, hit.source, current_user())
+    except BaseException:
+        os.replace(hidden, hit.path)
+        raise
+    with contextlib.suppress(FileNotFoundError):
+        hidden.unlink()
+    return hit
 
 
 def load_labels(home: Path, model: str) -> pd.DataFrame:
     files = sorted((home / "labels" / model).glob("*.parquet"))
     if not files:
-        return pd.DataFrame(columns=["request_id", "row", "label", "ingested_at"])
-    labels = pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
+        return pd.DataFrame(columns=LABEL_COLUMNS)
+    labels = pd.concat([pd.read_parquet(f, columns=LABEL_COLUMNS) for f in files])
+    labels = labels.reset_index(drop=True)
     return labels.sort_values("ingested_at").drop_duplicates(["request_id", "row"], keep="last")
 
 
@@ -208,9 +336,12 @@ def performance_by_window(
 
 
 __all__ = [
+    "LabelFile",
     "LabelsIngested",
     "ingest_labels",
     "join_labels",
+    "list_labels",
     "load_labels",
     "performance_by_window",
+    "remove_labels",
 ]

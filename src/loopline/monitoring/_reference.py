@@ -1,14 +1,22 @@
 """The training reference of a model version, and how a drift statistic becomes a verdict.
 
 Reference: the version's training dataset (role "training", else its first dataset). When the
-run saved the rows (`log_dataset(..., save=True)`) they are loaded and every statistic is
-exact; otherwise the stored profile is used (binned PSI/JS, approximate KS/Wasserstein).
+run saved the rows (`log_dataset(..., save=True)`) they are loaded; otherwise the stored
+profile is used. Either way PSI, JS and chi-square are the same numbers (the profile keeps the
+exact PSI bins, and a discrete column's exact value counts), so the verdict is the same;
+KS and Wasserstein are exact from rows and from a discrete column's profile, approximate (with
+an error bound) from a continuous column's profile (see `loopline.stats._drift`).
 
 Verdicts, per feature and window (defaults; each overridable per feature):
 - a window with fewer than `min_rows` (50) rows is `insufficient`: no verdict, no alert;
 - PSI ≥ 0.1 is `warning`, PSI ≥ 0.2 is `critical` (the thresholds teams quote);
-- on windows under 1,000 rows PSI is noisy, so the shift must also be significant
-  (KS p-value for numbers, chi-square p-value for categories, < 0.05).
+- on windows under 1,000 rows PSI is noisy, so the shift must also be significant: the
+  chi-square homogeneity test on the PSI bins (the categories for categorical columns),
+  p < 0.05. It is computed from the same bin counts on every path (KS's p-value is not: a
+  profile of a continuous column cannot give it exactly);
+- a statistic the reference cannot compute faithfully (KS or Wasserstein of a continuous
+  column against a profile; anything against a profile written before exact drift bins)
+  gives no verdict: `insufficient`, with a `reason` saying how to get one.
 """
 
 from __future__ import annotations
@@ -57,13 +65,22 @@ class Threshold:
 
 
 def judge(stats: Mapping[str, Any], th: Threshold, min_rows: int = MIN_ROWS) -> dict[str, Any]:
-    """The verdict on one feature's statistics: ok, warning, critical or insufficient."""
+    """The verdict on one feature's statistics: ok, warning, critical or insufficient (then
+    with a `reason`)."""
     n = int(stats.get("n_cur", 0))
     value = stats.get(th.stat)
     out: dict[str, Any] = {"stat": th.stat, "value": value, "warn": th.warn, "alert": th.alert}
-    if n < min_rows or value is None:
-        return {**out, "status": "insufficient"}
-    pvalue = stats.get("ks_pvalue", stats.get("chi2_pvalue"))
+    if n < min_rows:
+        reason = f"{n} rows in the window, fewer than min_rows={min_rows}"
+        return {**out, "status": "insufficient", "reason": reason}
+    if th.stat in (stats.get("approximate") or ()):
+        reason = str(stats.get("approximate_reason") or f"{th.stat} is not exact here")
+        return {**out, "status": "insufficient", "reason": reason}
+    if value is None:
+        reason = f"no {th.stat} for this column (no values to compare, or not its kind)"
+        return {**out, "status": "insufficient", "reason": reason}
+    # chi-square on the PSI bins: the same counts from rows and from a profile
+    pvalue = stats.get("chi2_pvalue", stats.get("ks_pvalue"))
     significant = n >= SMALL_WINDOW or pvalue is None or pvalue < P_VALUE
     level = "critical" if value >= th.alert else "warning" if value >= th.warn else "ok"
     return {**out, "status": level if significant else "ok", "significant": significant}

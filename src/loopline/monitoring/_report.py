@@ -1,6 +1,8 @@
 """The monitoring report: one self-contained HTML file (inline SVG charts, inline CSS).
 
-Sections: the latest window's verdict per feature; a drift heatmap (feature x window); drift
+Sections: the latest window's verdict per feature; column checks (null rate, all null,
+constant, vanished and new columns); a drift heatmap (feature x window, each cell coloured by
+its status through `cell_status`/`status_colour`, the rule the web UI uses too); drift
 scores over time; reference vs current histograms per feature; output drift, latency and
 labelled performance over time; open alerts with their runbooks.
 """
@@ -12,6 +14,8 @@ from collections.abc import Sequence
 from html import escape
 from typing import Any
 
+from loopline.monitoring._signals import SIGNALS
+from loopline.monitoring._status import STATUSES, cell_status, status_colour
 from loopline.monitoring._svg import heatmap, line_chart, paired_bars
 from loopline.store._monitoring_base import AlertRecord, WindowResult
 
@@ -37,8 +41,20 @@ def _num(v: Any) -> str:
     return "" if v is None else f"{v:.3g}" if isinstance(v, float) else escape(str(v))
 
 
+def _flagged(sigs: dict[str, Any] | None) -> str:
+    """The breached signals of one column, e.g. 'all null, null rate (explained)'."""
+    out = []
+    for name in SIGNALS:
+        s = (sigs or {}).get(name) or {}
+        if s.get("status") in ("warning", "critical"):
+            note = " (explained)" if s.get("explained_by") else ""
+            out.append(f'<span class="{s["status"]}">{name.replace("_", " ")}{note}</span>')
+    return ", ".join(out)
+
+
 def _summary(latest: WindowResult) -> str:
     rows = []
+    signals = latest.result.get("signals") or {}
     for name, f in sorted((latest.result.get("features") or {}).items()):
         status = f.get("status", "")
         p = f.get("ks_pvalue", f.get("chi2_pvalue"))
@@ -47,14 +63,48 @@ def _summary(latest: WindowResult) -> str:
             f"<td>{escape(f.get('stat', ''))}</td><td>{_num(f.get('value'))}</td>"
             f"<td>{_num(f.get('psi'))}</td><td>{_num(f.get('js'))}</td><td>{_num(f.get('ks'))}</td>"
             f"<td>{_num(p)}</td><td>{_num(f.get('wasserstein'))}</td><td>{_num(f.get('n_cur'))}</td>"
-            f'<td class="{escape(status)}">{escape(status)}</td></tr>'
+            f'<td class="{escape(status)}">{escape(status)}</td>'
+            f"<td>{_flagged(signals.get(name))}</td></tr>"
         )
     head = (
         "<tr><th>feature</th><th>kind</th><th>judged by</th><th>value</th><th>PSI</th>"
         "<th>JS</th><th>KS</th><th>p-value</th><th>Wasserstein</th><th>rows</th>"
-        "<th>verdict</th></tr>"
+        "<th>verdict</th><th>column checks</th></tr>"
     )
     return f"<table>{head}{''.join(rows)}</table>"
+
+
+def _pct(v: Any) -> str:
+    return f"{v:.1%}" if isinstance(v, int | float) else ""
+
+
+def _column_checks(latest: WindowResult) -> str:
+    """Null rate against training per column, and every breached column signal."""
+    signals = latest.result.get("signals") or {}
+    if not signals:
+        return ""
+    rows = []
+    for name, sigs in sorted(signals.items()):
+        nr = (sigs or {}).get("null_rate") or {}
+        status = cell_status(None, sigs)
+        rows.append(
+            f"<tr><td>{escape(name)}</td><td>{_pct(nr.get('reference'))}</td>"
+            f"<td>{_pct(nr.get('value'))}</td><td>{_num(nr.get('pvalue'))}</td>"
+            f"<td>{_flagged(sigs) or '—'}</td>"
+            f'<td class="{escape(status.replace(" ", "-"))}">{escape(status)}</td></tr>'
+        )
+    head = (
+        "<tr><th>column</th><th>null rate (training)</th><th>null rate (window)</th>"
+        "<th>p-value</th><th>signals</th><th>status</th></tr>"
+    )
+    return f"<h2>Column checks (latest window)</h2><table>{head}{''.join(rows)}</table>"
+
+
+def _legend() -> str:
+    spans = "".join(
+        f'<span style="background:{status_colour(s)}"></span>{escape(s)}' for s in STATUSES
+    )
+    return f'<p class="legend">{spans}</p>'
 
 
 def _histograms(latest: WindowResult) -> str:
@@ -144,6 +194,7 @@ def render_report(
     latest = history[-1]
     parts.append(f"<h2>Latest window ({escape(_label(latest))}, {latest.n_rows} rows)</h2>")
     parts.append(_summary(latest))
+    parts.append(_column_checks(latest))
     if alerts:
         parts.append("<h2>Open alerts</h2>")
         for a in alerts:
@@ -152,19 +203,25 @@ def render_report(
                 f"<b>{escape(a.rule)}</b> (seen {a.count}x) {escape(a.message)}</p>"
                 f"<pre>{escape(a.runbook)}</pre>"
             )
-    names = sorted({n for w in history for n in (w.result.get("features") or {})})
+    names = sorted(
+        {n for w in history for key in ("features", "signals") for n in (w.result.get(key) or {})}
+    )
     cols = [_label(w) for w in history]
     values = {
         (n, _label(w)): ((w.result.get("features") or {}).get(n) or {}).get("value")
         for w in history
         for n in names
     }
-    thresholds = {
-        n: (float(f.get("warn", 0.1)), float(f.get("alert", 0.2)))
-        for n, f in (latest.result.get("features") or {}).items()
+    statuses = {
+        (n, _label(w)): cell_status(
+            (w.result.get("features") or {}).get(n), (w.result.get("signals") or {}).get(n)
+        )
+        for w in history
+        for n in names
     }
     parts.append("<h2>Drift by feature and window</h2>")
-    parts.append(heatmap(names, cols, values, thresholds))
+    parts.append(_legend())
+    parts.append(heatmap(names, cols, values, statuses))
     parts.append("<h2>Reference vs current (latest window)</h2>")
     parts.append(_histograms(latest))
     parts.append("<h2>Over time</h2>")

@@ -18,7 +18,13 @@ import numpy as np
 
 from loopline.config import current_user, load_settings
 from loopline.errors import ConfigError, NotFoundError
-from loopline.monitoring._alerts import Finding, apply_findings, drift_findings, utc
+from loopline.monitoring._alerts import (
+    Finding,
+    apply_findings,
+    drift_findings,
+    signal_findings,
+    utc,
+)
 from loopline.monitoring._config import MonitorConfig
 from loopline.monitoring._data import window_seconds
 from loopline.monitoring._errors import error_counts
@@ -84,6 +90,16 @@ class MonitorReport:
         verdicts = (latest.result.get(key) or {}) if latest else {}
         return {k: v["status"] for k, v in verdicts.items() if v.get("status") in _BAD}
 
+    def signals(self) -> dict[str, dict[str, str]]:
+        """Column → {signal: warning/critical} breached in the latest window."""
+        latest = self.latest
+        found = (latest.result.get("signals") or {}) if latest else {}
+        return {
+            c: {k: v["status"] for k, v in sigs.items() if v.get("status") in _BAD}
+            for c, sigs in found.items()
+            if any(v.get("status") in _BAD for v in sigs.values())
+        }
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "monitor": self.monitor.as_dict(),
@@ -93,6 +109,7 @@ class MonitorReport:
             "computed_windows": len(self.computed),
             "windows": [w.as_dict() for w in self.history],
             "drifted": self.drifted(),
+            "signals": self.signals(),
             "alerts": [{"transition": c.transition, **c.alert.as_dict()} for c in self.alerts],
             "deliveries": [d.as_dict() for d in self.deliveries],
             "retrain": self.retrain.as_dict() if self.retrain else None,
@@ -225,7 +242,12 @@ def run_monitor(
     )
     history = mon.list_windows(saved.id)
     slo = SLO.parse(cfg.slo)
-    findings = drift_findings(meta, version, history) + slo_findings(history, slo)
+    open_rules = [a.rule for a in mon.list_alerts(version.model, "open")]
+    findings = (
+        drift_findings(meta, version, history)
+        + signal_findings(meta, version, history, open_rules)
+        + slo_findings(history, slo)
+    )
     changes = apply_findings(mon, uri, version.model, findings, actor)
     sinks: list[AlertSink] = [StoreSink(), *(WebhookSink(u) for u in cfg.webhooks), *extra_sinks]
     deliveries = deliver(mon, changes, sinks)

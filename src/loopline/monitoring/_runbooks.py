@@ -40,6 +40,44 @@ RUNBOOKS: dict[str, str] = {
         "4. Check slices (`loopline monitor performance {uri} --slice COLUMN`) for a segment "
         "that broke."
     ),
+    "null_rate": (
+        "1. More rows of {features} arrive without a value than in training: look for a "
+        "failing upstream source, a join that stopped matching, or a schema change that "
+        "renamed the field (`loopline audit export` around the window's start).\n"
+        "2. `loopline monitor report {uri} --html drift.html` shows the null rate per window.\n"
+        "3. If the model imputes nulls, check labelled performance "
+        "(`loopline monitor performance {uri}`); if not, its predictions are degraded now.\n"
+        "4. Expected (a field made optional): raise its threshold "
+        "(`--threshold FEATURE=null_rate:WARN,ALERT`) and retrain on data with the new rate."
+    ),
+    "all_null": (
+        "1. {features} arrives with no value at all: an upstream field was dropped, renamed "
+        "or broke. This is a pipeline fault, not drift.\n"
+        "2. Find the change: the deployment, promotion or dataset named above and any "
+        "feature-pipeline release at that time (`loopline audit export`).\n"
+        "3. Fix the source or roll back the change (`loopline models rollback {model}` if a "
+        "new version expects a renamed field); do not retrain on these rows."
+    ),
+    "constant": (
+        "1. {features} holds one value in every row of the window, though it varied in "
+        "training: usually a default filled in by a broken join or a stuck upstream job.\n"
+        "2. Check the feature pipeline and the change named above; do not retrain on these "
+        "rows.\n"
+        "3. `loopline monitor report {uri} --html drift.html` shows the histograms."
+    ),
+    "vanished_column": (
+        "1. {features}, an input of {model}, is missing from the monitored rows: the caller "
+        "or the batch job stopped sending it.\n"
+        "2. Fix the caller (or roll back the change named above); the model cannot score "
+        "these rows as trained."
+    ),
+    "new_column": (
+        "1. The monitored rows carry {features}, which neither the signature nor the "
+        "training data knows. The model ignores it; it may be a renamed input (check for a "
+        "vanished column alert at the same time) or a new field upstream.\n"
+        "2. If it is a rename, fix the caller; if it is useful, add it to the next training "
+        "set."
+    ),
     "slo.latency": (
         "1. p95 latency is over budget: check `/metrics` (loopline_request_latency_seconds) "
         "and the host's CPU and memory.\n"

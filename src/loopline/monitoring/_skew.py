@@ -5,7 +5,11 @@ it. Two modes:
   differ (numbers beyond `rtol`/`atol`, anything else as text; a null on one side only counts
   as a difference). A column is skewed when more than `max_mismatch` (1%) of rows differ.
   This catches features *computed differently* offline and online, even when the two
-  distributions happen to look alike.
+  distributions happen to look alike. Rows are joined on (key, `row`) when both sides have a
+  `row` column (a row's position in its request, as the capture records it), so each row of
+  a multi-row request meets its own training row; a key that names several rows on either
+  side without `row` is refused rather than compared with every other row of its request.
+  The same (key, row) captured twice (a retried request) is compared once, the last capture.
 - unkeyed: the distributions are compared with the drift statistics; a column is skewed at a
   warning or worse (PSI >= 0.1 by default).
 """
@@ -23,6 +27,7 @@ from loopline.monitoring._reference import Threshold, judge
 from loopline.stats import column_drift, reference_from_values
 
 MAX_MISMATCH = 0.01
+ROW = "row"  # a row's position in its request, as the capture records it
 
 
 def _mismatch(a: pd.Series, b: pd.Series, rtol: float, atol: float) -> np.ndarray[Any, Any]:
@@ -37,6 +42,47 @@ def _mismatch(a: pd.Series, b: pd.Series, rtol: float, atol: float) -> np.ndarra
         differ = (a.astype(str) != b.astype(str)).to_numpy()
     out: np.ndarray[Any, Any] = np.where(null_a | null_b, null_a != null_b, differ)
     return out
+
+
+def _keyed(frame: pd.DataFrame, on: list[str], side: str) -> pd.DataFrame:
+    """`frame` with its join key as text and `row` as whole numbers (refused otherwise)."""
+    frame = frame.assign(**{on[0]: frame[on[0]].astype(str)})
+    if ROW in on:
+        rows = pd.to_numeric(frame[ROW], errors="coerce")
+        if rows.isna().any() or (rows < 0).any() or (rows % 1 != 0).any():
+            raise InvalidInputError(
+                f"the {side} data's column 'row' must hold whole numbers >= 0 (the row's "
+                "position in its request)",
+                hint="use 0 for the first row of a request",
+            )
+        frame = frame.assign(**{ROW: rows.astype("int64")})
+    return frame
+
+
+def _refuse_ambiguous(
+    training: pd.DataFrame, serving: pd.DataFrame, key: str, on: list[str]
+) -> None:
+    """A key naming several rows cannot be joined row by row: say so instead of comparing
+    every row of a request with every other row of it."""
+    if ROW in on:
+        dup = int(training.duplicated(on).sum())
+        if dup:
+            raise InvalidInputError(
+                f"{dup} training row(s) repeat the ({key}, row) of an earlier one",
+                hint="the features file should hold each served row once",
+            )
+        return
+    sides = (("training", training), ("serving", serving))
+    for side, frame in sides:
+        several = frame[key][frame[key].duplicated()].unique()
+        if len(several):
+            missing = " and the ".join(s for s, f in sides if ROW not in f.columns)
+            raise InvalidInputError(
+                f"{len(several)} request(s) have several rows in the {side} data (e.g. "
+                f"{several[0]!r}) and the {missing} data has no 'row' column",
+                hint="add a 'row' column (0-based, the row's position in its request) so each "
+                "row joins its own",
+            )
 
 
 def skew_report(
@@ -62,8 +108,18 @@ def skew_report(
         for side, frame in (("training", training), ("serving", serving)):
             if key not in frame.columns:
                 raise InvalidInputError(f"the {side} data has no {key!r} column", hint="--key")
-        joined = training.merge(serving, on=key, suffixes=("", "__serving"))
-        out.update(mode="keyed", key=key, rows=len(joined))
+        on = [key, ROW] if ROW in training.columns and ROW in serving.columns else [key]
+        shared = [c for c in shared if c not in on]
+        if not shared:
+            raise InvalidInputError(
+                "the training and serving data share no feature column besides the join columns",
+                hint="compare the features file written by the training pipeline",
+            )
+        training, serving = _keyed(training, on, "training"), _keyed(serving, on, "serving")
+        _refuse_ambiguous(training, serving, key, on)
+        serving = serving.drop_duplicates(on, keep="last")
+        joined = training.merge(serving, on=on, suffixes=("", "__serving"))
+        out.update(mode="keyed", key=key, on=on, rows=len(joined))
         for c in shared:
             differ = _mismatch(joined[c], joined[f"{c}__serving"], rtol, atol)
             share = float(differ.mean()) if len(differ) else 0.0

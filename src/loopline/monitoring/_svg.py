@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from html import escape
 
+from loopline.monitoring._status import status_colour
+
 PALETTE = ("#4269d0", "#efb118", "#ff725c", "#6cc5b0", "#3ca951", "#ff8ab7", "#a463f2", "#97bbf5")
 REF, CUR = "#9aa5b1", "#4269d0"
 
@@ -14,26 +16,14 @@ def _fmt(v: float) -> str:
     return f"{v:.3g}"
 
 
-def psi_color(value: float | None, warn: float = 0.1, alert: float = 0.2) -> str:
-    """White (no drift) → amber (warning) → red (critical); grey when unknown."""
-    if value is None:
-        return "#eeeeee"
-    if value >= alert:
-        return "#d62728"
-    if value >= warn:
-        return "#f2a93b"
-    t = max(0.0, min(1.0, value / warn))
-    g = int(245 - 40 * t)
-    return f"rgb({g + 10},{g + 10},{int(245 - 120 * t)})"
-
-
 def heatmap(
     rows: Sequence[str],
     cols: Sequence[str],
     values: Mapping[tuple[str, str], float | None],
-    thresholds: Mapping[str, tuple[float, float]],
+    statuses: Mapping[tuple[str, str], str],
 ) -> str:
-    """Feature (row) x window (column) cells coloured by the drift value."""
+    """Feature (row) x window (column) cells, the drift value printed, coloured by the
+    cell's status (`cell_status`: verdict and column signals), never by the raw value."""
     cell_w, cell_h, left, top = 46, 22, 150, 70
     width, height = left + cell_w * len(cols) + 10, top + cell_h * len(rows) + 10
     parts = [f'<svg class="chart" width="{width}" height="{height}" role="img">']
@@ -45,22 +35,25 @@ def heatmap(
         )
     for i, row in enumerate(rows):
         y = top + i * cell_h
-        warn, alert = thresholds.get(row, (0.1, 0.2))
         parts.append(
             f'<text x="{left - 6}" y="{y + 15}" font-size="11" text-anchor="end">'
             f"{escape(row)}</text>"
         )
         for j, col in enumerate(cols):
             v = values.get((row, col))
-            tip = f"{row} @ {col}: {'n/a' if v is None else _fmt(v)}"
+            status = statuses.get((row, col), "no data")
+            tip = f"{row} @ {col}: {'n/a' if v is None else _fmt(v)} ({status})"
             parts.append(
                 f'<rect x="{left + j * cell_w}" y="{y}" width="{cell_w - 2}" height="{cell_h - 2}" '
-                f'fill="{psi_color(v, warn, alert)}"><title>{escape(tip)}</title></rect>'
+                f'fill="{status_colour(status)}" data-feature="{escape(row)}" '
+                f'data-window="{escape(col)}" data-status="{escape(status)}">'
+                f"<title>{escape(tip)}</title></rect>"
             )
             if v is not None:
+                ink = ' fill="#fff"' if status == "critical" else ""
                 parts.append(
                     f'<text x="{left + j * cell_w + cell_w / 2 - 1}" y="{y + 14}" font-size="9" '
-                    f'text-anchor="middle">{_fmt(v)}</text>'
+                    f'text-anchor="middle"{ink}>{_fmt(v)}</text>'
                 )
     parts.append("</svg>")
     return "".join(parts)
@@ -161,4 +154,4 @@ def line_chart(
     return "".join(parts)
 
 
-__all__ = ["heatmap", "line_chart", "paired_bars", "psi_color"]
+__all__ = ["heatmap", "line_chart", "paired_bars"]

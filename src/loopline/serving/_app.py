@@ -27,16 +27,15 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
-from loopline.errors import InvalidInputError, LooplineError, PayloadTooLargeError
+from loopline.errors import InvalidInputError, LooplineError, NotFoundError, PayloadTooLargeError
 from loopline.serving._capture import PredictionCapture
 from loopline.serving._codecs import (
     MAX_COLUMNS,
     MAX_JSON_DEPTH,
+    _jsonable,
     check_finite,
     decode_mlflow,
-    decode_oip,
     encode_mlflow,
-    encode_oip,
     estimate_mlflow_rows,
     estimate_oip_rows,
     load_json,
@@ -48,6 +47,8 @@ from loopline.serving._codecs import (
 from loopline.serving._fastpath import FastPlan, fast_frame, plan_for
 from loopline.serving._health import ArmStats
 from loopline.serving._metrics import ServingMetrics
+from loopline.serving._oip import HEADER_LENGTH, OipRequest, decode_oip_request, split_body
+from loopline.serving._oip_out import encode_oip_body, error_body
 from loopline.serving._router import Route, TrafficRouter
 from loopline.serving._slot import Served
 
@@ -60,9 +61,16 @@ OFFLOAD_BYTES = 256 * 1024
 
 
 def error_response(
-    exc: LooplineError, status: int | None = None, headers: dict[str, str] | None = None
+    exc: LooplineError,
+    status: int | None = None,
+    headers: dict[str, str] | None = None,
+    *,
+    protocol: str = "mlflow",
 ) -> JSONResponse:
-    return JSONResponse(exc.to_dict(), status_code=status or exc.http_status, headers=headers)
+    """The error body of the route's protocol: the Open Inference Protocol's is
+    `{"error": "<message>"}`, every other route's `{"error": {code, message, ...}}`."""
+    body = error_body(exc.one_line()) if protocol == "oip" else exc.to_dict()
+    return JSONResponse(body, status_code=status or exc.http_status, headers=headers)
 
 
 class ScoringService:
@@ -137,6 +145,31 @@ class ScoringService:
     def served(self) -> Served:
         return self.router.route("").slot.current
 
+    def served_versions(self) -> dict[str, Served]:
+        """Every model version this server answers for, by version number (str)."""
+        out: dict[str, Served] = {}
+        for slot in self.router.arms().values():
+            served = slot.current
+            out.setdefault(str(served.version.version), served)
+        return dict(sorted(out.items(), key=lambda kv: (len(kv[0]), kv[0])))
+
+    def _pinned(self, route: Route, version: str) -> tuple[Route, Served]:
+        """The route and model that answer for `version`: the routed arm when it serves
+        it, else the arm that does; `NotFoundError` when no arm does."""
+        served = route.slot.current
+        if str(served.version.version) == version:
+            return route, served
+        for arm, slot in self.router.arms().items():
+            served = slot.current  # read once: the version checked is the one scored
+            if str(served.version.version) == version:
+                return Route(arm, slot), served
+        have = ", ".join(self.served_versions())
+        raise NotFoundError(
+            f"model {self.model_name!r} has no version {version!r} here",
+            hint=f"this server serves version(s) {have}; "
+            f"GET /v2/models/{self.model_name} lists them",
+        )
+
     def score(
         self, route: Route, frame: pd.DataFrame, conformed: bool = False
     ) -> tuple[Served, np.ndarray[Any, Any], np.ndarray[Any, Any] | None]:
@@ -206,12 +239,19 @@ class ScoringService:
                 details={"rows": rows, "max_rows": self.max_rows},
             )
 
-    async def handle(self, request: Request, protocol: str) -> Response:
+    async def handle(self, request: Request, protocol: str, version: str | None = None) -> Response:
+        """Score one request; `version` pins an OIP request to the arm serving it."""
         t0 = time.perf_counter()
         headers = request.headers
         rid = headers.get("x-request-id") or uuid.uuid4().hex
         route = self.router.route(headers.get("x-loopline-route-key") or rid)
-        served = route.slot.current  # read once: a concurrent swap cannot mix versions
+        if version is None:
+            served = route.slot.current  # read once: a concurrent swap cannot mix versions
+        else:
+            try:
+                route, served = self._pinned(route, version)
+            except NotFoundError as exc:
+                return self._refuse(exc, protocol, route.arm, rid, t0)
         # 1. The client's part: read, decode and conform. Anything wrong here is a 4xx
         #    and never counts against the arm (else anyone could roll a canary back).
         try:
@@ -223,13 +263,16 @@ class ScoringService:
             return Response(status_code=499)  # nobody is left to read it
         offload = len(body) > OFFLOAD_BYTES
         content_type = headers.get("content-type", "")
+        header_length = headers.get(HEADER_LENGTH)
         try:
             if offload:
-                frame, checked, oip_id = await run_in_threadpool(
-                    self._prepare, content_type, body, protocol, served
+                frame, checked, oip = await run_in_threadpool(
+                    self._prepare, content_type, body, protocol, served, header_length
                 )
             else:
-                frame, checked, oip_id = self._prepare(content_type, body, protocol, served)
+                frame, checked, oip = self._prepare(
+                    content_type, body, protocol, served, header_length
+                )
         except LooplineError as exc:
             return self._refuse(exc, protocol, route.arm, rid, t0)
         # 2. The model's part: only its failure is a 5xx, counted for the arm.
@@ -248,13 +291,25 @@ class ScoringService:
                 f"the model failed: {type(exc).__name__}: {exc}",
                 hint="this is a model bug; the request was not scored",
             )
-            return error_response(err, 500, {"x-request-id": rid, "x-loopline-arm": route.arm})
-        if protocol == "oip":
-            out = encode_oip(self.model_name, str(served.version.version), oip_id, labels, proba)
-            predictions = out["outputs"][0]["data"]
+            return error_response(
+                err, 500, {"x-request-id": rid, "x-loopline-arm": route.arm}, protocol=protocol
+            )
+        out_headers = {
+            "x-request-id": rid,
+            "x-loopline-model-version": str(served.version.version),
+            "x-loopline-arm": route.arm,
+        }
+        response: Response
+        if oip is not None:
+            try:
+                response = self._oip_response(served, oip, labels, proba, out_headers)
+            except LooplineError as exc:  # an output the model does not produce
+                return self._refuse(exc, protocol, route.arm, rid, t0)
+            predictions = _jsonable(labels)
         else:
             out = encode_mlflow(labels, proba)
             predictions = out["predictions"]
+            response = JSONResponse(out, headers=out_headers)
         latency = time.perf_counter() - t0
         self._count(protocol, route.arm, 200, t0)
         self.arm_stats(route.arm).record(True, latency * 1000, _score_of(labels, proba))
@@ -267,12 +322,30 @@ class ScoringService:
             )  # fmt: skip
         if route.shadow is not None:
             self.shadow(route, frame, rid)
-        out_headers = {
-            "x-request-id": rid,
-            "x-loopline-model-version": str(served.version.version),
-            "x-loopline-arm": route.arm,
-        }
-        return JSONResponse(out, headers=out_headers)
+        return response
+
+    def _oip_response(
+        self,
+        served: Served,
+        oip: OipRequest,
+        labels: np.ndarray[Any, Any],
+        proba: np.ndarray[Any, Any] | None,
+        headers: dict[str, str],
+    ) -> Response:
+        signature = served.model.signature
+        output = signature.output if signature is not None else None
+        body, extra = encode_oip_body(
+            self.model_name,
+            str(served.version.version),
+            oip.id,
+            labels,
+            proba,
+            outputs=oip.outputs,
+            binary_default=oip.binary_default,
+            label_dtype=output.dtype if output is not None else None,
+        )
+        media_type = extra.pop("content-type")
+        return Response(body, media_type=media_type, headers={**headers, **extra})
 
     def _refuse(
         self,
@@ -287,18 +360,29 @@ class ScoringService:
         code = exc.http_status if exc.http_status < 500 else 400
         self._count(protocol, arm, code, t0)
         return error_response(
-            exc, code, {"x-request-id": rid, "x-loopline-arm": arm, **(extra or {})}
+            exc,
+            code,
+            {"x-request-id": rid, "x-loopline-arm": arm, **(extra or {})},
+            protocol=protocol,
         )
 
     def _prepare(
-        self, content_type: str, body: bytes, protocol: str, served: Served
-    ) -> tuple[pd.DataFrame, pd.DataFrame, str | None]:
-        """(decoded frame, frame conformed to the signature, OIP request id). Whatever goes
-        wrong here is the request's fault and comes out as an `InvalidInputError`."""
+        self,
+        content_type: str,
+        body: bytes,
+        protocol: str,
+        served: Served,
+        header_length: str | None = None,
+    ) -> tuple[pd.DataFrame, pd.DataFrame, OipRequest | None]:
+        """(decoded frame, frame conformed to the signature, the OIP request). Whatever
+        goes wrong here is the request's fault and comes out as an `InvalidInputError`."""
         try:
-            frame, oip_id, conformed = self._decode(content_type, body, protocol, served)
+            if protocol == "oip":
+                oip = self._decode_oip(body, header_length, served)
+                return oip.frame, self._conform(served, oip.frame), oip
+            frame, _, conformed = self._decode(content_type, body, protocol, served)
             checked = frame if conformed else self._conform(served, frame)
-            return frame, checked, oip_id
+            return frame, checked, None
         except LooplineError:
             raise
         except RecursionError:
@@ -323,14 +407,6 @@ class ScoringService:
         signature = served.model.signature
         columns = signature.input_names if signature is not None else None
         max_columns = max(MAX_COLUMNS, len(columns or ()))
-        if protocol == "oip":
-            scan_json(body, MAX_JSON_DEPTH)
-            if len(body) > OFFLOAD_BYTES:
-                self._check_rows(estimate_oip_rows(body))
-            payload = load_json(body, MAX_JSON_DEPTH)
-            self._check_rows(oip_rows(payload))
-            frame, oip_id = decode_oip(payload, columns, max_columns=max_columns)
-            return frame, oip_id, False
         if content_type.startswith("text/csv"):
             return self._read_csv(body, max_columns), None, False
         openings = scan_json(body, MAX_JSON_DEPTH)
@@ -344,6 +420,20 @@ class ScoringService:
             if fast is not None:
                 return fast, None, True
         return decode_mlflow(payload, columns, max_columns=max_columns), None, False
+
+    def _decode_oip(self, body: bytes, header_length: str | None, served: Served) -> OipRequest:
+        """An OIP request: the JSON header (bounded like any JSON body), then its tensors,
+        from JSON data or the binary section after the header."""
+        signature = served.model.signature
+        columns = signature.input_names if signature is not None else None
+        header, binary = split_body(body, header_length)
+        scan_json(header, MAX_JSON_DEPTH)
+        if len(header) > OFFLOAD_BYTES:
+            self._check_rows(estimate_oip_rows(header))
+        payload = load_json(header, MAX_JSON_DEPTH)
+        self._check_rows(oip_rows(payload))
+        max_columns = max(MAX_COLUMNS, len(columns or ()))
+        return decode_oip_request(payload, columns, binary=binary, max_columns=max_columns)
 
     def _read_csv(self, body: bytes, max_columns: int) -> pd.DataFrame:
         end = body.find(b"\n")

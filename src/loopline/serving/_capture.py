@@ -107,9 +107,13 @@ class PredictionCapture:
     def _write(self, items: list[Item]) -> None:
         cols: dict[str, list[Any]] = {name: [] for name in _SCHEMA.names}
         for rid, ts, model, version, arm, latency, frame, preds, proba in items:
-            # pandas' C encoder: one call per request instead of a dict and dumps per row
-            lines = frame.to_json(orient="records", lines=True, double_precision=15)
-            for i, row_json in enumerate(lines.splitlines()):
+            # json.dumps writes each float's shortest round-trip repr, so the captured value is
+            # the served value to the bit. (pandas' to_json stops at 15 significant digits,
+            # which moved values off the training values they equal and across drift bins.)
+            if frame.isna().to_numpy().any():  # missing values as null (valid JSON), not NaN
+                frame = frame.astype(object).where(frame.notna(), None)
+            lines = [json.dumps(r, default=_jsonable) for r in frame.to_dict(orient="records")]
+            for i, row_json in enumerate(lines):
                 p = proba[i] if proba is not None else None
                 cols["request_id"].append(rid)
                 cols["row"].append(i)

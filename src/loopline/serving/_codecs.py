@@ -13,7 +13,6 @@ capped (`MAX_COLUMNS`, or the signature's width when that is larger).
 from __future__ import annotations
 
 import json
-import math
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -28,21 +27,6 @@ MAX_JSON_DEPTH = 32  # no scoring payload needs more than a handful of levels
 MAX_COLUMNS = 1024  # distinct column names per request, unless the signature has more
 _STRING = re.compile(rb'"[^"\\]*+(?:\\.[^"\\]*+)*+"', re.DOTALL)
 _DEPTH_CHUNK = 1 << 20
-_OIP_TYPES = {
-    "BOOL": "bool",
-    "INT8": "int64",
-    "INT16": "int64",
-    "INT32": "int64",
-    "INT64": "int64",
-    "UINT8": "int64",
-    "UINT16": "int64",
-    "UINT32": "int64",
-    "UINT64": "int64",
-    "FP16": "float64",
-    "FP32": "float64",
-    "FP64": "float64",
-    "BYTES": "object",
-}
 
 
 def _bad(message: str, hint: str, **details: Any) -> InvalidInputError:
@@ -288,63 +272,6 @@ def _decode_mlflow(payload: Any, columns: Sequence[str] | None, max_columns: int
     return _rows_to_frame(value, columns, key)
 
 
-def decode_oip(
-    payload: Any, columns: Sequence[str] | None, *, max_columns: int = MAX_COLUMNS
-) -> tuple[pd.DataFrame, str | None]:
-    """(frame, request id) from an Open Inference Protocol v2 inference request.
-
-    Accepts one tensor per column (name = column, shape [n] or [n, 1]) or a single
-    [n, k] tensor whose columns are the signature's inputs in order.
-    """
-    if not isinstance(payload, dict) or not isinstance(payload.get("inputs"), list):
-        raise _bad("an inference request needs an 'inputs' list", hint="see the v2 protocol")
-    tensors = payload["inputs"]
-    if len(tensors) > max_columns:
-        raise too_many_columns(len(tensors), max_columns)
-    data: dict[str, Any] = {}
-    for i, t in enumerate(tensors):
-        if not isinstance(t, dict) or not {"name", "shape", "datatype", "data"} <= set(t):
-            raise _bad(f"inputs[{i}] needs name, shape, datatype and data", hint="v2 tensor format")
-        shape, values = t["shape"], t["data"]
-        if not isinstance(t["datatype"], str) or t["datatype"] not in _OIP_TYPES:
-            raise _bad(
-                f"inputs[{i}] has unknown datatype {t['datatype']!r}",
-                hint=f"use one of {', '.join(_OIP_TYPES)}",
-            )
-        if not isinstance(shape, list) or not all(type(d) is int and d >= 0 for d in shape):
-            raise _bad(f"inputs[{i}].shape must be a list of sizes", hint="e.g. [2, 3]")
-        if len(shape) == 2 and shape[1] > max_columns:
-            raise too_many_columns(shape[1], max_columns)
-        try:
-            flat = np.asarray(values, dtype=_OIP_TYPES[t["datatype"]]).ravel()
-        except (ValueError, TypeError, OverflowError) as exc:
-            raise _bad(
-                f"inputs[{i}].data cannot be read as {t['datatype']}: {_one_line(exc)}",
-                hint="send data as a flat list of values of the tensor's datatype",
-                tensor=i,
-            ) from None
-        expected = math.prod(shape)
-        if flat.size != expected:
-            raise _bad(
-                f"inputs[{i}] has {flat.size} values but shape {shape}",
-                hint="data must hold prod(shape) values, row-major",
-            )
-        if len(tensors) == 1 and len(shape) == 2 and shape[1] > 1:
-            names = list(columns or [])
-            if len(names) != shape[1]:
-                raise _bad(
-                    f"inputs[{i}] has {shape[1]} columns, the model has {len(names)}",
-                    hint="send one tensor per column, named after it",
-                )
-            frame = pd.DataFrame(flat.reshape(shape), columns=names)
-            return frame, payload.get("id")
-        data[str(t["name"])] = flat
-    lengths = {len(v) for v in data.values()}
-    if len(lengths) > 1:
-        raise _bad("input tensors have different row counts", hint="one value per row each")
-    return pd.DataFrame(data), payload.get("id")
-
-
 def _jsonable(values: np.ndarray[Any, Any]) -> list[Any]:
     if values.dtype.kind in "fiub":
         return values.tolist()  # type: ignore[no-any-return]
@@ -358,40 +285,6 @@ def encode_mlflow(
     out: dict[str, Any] = {"predictions": _jsonable(labels)}
     if proba is not None:
         out["probabilities"] = proba.tolist()
-    return out
-
-
-def _oip_type(values: np.ndarray[Any, Any]) -> str:
-    return {"f": "FP64", "i": "INT64", "u": "INT64", "b": "BOOL"}.get(values.dtype.kind, "BYTES")
-
-
-def encode_oip(
-    model: str,
-    version: str,
-    request_id: str | None,
-    labels: np.ndarray[Any, Any],
-    proba: np.ndarray[Any, Any] | None,
-) -> dict[str, Any]:
-    outputs = [
-        {
-            "name": "predict",
-            "shape": [len(labels)],
-            "datatype": _oip_type(labels),
-            "data": _jsonable(labels),
-        }
-    ]
-    if proba is not None:
-        outputs.append(
-            {
-                "name": "predict_proba",
-                "shape": list(proba.shape),
-                "datatype": "FP64",
-                "data": proba.ravel().tolist(),
-            }
-        )
-    out: dict[str, Any] = {"model_name": model, "model_version": version, "outputs": outputs}
-    if request_id is not None:
-        out["id"] = request_id
     return out
 
 
@@ -410,6 +303,10 @@ def check_finite(frame: pd.DataFrame) -> None:
                     row=row,
                 )
 
+
+# The Open Inference Protocol's codecs live in _oip.py (which uses the helpers above).
+from loopline.serving._oip import decode_oip  # noqa: E402
+from loopline.serving._oip_out import encode_oip  # noqa: E402
 
 __all__ = [
     "MAX_COLUMNS",

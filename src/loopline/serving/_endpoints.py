@@ -7,17 +7,20 @@ from collections.abc import Sequence
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route as HttpRoute
 from starlette.types import Lifespan
 
 from loopline._version import __version__
-from loopline.errors import LooplineError
+from loopline.errors import NotFoundError
 from loopline.serving._app import ScoringService, error_response
 from loopline.serving._middleware import BearerAuthMiddleware, CaptureMiddleware
+from loopline.serving._oip_out import error_body, model_metadata
 from loopline.serving._openapi import openapi_document
+from loopline.serving._slot import Served
 
 
 def create_app(
@@ -33,45 +36,56 @@ def create_app(
     async def invocations(request: Request) -> Response:
         return await service.handle(request, "mlflow")
 
-    async def infer(request: Request) -> Response:
-        if request.path_params["name"] != name:
-            return error_response(
-                LooplineError(
-                    f"no model named {request.path_params['name']!r} here",
-                    hint=f"this server serves {name!r}",
-                ),
-                404,
+    def unknown_model(request: Request) -> Response | None:
+        """404 in the v2 error shape unless the route names the served model."""
+        asked = request.path_params["name"]
+        if asked == name:
+            return None
+        exc = NotFoundError(f"no model named {asked!r} here", hint=f"this server serves {name!r}")
+        return error_response(exc, 404, protocol="oip")
+
+    def pinned(request: Request) -> Served | Response:
+        """The model the route names (and its version, when the route has one), else 404."""
+        refused = unknown_model(request)
+        if refused is not None:
+            return refused
+        version = request.path_params.get("version")
+        if version is None:
+            return service.served()
+        served = service.served_versions().get(version)
+        if served is None:
+            have = ", ".join(service.served_versions())
+            exc = NotFoundError(
+                f"model {name!r} has no version {version!r} here",
+                hint=f"this server serves version(s) {have}",
             )
-        return await service.handle(request, "oip")
+            return error_response(exc, 404, protocol="oip")
+        return served
+
+    async def infer(request: Request) -> Response:
+        refused = unknown_model(request)
+        if refused is not None:
+            return refused
+        return await service.handle(request, "oip", request.path_params.get("version"))
 
     async def health(request: Request) -> Response:
         v = service.served().version
         return JSONResponse({"status": "ok", "model": name, "version": v.version})
 
-    async def model_metadata(request: Request) -> Response:
-        if request.path_params["name"] != name:
-            return error_response(
-                LooplineError(
-                    f"no model named {request.path_params['name']!r}",
-                    hint=f"this server serves {name!r}",
-                ),
-                404,
-            )
-        served = service.served()
-        sig = served.model.signature
-        inputs = [
-            {"name": c.name, "datatype": c.dtype, "shape": [-1]}
-            for c in (sig.inputs if sig else ())
-        ]
-        return JSONResponse(
-            {
-                "name": name,
-                "versions": [str(served.version.version)],
-                "platform": f"loopline-{served.model.flavor}",
-                "inputs": inputs,
-                "outputs": [{"name": "predict", "datatype": "BYTES", "shape": [-1]}],
-            }
-        )
+    async def model_ready(request: Request) -> Response:
+        served = pinned(request)
+        if isinstance(served, Response):
+            return served
+        return JSONResponse({"name": name, "version": str(served.version.version), "ready": True})
+
+    async def metadata(request: Request) -> Response:
+        served = pinned(request)
+        if isinstance(served, Response):
+            return served
+        pinned_version = request.path_params.get("version")
+        versions = [pinned_version] if pinned_version else list(service.served_versions())
+        model = served.model
+        return JSONResponse(model_metadata(name, versions, model.signature, model.flavor))
 
     async def metrics(request: Request) -> Response:
         return Response(generate_latest(service.metrics.registry), media_type=CONTENT_TYPE_LATEST)
@@ -80,7 +94,18 @@ def create_app(
         return JSONResponse(openapi_document(name, service.served().model.signature))
 
     async def server_meta(request: Request) -> Response:
-        return JSONResponse({"name": "loopline", "version": __version__, "extensions": []})
+        return JSONResponse(
+            {"name": "loopline", "version": __version__, "extensions": ["binary_tensor_data"]}
+        )
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        """Unknown paths and methods: the v2 error shape under /v2, Starlette's elsewhere."""
+        assert isinstance(exc, HTTPException)
+        headers = dict(exc.headers or {})
+        if request.url.path.startswith("/v2"):
+            text = f"{request.method} {request.url.path}: {exc.detail}"
+            return JSONResponse(error_body(text), exc.status_code, headers=headers)
+        return PlainTextResponse(exc.detail, exc.status_code, headers=headers)
 
     routes = [
         HttpRoute("/invocations", invocations, methods=["POST"]),
@@ -89,9 +114,11 @@ def create_app(
         HttpRoute("/v2", server_meta, methods=["GET"]),
         HttpRoute("/v2/health/live", health, methods=["GET"]),
         HttpRoute("/v2/health/ready", health, methods=["GET"]),
-        HttpRoute("/v2/models/{name}", model_metadata, methods=["GET"]),
-        HttpRoute("/v2/models/{name}/ready", health, methods=["GET"]),
+        HttpRoute("/v2/models/{name}", metadata, methods=["GET"]),
+        HttpRoute("/v2/models/{name}/ready", model_ready, methods=["GET"]),
         HttpRoute("/v2/models/{name}/infer", infer, methods=["POST"]),
+        HttpRoute("/v2/models/{name}/versions/{version}", metadata, methods=["GET"]),
+        HttpRoute("/v2/models/{name}/versions/{version}/ready", model_ready, methods=["GET"]),
         HttpRoute("/v2/models/{name}/versions/{version}/infer", infer, methods=["POST"]),
         HttpRoute("/metrics", metrics, methods=["GET"]),
         HttpRoute("/openapi.json", openapi, methods=["GET"]),
@@ -99,7 +126,10 @@ def create_app(
     middleware = [Middleware(CaptureMiddleware, capture=service.capture)] if service.capture else []
     if tokens:  # outermost: a refused request costs nothing further
         middleware.insert(0, Middleware(BearerAuthMiddleware, tokens=list(tokens)))
-    return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+    handlers = {404: http_error, 405: http_error}
+    return Starlette(
+        routes=routes, middleware=middleware, lifespan=lifespan, exception_handlers=handlers
+    )
 
 
 __all__ = ["create_app"]

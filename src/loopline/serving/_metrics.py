@@ -69,6 +69,23 @@ class ServingMetrics:
         self.swaps = Counter(
             "loopline_model_swaps", "Hot swaps by outcome", ["outcome"], registry=r
         )
+        # Reconciliation with the registry: what the followed alias points at, and whether
+        # this server serves something else (a swap failed and is being retried). With
+        # several workers the max is reported: one worker out of step is a disagreement.
+        self.registry_version = Gauge(
+            "loopline_registry_version",
+            "The version the registry's alias points at (as last read by the server)",
+            ["model", "alias"],
+            registry=r,
+            multiprocess_mode="livemax",
+        )
+        self.version_mismatch = Gauge(
+            "loopline_registry_version_mismatch",
+            "1 while the served version differs from the registry alias's version, else 0",
+            ["model", "alias"],
+            registry=r,
+            multiprocess_mode="livemax",
+        )
         self.capture_depth = Gauge(
             "loopline_capture_queue_depth",
             "Requests waiting to be captured",
@@ -129,6 +146,11 @@ class ServingMetrics:
                 self.model_info.remove(*self._info)
         self.model_info.labels(*labels).set(1)
         self._info = labels
+
+    def publish_registry(self, model: str, alias: str, version: int, mismatch: bool) -> None:
+        """What the registry says the alias holds, and whether the served version differs."""
+        self.registry_version.labels(model, alias).set(version)
+        self.version_mismatch.labels(model, alias).set(1 if mismatch else 0)
 
     def start(self, interval_s: float = 0.5) -> None:
         """In shared mode, keep this worker's capture gauges current in the shared files."""

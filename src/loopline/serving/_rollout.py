@@ -8,12 +8,20 @@ replaced before the store is even written), then records the rollback, an audit 
 an alert. When a step has been healthy for its duration it advances, and after the last
 step the alias moves to the challenger. Store updates are conditional on the step the
 decision was made at, so when several replicas decide at once only one write lands.
+
+The replica whose rollback landed raises the `canary_rolled_back` alert (critical) and
+notifies it through the model's alert sinks (the store, its monitors' webhooks) and any
+given to the follower, on a thread of its own so a slow receiver never delays the next
+decision. Every rollback is notified, even while the previous one's alert is still open;
+the next rollout of the model that completes resolves it.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from loopline.config import current_user
@@ -23,7 +31,19 @@ from loopline.serving._health import Slo, canary_violations
 from loopline.serving._router import SingleRouter
 from loopline.serving._routers import router_for
 from loopline.serving._slot import ModelSlot, load_served
-from loopline.store import Deployment, open_metadata_store
+from loopline.store import (
+    AlertChange,
+    AlertSink,
+    Deployment,
+    MetadataStore,
+    MonitoringStore,
+    deliver,
+    model_sinks,
+    open_metadata_store,
+)
+
+log = logging.getLogger("loopline.serving")
+ROLLBACK_RULE = "canary_rolled_back"
 
 
 def slo_of(deployment: Deployment) -> Slo:
@@ -38,11 +58,32 @@ def slo_of(deployment: Deployment) -> Slo:
     )
 
 
+def _runbook(d: Deployment) -> str:
+    m = d.model
+    return (
+        f"1. Traffic is already back on v{d.champion_version} (@{d.alias}); nothing to undo.\n"
+        f"2. Read why: `loopline deploy list {m}` (the reason names the broken SLO) and the "
+        f"server's /metrics for the challenger arm.\n"
+        f"3. Fix v{d.challenger_version} (or its data), register it, and roll it out again "
+        f"with `loopline deploy start {m} VERSION`; the alert resolves when a rollout of "
+        f"{m} completes."
+    )
+
+
 class RolloutFollower:
-    def __init__(self, service: ScoringService, champion: ModelSlot, poll_s: float = 1.0):
+    def __init__(
+        self,
+        service: ScoringService,
+        champion: ModelSlot,
+        poll_s: float = 1.0,
+        *,
+        alert_sinks: Sequence[AlertSink] = (),
+    ):
         self.service = service
         self.champion = champion
         self.poll_s = poll_s
+        self.alert_sinks = list(alert_sinks)  # besides the model's own (see `model_sinks`)
+        self._deliveries: list[threading.Thread] = []
         self.deployment: Deployment | None = None
         self._challenger: ModelSlot | None = None
         self._stop = threading.Event()
@@ -54,6 +95,8 @@ class RolloutFollower:
 
     def stop(self) -> None:
         self._stop.set()
+        for t in self._deliveries:
+            t.join(5)
 
     def _key(self, d: Deployment | None) -> tuple[Any, ...] | None:
         return None if d is None else (d.id, d.status, d.step, d.challenger_percent, str(d.params))
@@ -66,6 +109,10 @@ class RolloutFollower:
             return  # store briefly unavailable: keep routing as before
         if self._key(current) == self._key(self.deployment):
             return
+        if current is None or self.deployment is None or current.id != self.deployment.id:
+            # A new rollout is judged on its own traffic, not on the last challenger's.
+            for arm in ("challenger", "shadow"):
+                self.service.stats.pop(arm, None)
         challenger = None
         if current is not None and current.challenger_version is not None:
             uri = f"models:/{current.model}/{current.challenger_version}"
@@ -92,7 +139,7 @@ class RolloutFollower:
             self.service.router = SingleRouter(self.champion)  # traffic back first
             reason = "; ".join(broken)
             # The store writes the deploy.rollback event and its alert in one transaction.
-            store.update_deployment(
+            landed = store.update_deployment(
                 d.id,
                 expected_step=d.step,
                 actor=current_user(),
@@ -101,6 +148,8 @@ class RolloutFollower:
                 challenger_percent=0.0,
                 reason=reason,
             )
+            if landed is not None:  # this replica's decision: it tells the humans
+                self._raise_rollback_alert(store, d, reason)
             self.sync()
             return
         steps = [float(s) for s in d.params.get("steps", [100])]
@@ -117,7 +166,7 @@ class RolloutFollower:
                 challenger_percent=steps[d.step + 1],
             )
         else:
-            store.update_deployment(
+            landed = store.update_deployment(
                 d.id,
                 expected_step=d.step,
                 actor=current_user(),
@@ -126,7 +175,73 @@ class RolloutFollower:
                 challenger_percent=100.0,
                 promote_alias=True,
             )
+            if landed is not None:
+                self._resolve_rollback_alert(store, d)
         self.sync()
+
+    def _raise_rollback_alert(self, store: MetadataStore, d: Deployment, reason: str) -> None:
+        if not isinstance(store, MonitoringStore):
+            log.warning("store %s cannot hold alerts: rollback of #%s not alerted", store, d.id)
+            return
+        message = (
+            f"canary of {d.model} v{d.challenger_version} was rolled back automatically "
+            f"(deployment #{d.id}, at {d.challenger_percent:g}% of traffic): {reason}; "
+            f"@{d.alias} traffic is back on v{d.champion_version}"
+        )
+        try:
+            change = store.raise_alert(
+                d.model,
+                ROLLBACK_RULE,
+                severity="critical",
+                message=message,
+                runbook=_runbook(d),
+                context={
+                    "deployment": d.id,
+                    "challenger": d.challenger_version,
+                    "champion": d.champion_version,
+                    "alias": d.alias,
+                    "strategy": d.strategy,
+                    "reason": reason,
+                },
+                actor=current_user(),
+            )
+        except LooplineError:  # traffic is back already; the audit event records it anyway
+            log.exception("could not raise the rollback alert of deployment #%s", d.id)
+            return
+        self._notify(store, d.model, change, repeats=True)
+
+    def _resolve_rollback_alert(self, store: MetadataStore, d: Deployment) -> None:
+        if not isinstance(store, MonitoringStore):
+            return
+        try:
+            change = store.resolve_alert(
+                d.model,
+                ROLLBACK_RULE,
+                actor=current_user(),
+                message=f"deployment #{d.id} of {d.model} v{d.challenger_version} completed",
+            )
+        except LooplineError:
+            log.exception("could not resolve the rollback alert of %s", d.model)
+            return
+        if change is not None:
+            self._notify(store, d.model, change, repeats=False)
+
+    def _notify(
+        self, mon: MonitoringStore, model: str, change: AlertChange, *, repeats: bool
+    ) -> None:
+        """Deliver on a thread of its own: webhook retries must not hold up the controller."""
+
+        def run() -> None:
+            try:
+                sinks = [*model_sinks(mon, model), *self.alert_sinks]
+                deliver(mon, [change], sinks, repeats=repeats)
+            except Exception:  # recorded as dead letters where it could be; never fatal
+                log.exception("delivering the %s alert of %s failed", change.alert.rule, model)
+
+        self._deliveries = [t for t in self._deliveries if t.is_alive()]
+        thread = threading.Thread(target=run, name="loopline-alert", daemon=True)
+        self._deliveries.append(thread)
+        thread.start()
 
     def _loop(self) -> None:
         while not self._stop.wait(self.poll_s):

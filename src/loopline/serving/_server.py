@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import logging
 import os
 import shutil
 import socket
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +22,7 @@ import uvicorn
 from starlette.applications import Starlette
 
 from loopline.config import current_user, load_settings
-from loopline.errors import ConfigError
+from loopline.errors import ConfigError, LooplineError
 from loopline.registry import parse_model_uri
 from loopline.serving._app import ScoringService
 from loopline.serving._capture import PredictionCapture
@@ -31,8 +32,9 @@ from loopline.serving._middleware import read_token_file
 from loopline.serving._rollout import RolloutFollower
 from loopline.serving._router import SingleRouter
 from loopline.serving._slot import AliasWatcher, ModelSlot, Served, load_served
-from loopline.store import ModelVersion, open_metadata_store
+from loopline.store import AlertSink, ModelVersion, open_metadata_store
 
+log = logging.getLogger("loopline.serving")
 _URI_ENV = "LOOPLINE_SERVE_URI"
 _CAPTURE_ENV = "LOOPLINE_SERVE_CAPTURE"
 _TOKEN_FILE_ENV = "LOOPLINE_SERVE_TOKEN_FILE"  # the setting `serve_token_file`
@@ -70,9 +72,21 @@ class ServingRuntime:
         self.service.metrics.stop()  # after the capture's last write, so the count is final
 
 
-def build_service(uri: str, *, capture: bool = True, poll_s: float = 1.0) -> ServingRuntime:
+def build_service(
+    uri: str,
+    *,
+    capture: bool = True,
+    poll_s: float = 1.0,
+    retry_s: float = 1.0,
+    retry_max_s: float = 60.0,
+    alert_sinks: Sequence[AlertSink] = (),
+) -> ServingRuntime:
     """A ready scoring service for `uri` (loaded and verified), its alias watcher and the
-    follower of its deployment record."""
+    follower of its deployment record.
+
+    The watcher reconciles the served model with the registry every `poll_s` seconds; a
+    failed swap is retried after `retry_s`, doubling up to `retry_max_s`. An automatic
+    canary rollback is notified through the model's alert sinks and `alert_sinks`."""
     ref = parse_model_uri(uri)
     served = load_served(uri)
     slot = ModelSlot(uri, served)
@@ -101,13 +115,35 @@ def build_service(uri: str, *, capture: bool = True, poll_s: float = 1.0) -> Ser
 
     def on_failure(version: ModelVersion, exc: Exception) -> None:
         metrics.swaps.labels("failed").inc()
-        _record_swap_failure(version, exc)
+        try:  # recorded once per target; its retries show in /metrics
+            _record_swap_failure(version, exc)
+        except LooplineError:  # the store is unavailable: the gauge still says it
+            log.warning("could not record the failed swap to %s", version.uri)
+
+    def on_retry_failure(version: ModelVersion, exc: Exception) -> None:
+        metrics.swaps.labels("failed").inc()
+
+    def on_check(target: ModelVersion, in_sync: bool) -> None:
+        metrics.publish_registry(ref.name, str(ref.alias), target.version, not in_sync)
 
     publish(served)
     watchers = []
     if AliasWatcher.follows_alias(uri):
-        watchers.append(AliasWatcher(slot, poll_s, on_swap, on_failure))
-    return ServingRuntime(service, watchers, RolloutFollower(service, slot, poll_s))
+        metrics.publish_registry(ref.name, str(ref.alias), served.version.version, False)
+        watchers.append(
+            AliasWatcher(
+                slot,
+                poll_s,
+                on_swap,
+                on_failure,
+                on_check,
+                on_retry_failure=on_retry_failure,
+                retry_s=retry_s,
+                retry_max_s=retry_max_s,
+            )
+        )
+    rollout = RolloutFollower(service, slot, poll_s, alert_sinks=alert_sinks)
+    return ServingRuntime(service, watchers, rollout)
 
 
 def serving_tokens(token_file: str | Path | None = None) -> list[str]:
@@ -118,10 +154,24 @@ def serving_tokens(token_file: str | Path | None = None) -> list[str]:
 
 
 def build_app(
-    uri: str, *, capture: bool = True, poll_s: float = 1.0, token_file: str | Path | None = None
+    uri: str,
+    *,
+    capture: bool = True,
+    poll_s: float = 1.0,
+    token_file: str | Path | None = None,
+    retry_s: float = 1.0,
+    retry_max_s: float = 60.0,
+    alert_sinks: Sequence[AlertSink] = (),
 ) -> Starlette:
     tokens = serving_tokens(token_file)  # a bad token file fails before the model loads
-    runtime = build_service(uri, capture=capture, poll_s=poll_s)
+    runtime = build_service(
+        uri,
+        capture=capture,
+        poll_s=poll_s,
+        retry_s=retry_s,
+        retry_max_s=retry_max_s,
+        alert_sinks=alert_sinks,
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

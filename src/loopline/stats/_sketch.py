@@ -7,8 +7,9 @@ partitions in any order and any grouping gives bit-for-bit the summary of one pa
 local and Ray engines give the same statistics.
 
 Per numeric column:
-- `coarse`: counts on the reference's 10 quantile bins (`NumericReference.edges`), so PSI
-  and JS are *exactly* those of `numeric_drift` on the whole column in memory.
+- `coarse`: counts on the reference's PSI bins (`NumericReference.edges`: one closed bin per
+  value of a discrete reference, else 10 quantile bins), so PSI, JS and the chi-square on
+  those bins are *exactly* those of `numeric_drift` on the whole column in memory.
 - `fine`: counts on a fine grid: the reference's quantiles at `FINE_BINS` (2,048) levels (each
   such cell holds at most ~1/2,048 of the reference), 2,048 evenly spaced cells over the
   reference's range (so a long tail's wide quantile cells are cut small too), and `TAIL_BINS`
@@ -47,7 +48,7 @@ from typing import Any
 import numpy as np
 
 from loopline.errors import InvalidInputError
-from loopline.stats._categorical import value_counts
+from loopline.stats._categorical import chi2_contingency_2xk, value_counts
 from loopline.stats._distances import js_distance
 from loopline.stats._drift import (
     CategoricalReference,
@@ -325,6 +326,8 @@ class SketchPlan:
         ref_frac, cur_frac = ref.counts / ref.n, s.coarse / s.n
         out["psi"] = psi_from_fractions(ref_frac, cur_frac)
         out["js"] = js_distance(ref.counts, s.coarse, base=2)
+        chi = chi2_contingency_2xk(ref.counts, s.coarse)
+        out.update(chi2=chi.statistic, chi2_pvalue=chi.pvalue, chi2_dof=chi.dof)
         ks, ks_bound, w, w_bound = _ks_wasserstein(plan, s)
         out.update(
             ks=ks,

@@ -38,6 +38,15 @@ from loopline.store._records import (
     RegisteredModel,
     Run,
 )
+from loopline.store._sinks import (
+    AlertSink,
+    DeliveryError,
+    Notification,
+    StoreSink,
+    WebhookSink,
+    deliver,
+    model_sinks,
+)
 from loopline.store._sql import SqlMetadataStore, dumps_param
 from loopline.store._sql_registry import check_alias, check_model_name
 
@@ -85,6 +94,7 @@ __all__ = [
     "RUN_STATUSES",
     "AlertChange",
     "AlertRecord",
+    "AlertSink",
     "AliasMove",
     "AliasPolicy",
     "ApiToken",
@@ -94,6 +104,7 @@ __all__ = [
     "AuditEvent",
     "Dataset",
     "DatasetUse",
+    "DeliveryError",
     "DeliveryRecord",
     "Deployment",
     "EvaluationRecord",
@@ -108,15 +119,20 @@ __all__ = [
     "MonitorRecord",
     "MonitorRunRecord",
     "MonitoringStore",
+    "Notification",
     "PointTuple",
     "RegisteredModel",
     "RetrainRequest",
     "Run",
     "SqlMetadataStore",
+    "StoreSink",
+    "WebhookSink",
     "WindowResult",
     "check_alias",
     "check_model_name",
+    "deliver",
     "dumps_param",
+    "model_sinks",
     "open_artifact_store",
     "open_metadata_store",
     "reset_store_cache",

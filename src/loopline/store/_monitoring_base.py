@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 SEVERITIES = ("info", "warning", "critical")
+LABELS_ACTIONS = ("ingested", "removed")
 
 
 def severity_rank(severity: str) -> int:
@@ -249,8 +250,17 @@ class MonitoringStore(ABC):
     ) -> list[RetrainRequest]:
         """Newest first."""
 
+    # delayed labels ---------------------------------------------------------------------------
+    @abstractmethod
+    def record_labels_change(
+        self, model: str, *, action: str, labels_id: str, rows: int, source: str, actor: str
+    ) -> None:
+        """Audit a labels file of `model` being `ingested` or `removed` (event `labels.<action>`).
+        The files live beside the capture; this is their record of who changed which."""
+
 
 __all__ = [
+    "LABELS_ACTIONS",
     "SEVERITIES",
     "AlertChange",
     "AlertRecord",

@@ -142,6 +142,7 @@ OPERATIONS: list[Operation] = [
         ("list_retrain_requests", "GET", "/retrain-requests", R),
         ("request_retrain", "POST", "/retrain-requests", "monitors.write"),
         ("update_retrain_request", "PATCH", "/retrain-requests/{request_id}", "monitors.write"),
+        ("record_labels_change", "POST", "/models/{model}/labels-changes", "monitors.write"),
     ),
     *_ops(
         "audit",

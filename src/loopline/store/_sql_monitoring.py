@@ -14,6 +14,7 @@ from loopline.store import _schema as t
 from loopline.store._audit import append_audit
 from loopline.store._bounds import check_document, check_text, window_seconds
 from loopline.store._monitoring_base import (
+    LABELS_ACTIONS,
     MonitoringStore,
     MonitorRecord,
     MonitorRunRecord,
@@ -289,6 +290,30 @@ class SqlMonitoringStore(SqlAlertStore, MonitoringStore):
             q = q.where(RR.status == status)
         with self._engine.begin() as conn:
             return [_request(r) for r in conn.execute(q)]
+
+    # delayed labels ---------------------------------------------------------------------------
+    def record_labels_change(
+        self, model: str, *, action: str, labels_id: str, rows: int, source: str, actor: str
+    ) -> None:
+        if action not in LABELS_ACTIONS:
+            raise InvalidInputError(
+                f"labels action {action!r} is unknown",
+                hint=f"use one of {', '.join(LABELS_ACTIONS)}",
+            )
+        check_text("model", model, limit=256)
+        check_text("labels id", labels_id, limit=128)
+        check_text("labels source", source, limit=1024)
+        if isinstance(rows, bool) or not isinstance(rows, int) or rows < 0:
+            raise InvalidInputError("labels rows must be a count >= 0", hint="pass the row count")
+        with self._control_engine.begin() as conn:
+            append_audit(
+                conn,
+                actor=actor,
+                action=f"labels.{action}",
+                target_kind="labels",
+                target_id=f"{model}/{labels_id}",
+                after={"model": model, "labels_id": labels_id, "rows": rows, "source": source},
+            )
 
 
 __all__ = ["RETRAIN_STATUSES", "SqlMonitoringStore"]

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from loopline.errors import NotFoundError
+from loopline.monitoring import STATUS_COLOURS, STATUSES, cell_status
 from loopline.server.ui import _charts as charts
 from loopline.server.ui._views._common import (
     _recent_windows,
@@ -23,11 +24,13 @@ def monitoring_index(store: MetadataStore, model: str | None = None) -> dict[str
             continue
         try:
             latest = _recent_windows(store, m, 1)
-            feats = (latest[-1].result.get("features") or {}) if latest else {}
+            result = latest[-1].result if latest else {}
+            feats = result.get("features") or {}
+            sigs = result.get("signals") or {}
             drifted = sorted(
                 str(n)
-                for n, f in feats.items()
-                if isinstance(f, dict) and f.get("status") in ("warning", "critical")
+                for n in {*feats, *sigs}
+                if cell_status(feats.get(n), sigs.get(n)) in ("warning", "critical")
             )
         except Exception as exc:  # one broken monitor: an error in its own row
             rows.append(
@@ -46,9 +49,20 @@ def monitoring_index(store: MetadataStore, model: str | None = None) -> dict[str
     return {"monitors": rows, "alerts": alerts, "model": model}
 
 
-def _status(f: Mapping[str, Any]) -> str:
-    s = str(f.get("status") or "")
-    return s if s in ("ok", "warning", "critical") else "no data"
+def _status(f: Mapping[str, Any] | None, signals: Mapping[str, Any] | None = None) -> str:
+    """The cell rule shared with the HTML report (`loopline.monitoring.cell_status`)."""
+    return cell_status(f, signals)
+
+
+def _heatmap(cells: list[dict[str, Any]], order: list[str]) -> dict[str, Any]:
+    """The heatmap spec, its colour scale taken from the shared status → colour rule."""
+    spec = charts.heatmap(cells, feature_order=order)
+    scale = {"domain": list(STATUSES), "range": [STATUS_COLOURS[s] for s in STATUSES]}
+    for layer in spec.get("layer", []):
+        color = layer.get("encoding", {}).get("color")
+        if isinstance(color, dict) and color.get("field") == "status":
+            color["scale"] = scale
+    return spec
 
 
 def _hist_rows(f: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -64,6 +78,34 @@ def _hist_rows(f: Mapping[str, Any]) -> list[dict[str, Any]]:
         for side, values in (("reference", ref), ("current", cur)):
             share = values[i] if i < len(values) else 0.0
             rows.append({"bin": label, "order": i, "side": side, "share": share})
+    return rows
+
+
+def _checks(signals: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Column checks of the selected window: null rate against training, breached signals."""
+    rows = []
+    for name, sigs in sorted(signals.items()):
+        sigs = sigs or {}
+        nr = sigs.get("null_rate") or {}
+        flagged = [
+            {
+                "signal": k.replace("_", " "),
+                "status": v.get("status"),
+                "explained": bool(v.get("explained_by")),
+            }
+            for k, v in sigs.items()
+            if isinstance(v, dict) and v.get("status") in ("warning", "critical")
+        ]
+        rows.append(
+            {
+                "column": name,
+                "ref_null": nr.get("reference"),
+                "cur_null": nr.get("value"),
+                "pvalue": nr.get("pvalue"),
+                "flagged": flagged,
+                "status": cell_status(None, sigs),
+            }
+        )
     return rows
 
 
@@ -88,13 +130,17 @@ def monitoring_page(store: MetadataStore, monitor_id: int, window: float | None)
         (w for w in history if window is not None and int(w.start) == int(window)), history[-1]
     )
     latest_feats = selected.result.get("features") or {}
-    names = sorted({n for w in history for n in (w.result.get("features") or {})})
+    latest_sigs = selected.result.get("signals") or {}
+    names = sorted(
+        {n for w in history for key in ("features", "signals") for n in (w.result.get(key) or {})}
+    )
     order = sorted(names, key=lambda n: -float((latest_feats.get(n) or {}).get("value") or 0.0))
     cells: list[dict[str, Any]] = []
     table: list[dict[str, Any]] = []
     for w in history:
         label = _window_label(w)
         feats = w.result.get("features") or {}
+        sigs = w.result.get("signals") or {}
         row_cells: list[dict[str, Any]] = []
         row = {"window": label, "start": int(w.start), "cells": row_cells}
         for n in order:
@@ -105,7 +151,7 @@ def monitoring_page(store: MetadataStore, monitor_id: int, window: float | None)
                 "window": label,
                 "value": v,
                 "label": "" if v is None else "0" if abs(v) < 0.005 else f"{v:.2f}",
-                "status": _status(f) if f else "no data",
+                "status": _status(f, sigs.get(n)),
                 "stat": f.get("stat", ""),
                 "href": f"{base}?window={int(w.start)}#feature-{n}",
             }
@@ -119,7 +165,7 @@ def monitoring_page(store: MetadataStore, monitor_id: int, window: float | None)
             hists.append(
                 {
                     "feature": n,
-                    "status": _status(f),
+                    "status": _status(f, latest_sigs.get(n)),
                     "stat": f.get("stat", ""),
                     "value": f.get("value"),
                     "spec": charts.paired_bars(_hist_rows(f)),
@@ -156,7 +202,8 @@ def monitoring_page(store: MetadataStore, monitor_id: int, window: float | None)
         "selected_label": _window_label(selected),
         "order": order,
         "table": table,
-        "heatmap": charts.heatmap(cells, feature_order=order),
+        "heatmap": _heatmap(cells, order),
+        "checks": _checks(latest_sigs),
         "hists": hists,
         "psi_chart": charts.lines(
             [r for r in psi_rows if r["psi"] is not None],
