@@ -170,7 +170,7 @@ def labels_list(
     as_json: JsonOpt = False,
 ) -> None:
     """The labels files ingested, oldest first (a later label replaces an earlier one)."""
-    from loopline.monitoring._performance import list_labels
+    from loopline.monitoring import list_labels
 
     found = list_labels(model)
     if as_json:
@@ -191,7 +191,7 @@ def labels_remove(
     as_json: JsonOpt = False,
 ) -> None:
     """Remove one ingested labels file (audited); the next `monitor run` recomputes without it."""
-    from loopline.monitoring._performance import remove_labels
+    from loopline.monitoring import remove_labels
 
     gone = remove_labels(labels_id, model=model)
     if as_json:

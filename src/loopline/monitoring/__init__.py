@@ -18,8 +18,10 @@ from loopline.monitoring._performance import (
     LabelsIngested,
     ingest_labels,
     join_labels,
+    list_labels,
     load_labels,
     performance_by_window,
+    remove_labels,
 )
 from loopline.monitoring._reference import Threshold, judge
 from loopline.monitoring._run import (
@@ -32,7 +34,10 @@ from loopline.monitoring._run import (
 )
 from loopline.monitoring._runbooks import RUNBOOKS, runbook
 from loopline.monitoring._signals import SIGNALS, NullRateThreshold, column_signals
-from loopline.monitoring._sinks import (
+from loopline.monitoring._slo import SLO, error_budget, slo_report, window_status
+from loopline.monitoring._status import STATUS_COLOURS, STATUSES, cell_status, status_colour
+from loopline.monitoring._triggers import RetrainPolicy, retrain_reason, trigger_retrain
+from loopline.store import (  # the alert-sink seam lives in the store layer (ADR)
     AlertSink,
     DeliveryError,
     Notification,
@@ -41,9 +46,6 @@ from loopline.monitoring._sinks import (
     deliver,
     redeliver,
 )
-from loopline.monitoring._slo import SLO, error_budget, slo_report, window_status
-from loopline.monitoring._status import STATUS_COLOURS, STATUSES, cell_status, status_colour
-from loopline.monitoring._triggers import RetrainPolicy, retrain_reason, trigger_retrain
 
 __all__ = [
     "RUNBOOKS",
@@ -76,6 +78,7 @@ __all__ = [
     "join_labels",
     "judge",
     "last_change_before",
+    "list_labels",
     "load_capture",
     "load_labels",
     "load_scored",
@@ -83,6 +86,7 @@ __all__ = [
     "monitoring_store",
     "performance_by_window",
     "redeliver",
+    "remove_labels",
     "retrain_reason",
     "run_monitor",
     "runbook",

@@ -31,10 +31,17 @@ from loopline.monitoring._errors import error_counts
 from loopline.monitoring._monitor import DriftMonitor
 from loopline.monitoring._performance import join_labels, load_labels, performance_by_window
 from loopline.monitoring._reference import output_kind
-from loopline.monitoring._sinks import AlertSink, StoreSink, WebhookSink, deliver
 from loopline.monitoring._slo import SLO, slo_report, window_status
 from loopline.monitoring._triggers import RetrainPolicy, trigger_retrain
-from loopline.store import MetadataStore, ModelVersion, open_metadata_store
+from loopline.store import (
+    AlertSink,
+    MetadataStore,
+    ModelVersion,
+    StoreSink,
+    WebhookSink,
+    deliver,
+    open_metadata_store,
+)
 from loopline.store._monitoring_base import (
     AlertChange,
     DeliveryRecord,

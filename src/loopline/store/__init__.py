@@ -46,6 +46,7 @@ from loopline.store._sinks import (
     WebhookSink,
     deliver,
     model_sinks,
+    redeliver,
 )
 from loopline.store._sql import SqlMetadataStore, dumps_param
 from loopline.store._sql_registry import check_alias, check_model_name
@@ -135,6 +136,7 @@ __all__ = [
     "model_sinks",
     "open_artifact_store",
     "open_metadata_store",
+    "redeliver",
     "reset_store_cache",
     "sha256_file",
     "window_seconds",
