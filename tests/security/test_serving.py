@@ -27,7 +27,7 @@ from starlette.types import ASGIApp
 
 import loopline as ll
 from loopline.serving import Slo, bucket, build_app, deploy
-from loopline.serving._app import MAX_BODY_BYTES
+from loopline.serving._request import MAX_BODY_BYTES
 from loopline.store import ModelVersion, open_metadata_store
 from tests.serving.conftest import LiveServer, free_port
 

@@ -5,15 +5,12 @@ changes never drop or mix an answer. Client mistakes become 4xx with the JSON er
 `{"error": {"code", "message", "hint", "details"}}`; only a failure of the model itself is
 a 5xx, and only that counts as an error in the per-arm stats a canary is judged on.
 
-Every input is bounded before it costs much (issue 15): the body by its declared length
-and then by counting chunks as they arrive (`max_body_bytes`), JSON nesting on the raw
-bytes, rows before any DataFrame is built (`max_rows`, `LOOPLINE_SERVE_MAX_ROWS`), and
-distinct columns. Large bodies are decoded and scored on a worker thread.
+Reading and checking the request is `RequestReader`'s work (serving/_request.py, every
+input bounded there); large bodies are decoded and scored on a worker thread.
 """
 
 from __future__ import annotations
 
-import io
 import logging
 import threading
 import time
@@ -27,50 +24,19 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
-from loopline.errors import InvalidInputError, LooplineError, NotFoundError, PayloadTooLargeError
+from loopline.errors import LooplineError, NotFoundError, PayloadTooLargeError
 from loopline.serving._capture import PredictionCapture
-from loopline.serving._codecs import (
-    MAX_COLUMNS,
-    MAX_JSON_DEPTH,
-    _jsonable,
-    check_finite,
-    decode_mlflow,
-    encode_mlflow,
-    estimate_mlflow_rows,
-    estimate_oip_rows,
-    load_json,
-    mlflow_rows,
-    oip_rows,
-    scan_json,
-    too_many_columns,
-)
-from loopline.serving._fastpath import FastPlan, fast_frame, plan_for
+from loopline.serving._codecs import _jsonable, encode_mlflow
+from loopline.serving._errors import error_response
 from loopline.serving._health import ArmStats
 from loopline.serving._metrics import ServingMetrics
-from loopline.serving._oip import HEADER_LENGTH, OipRequest, decode_oip_request, split_body
-from loopline.serving._oip_out import encode_oip_body, error_body
+from loopline.serving._oip import HEADER_LENGTH, OipRequest
+from loopline.serving._oip_out import encode_oip_body
+from loopline.serving._request import MAX_BODY_BYTES, MAX_ROWS, OFFLOAD_BYTES, RequestReader
 from loopline.serving._router import Route, TrafficRouter
 from loopline.serving._slot import Served
 
 log = logging.getLogger("loopline.serving")
-MAX_BODY_BYTES = 64 * 1024 * 1024
-MAX_ROWS = 10_000  # default of LOOPLINE_SERVE_MAX_ROWS
-# Bodies larger than this are decoded and scored on a worker thread, and their rows are
-# estimated from the raw bytes before the JSON is parsed (json.loads holds the GIL).
-OFFLOAD_BYTES = 256 * 1024
-
-
-def error_response(
-    exc: LooplineError,
-    status: int | None = None,
-    headers: dict[str, str] | None = None,
-    *,
-    protocol: str = "mlflow",
-) -> JSONResponse:
-    """The error body of the route's protocol: the Open Inference Protocol's is
-    `{"error": "<message>"}`, every other route's `{"error": {code, message, ...}}`."""
-    body = error_body(exc.one_line()) if protocol == "oip" else exc.to_dict()
-    return JSONResponse(body, status_code=status or exc.http_status, headers=headers)
 
 
 class ScoringService:
@@ -88,8 +54,7 @@ class ScoringService:
         max_body_bytes: int = MAX_BODY_BYTES,
     ) -> None:
         self.model_name = model_name
-        self.max_rows = max_rows
-        self.max_body_bytes = max_body_bytes
+        self.reader = RequestReader(model_name, max_rows=max_rows, max_body_bytes=max_body_bytes)
         self.router = router  # replaced whole (atomically) when the deployment changes
         self.metrics = metrics
         self.capture = capture
@@ -99,7 +64,6 @@ class ScoringService:
         # so the challenger's latency never adds to the caller's.
         self._shadow_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="shadow")
         self._shadow_slots = threading.BoundedSemaphore(64)
-        self._plans: dict[int, FastPlan | None] = {}
 
     def arm_stats(self, arm: str) -> ArmStats:
         stats = self.stats.get(arm)
@@ -176,17 +140,9 @@ class ScoringService:
         """Score with the route's model; `frame` is checked against its signature unless
         the fast path already `conformed` it."""
         served = route.slot.current  # read once: a concurrent swap cannot mix versions
-        checked = frame if conformed else self._conform(served, frame)
+        checked = frame if conformed else self.reader.conform(served, frame)
         labels, proba = self._predict(route, served, checked)
         return served, labels, proba
-
-    def _conform(self, served: Served, frame: pd.DataFrame) -> pd.DataFrame:
-        if frame.empty:
-            raise InvalidInputError("the request has no rows", hint="send at least one row")
-        signature = served.model.signature
-        checked = signature.check(frame) if signature is not None else frame
-        check_finite(checked)
-        return checked
 
     def _predict(
         self, route: Route, served: Served, checked: pd.DataFrame
@@ -195,49 +151,6 @@ class ScoringService:
         labels, proba = served.model.score(checked)
         route.slot.last_rows = checked.head(5)
         return labels, proba
-
-    def _plan(self, served: Served) -> FastPlan | None:
-        key = served.version.id
-        if key not in self._plans:
-            self._plans[key] = plan_for(served.model.signature)
-        return self._plans[key]
-
-    async def _read_body(self, request: Request) -> bytes:
-        """The body, refused (413) by its declared length before any of it is read, and
-        by counting the chunks as they arrive when there is no length (chunked)."""
-        limit = self.max_body_bytes
-        length = request.headers.get("content-length")
-        if length is not None and length.isdigit() and int(length) > limit:
-            raise self._too_big(int(length))
-        chunks = []
-        seen = 0
-        async for chunk in request.stream():
-            seen += len(chunk)
-            if seen > limit:
-                raise self._too_big(None)
-            chunks.append(chunk)
-        return b"".join(chunks)
-
-    def _too_big(self, length: int | None) -> PayloadTooLargeError:
-        mib = f"{self.max_body_bytes / 2**20:g} MiB"
-        declared = f" (it declares {length} bytes)" if length is not None else ""
-        return PayloadTooLargeError(
-            f"the request body is over this server's {mib} limit{declared}",
-            hint=f"send at most {mib} per request (fewer rows per request), or score large "
-            "data with `loopline score` (batch scoring)",
-            details={"max_bytes": self.max_body_bytes},
-        )
-
-    def _check_rows(self, rows: int) -> None:
-        if rows > self.max_rows:
-            raise PayloadTooLargeError(
-                f"the request has {rows} rows, over this server's limit of {self.max_rows} "
-                "rows per request",
-                hint=f"send at most {self.max_rows} rows per request, raise the limit with "
-                "LOOPLINE_SERVE_MAX_ROWS on the server, or score large data with "
-                "`loopline score` (batch scoring)",
-                details={"rows": rows, "max_rows": self.max_rows},
-            )
 
     async def handle(self, request: Request, protocol: str, version: str | None = None) -> Response:
         """Score one request; `version` pins an OIP request to the arm serving it."""
@@ -255,7 +168,7 @@ class ScoringService:
         # 1. The client's part: read, decode and conform. Anything wrong here is a 4xx
         #    and never counts against the arm (else anyone could roll a canary back).
         try:
-            body = await self._read_body(request)
+            body = await self.reader.read_body(request)
         except PayloadTooLargeError as exc:  # the rest of the body is never read: close
             return self._refuse(exc, protocol, route.arm, rid, t0, {"connection": "close"})
         except ClientDisconnect:
@@ -267,10 +180,10 @@ class ScoringService:
         try:
             if offload:
                 frame, checked, oip = await run_in_threadpool(
-                    self._prepare, content_type, body, protocol, served, header_length
+                    self.reader.prepare, content_type, body, protocol, served, header_length
                 )
             else:
-                frame, checked, oip = self._prepare(
+                frame, checked, oip = self.reader.prepare(
                     content_type, body, protocol, served, header_length
                 )
         except LooplineError as exc:
@@ -366,94 +279,8 @@ class ScoringService:
             protocol=protocol,
         )
 
-    def _prepare(
-        self,
-        content_type: str,
-        body: bytes,
-        protocol: str,
-        served: Served,
-        header_length: str | None = None,
-    ) -> tuple[pd.DataFrame, pd.DataFrame, OipRequest | None]:
-        """(decoded frame, frame conformed to the signature, the OIP request). Whatever
-        goes wrong here is the request's fault and comes out as an `InvalidInputError`."""
-        try:
-            if protocol == "oip":
-                oip = self._decode_oip(body, header_length, served)
-                return oip.frame, self._conform(served, oip.frame), oip
-            frame, _, conformed = self._decode(content_type, body, protocol, served)
-            checked = frame if conformed else self._conform(served, frame)
-            return frame, checked, None
-        except LooplineError:
-            raise
-        except RecursionError:
-            raise InvalidInputError(
-                "the request is nested too deeply to read",
-                hint="send one scalar value per column and row",
-            ) from None
-        except Exception as exc:  # pandas/numpy refusing odd values: the client's doing
-            log.debug("request not convertible for %s", self.model_name, exc_info=True)
-            text = " ".join(f"{type(exc).__name__}: {exc}".split())[:200]
-            raise InvalidInputError(
-                f"the request cannot be turned into the model's input: {text}",
-                hint="send one value of the column's type per column and row "
-                "(GET /openapi.json lists the columns)",
-            ) from None
-
-    def _decode(
-        self, content_type: str, body: bytes, protocol: str, served: Served
-    ) -> tuple[pd.DataFrame, str | None, bool]:
-        """(frame, OIP request id, already conformed?). Rows are counted before any
-        DataFrame is built; for large bodies, estimated before the JSON is even parsed."""
-        signature = served.model.signature
-        columns = signature.input_names if signature is not None else None
-        max_columns = max(MAX_COLUMNS, len(columns or ()))
-        if content_type.startswith("text/csv"):
-            return self._read_csv(body, max_columns), None, False
-        openings = scan_json(body, MAX_JSON_DEPTH)
-        if len(body) > OFFLOAD_BYTES:
-            self._check_rows(estimate_mlflow_rows(body, openings))
-        payload = load_json(body, MAX_JSON_DEPTH)
-        self._check_rows(mlflow_rows(payload))
-        plan = self._plan(served)
-        if plan is not None:
-            fast = fast_frame(payload, plan)
-            if fast is not None:
-                return fast, None, True
-        return decode_mlflow(payload, columns, max_columns=max_columns), None, False
-
-    def _decode_oip(self, body: bytes, header_length: str | None, served: Served) -> OipRequest:
-        """An OIP request: the JSON header (bounded like any JSON body), then its tensors,
-        from JSON data or the binary section after the header."""
-        signature = served.model.signature
-        columns = signature.input_names if signature is not None else None
-        header, binary = split_body(body, header_length)
-        scan_json(header, MAX_JSON_DEPTH)
-        if len(header) > OFFLOAD_BYTES:
-            self._check_rows(estimate_oip_rows(header))
-        payload = load_json(header, MAX_JSON_DEPTH)
-        self._check_rows(oip_rows(payload))
-        max_columns = max(MAX_COLUMNS, len(columns or ()))
-        return decode_oip_request(payload, columns, binary=binary, max_columns=max_columns)
-
-    def _read_csv(self, body: bytes, max_columns: int) -> pd.DataFrame:
-        end = body.find(b"\n")
-        header = body if end < 0 else body[:end]
-        if header.count(b",") + 1 > max_columns:
-            raise too_many_columns(header.count(b",") + 1, max_columns)
-        try:
-            frame = pd.read_csv(io.BytesIO(body), nrows=self.max_rows + 1)
-        except (ValueError, pd.errors.ParserError) as exc:
-            raise InvalidInputError(
-                f"the CSV body cannot be read: {' '.join(str(exc).split())[:200]}",
-                hint="send a header row and one row per line",
-            ) from None
-        if len(frame) > self.max_rows:  # read no further: count the lines instead
-            self._check_rows(max(len(frame), body.count(b"\n") - 1 + (not body.endswith(b"\n"))))
-        return frame
-
     def _count(self, protocol: str, arm: str, code: int, t0: float) -> None:
-        self.metrics.requests.labels(protocol, arm, str(code)).inc()
-        self.metrics.latency.labels(protocol, arm).observe(time.perf_counter() - t0)
+        self.metrics.observe_request(protocol, arm, code, time.perf_counter() - t0)
 
 
 def _score_of(labels: np.ndarray[Any, Any], proba: np.ndarray[Any, Any] | None) -> float:
@@ -466,4 +293,4 @@ def _score_of(labels: np.ndarray[Any, Any], proba: np.ndarray[Any, Any] | None) 
     return float("nan")
 
 
-__all__ = ["MAX_BODY_BYTES", "MAX_ROWS", "ScoringService", "error_response"]
+__all__ = ["ScoringService"]

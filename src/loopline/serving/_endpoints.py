@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -16,7 +15,8 @@ from starlette.types import Lifespan
 
 from loopline._version import __version__
 from loopline.errors import NotFoundError
-from loopline.serving._app import ScoringService, error_response
+from loopline.serving._app import ScoringService
+from loopline.serving._errors import error_response
 from loopline.serving._middleware import BearerAuthMiddleware, CaptureMiddleware
 from loopline.serving._oip_out import error_body, model_metadata
 from loopline.serving._openapi import openapi_document
@@ -88,7 +88,8 @@ def create_app(
         return JSONResponse(model_metadata(name, versions, model.signature, model.flavor))
 
     async def metrics(request: Request) -> Response:
-        return Response(generate_latest(service.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+        body, media_type = service.metrics.exposition(request.headers.get("accept", ""))
+        return Response(body, media_type=media_type)
 
     async def openapi(request: Request) -> Response:
         return JSONResponse(openapi_document(name, service.served().model.signature))

@@ -15,7 +15,14 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
 
 _BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -135,6 +142,15 @@ class ServingMetrics:
         self.capture_depth.set(depth())
         self.capture_dropped.set(dropped())
         self.capture_written.set(written())
+
+    def observe_request(self, protocol: str, arm: str, code: int, seconds: float) -> None:
+        """One scoring request, counted by its outcome and timed."""
+        self.requests.labels(protocol, arm, str(code)).inc()
+        self.latency.labels(protocol, arm).observe(seconds)
+
+    def exposition(self, accept: str) -> tuple[bytes, str]:
+        """The `/metrics` body and its content type, for the scraper's `Accept` header."""
+        return generate_latest(self.registry), CONTENT_TYPE_LATEST
 
     def publish_model(self, model: str, version: str, sha256: str, arm: str) -> None:
         """The one served version: its info series 1, the one it replaces 0 (a worker's
