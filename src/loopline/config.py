@@ -57,6 +57,10 @@ class Settings:
     # then requires (`--token-file`).
     serve_max_rows: int = 10_000
     serve_token_file: str = ""
+    # Adaptive micro-batching (serving/_batching.py), opt-in: the most rows scored in one
+    # predict call (0: off), and how long a request may wait for its batch before a 503.
+    serve_batch_max_size: int = 0
+    serve_batch_max_latency_ms: float = 1000.0
 
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)

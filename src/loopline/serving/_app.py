@@ -11,6 +11,7 @@ input bounded there); large bodies are decoded and scored on a worker thread.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -25,6 +26,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
 from loopline.errors import LooplineError, NotFoundError, PayloadTooLargeError
+from loopline.serving._batching import MicroBatcher, OverloadedError
 from loopline.serving._capture import PredictionCapture
 from loopline.serving._codecs import _jsonable, encode_mlflow
 from loopline.serving._errors import error_response
@@ -50,6 +52,7 @@ class ScoringService:
         capture: PredictionCapture | None,
         window_s: float = 10.0,
         *,
+        batcher: MicroBatcher | None = None,
         max_rows: int = MAX_ROWS,
         max_body_bytes: int = MAX_BODY_BYTES,
     ) -> None:
@@ -58,6 +61,7 @@ class ScoringService:
         self.router = router  # replaced whole (atomically) when the deployment changes
         self.metrics = metrics
         self.capture = capture
+        self.batcher = batcher  # adaptive micro-batching, opt-in (serving/_batching.py)
         self.window_s = window_s
         self.stats: dict[str, ArmStats] = {}
         # Shadow scoring runs on its own thread and is dropped when that thread is busy,
@@ -190,10 +194,15 @@ class ScoringService:
             return self._refuse(exc, protocol, route.arm, rid, t0)
         # 2. The model's part: only its failure is a 5xx, counted for the arm.
         try:
-            if offload:
+            if self.batcher is not None:
+                predict = functools.partial(self._predict, route, served)
+                labels, proba = await self.batcher.score(served, predict, checked)
+            elif offload:
                 labels, proba = await run_in_threadpool(self._predict, route, served, checked)
             else:
                 labels, proba = self._predict(route, served, checked)
+        except OverloadedError as exc:  # saturated, not the model's fault: 503, not counted
+            return self._refuse(exc, protocol, route.arm, rid, t0, {"retry-after": "1"})
         except LooplineError as exc:
             return self._refuse(exc, protocol, route.arm, rid, t0)
         except Exception as exc:  # the model itself failed: a server-side error, counted
@@ -269,8 +278,9 @@ class ScoringService:
         t0: float,
         extra: dict[str, str] | None = None,
     ) -> Response:
-        """A 4xx for the client, counted in /metrics by its code, never in the arm stats."""
-        code = exc.http_status if exc.http_status < 500 else 400
+        """A 4xx for the client (or 503 when saturated), counted in /metrics by its code,
+        never in the arm stats."""
+        code = exc.http_status if exc.http_status < 500 or exc.http_status == 503 else 400
         self._count(protocol, arm, code, t0)
         return error_response(
             exc,

@@ -25,6 +25,7 @@ from loopline.config import current_user, load_settings
 from loopline.errors import ConfigError, LooplineError
 from loopline.registry import parse_model_uri
 from loopline.serving._app import ScoringService
+from loopline.serving._batching import MicroBatcher
 from loopline.serving._capture import PredictionCapture
 from loopline.serving._endpoints import create_app
 from loopline.serving._metrics import MULTIPROC_ENV, ServingMetrics
@@ -69,6 +70,8 @@ class ServingRuntime:
         self.rollout.stop()
         if self.service.capture is not None:
             self.service.capture.close()
+        if self.service.batcher is not None:
+            self.service.batcher.close()
         self.service.metrics.stop()  # after the capture's last write, so the count is final
 
 
@@ -102,8 +105,16 @@ def build_service(
         metrics.bind_capture(
             lambda: recorder.depth, lambda: recorder.dropped, lambda: recorder.written_rows
         )
+    batcher = None
+    if settings.serve_batch_max_size > 0:
+        batcher = MicroBatcher(settings.serve_batch_max_size, settings.serve_batch_max_latency_ms)
     service = ScoringService(
-        ref.name, SingleRouter(slot), metrics, recorder, max_rows=settings.serve_max_rows
+        ref.name,
+        SingleRouter(slot),
+        metrics,
+        recorder,
+        batcher=batcher,
+        max_rows=settings.serve_max_rows,
     )
 
     def publish(s: Served) -> None:
