@@ -240,6 +240,29 @@ def test_columns_without_nulls_in_training_refuse_them() -> None:
     assert Signature.from_dict(sig.to_dict()) == sig
 
 
+def test_a_nullable_column_null_in_every_row_is_all_missing_in_its_dtype() -> None:
+    """JSON nulls in every row read as an object column; a nullable float, category or
+    datetime column takes them as all missing (it used to be refused as the wrong type)."""
+    train = pd.DataFrame(
+        {
+            "a": [1.0, None, 2.0],
+            "c": pd.Categorical(["x", "y", None]),
+            "t": pd.to_datetime(["2024-01-01", None, "2024-01-02"]),
+        }
+    )
+    sig = infer_signature(train)
+    out = sig.check(pd.DataFrame({"a": [None, None], "c": [None, None], "t": [None, None]}))
+    assert out.dtypes.astype(str).to_dict() == {
+        "a": "float64",
+        "c": "category",
+        "t": "datetime64[us]",
+    }
+    assert out.isna().all().all()
+    assert list(out["c"].cat.categories) == ["x", "y"]
+    with pytest.raises(InvalidInputError, match="'i' has a missing value"):
+        infer_signature(pd.DataFrame({"i": [1, 2]})).check(pd.DataFrame({"i": [None, None]}))
+
+
 def test_object_columns_accept_anything() -> None:
     sig = Signature((ColumnSpec("blob", "object"),))
     df = pd.DataFrame({"blob": [{"a": 1}, [2]]})

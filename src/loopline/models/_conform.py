@@ -89,6 +89,12 @@ def _cast(values: pd.Series[Any], spec: ColumnSpec) -> pd.Series[Any] | _Problem
     want, have = family(expected), family(actual)
     if want == "object":
         return values
+    if want in ("float", "category", "datetime") and len(values) and values.isna().all():
+        # Null in every row (JSON null, CSV empty): pandas cannot tell the type and reads
+        # object; for a nullable column that is simply all missing, in the expected dtype.
+        if want == "category":
+            return _categorical(values.astype("string"), spec, "string")
+        return _astype(values.astype("float64" if want == "float" else expected), expected)
     if want == "category":
         return _categorical(values, spec, actual)
     if want in ("int", "bool") and have == want:
