@@ -94,7 +94,8 @@ def _cast(values: pd.Series[Any], spec: ColumnSpec) -> pd.Series[Any] | _Problem
         # object; for a nullable column that is simply all missing, in the expected dtype.
         if want == "category":
             return _categorical(values.astype("string"), spec, "string")
-        return _astype(values.astype("float64" if want == "float" else expected), expected)
+        missing = values.astype("float64") if want == "float" else pd.to_datetime(values)
+        return _astype(missing, expected)
     if want == "category":
         return _categorical(values, spec, actual)
     if want in ("int", "bool") and have == want:
