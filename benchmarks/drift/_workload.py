@@ -6,6 +6,10 @@ have something to find: f00-f04 mean shifts of 0.05, 0.1, 0.2, 0.5 and 1.0 stand
 deviations, f05 a 1.5x wider spread, s0 re-weighted levels, s1 a new level on 10% of rows.
 Everything else is drawn from the reference's distribution. Wide case: WIDE_ROWS x
 WIDE_COLUMNS floats, the first 10% shifted by 0.2 sd.
+
+Text storage is explicit so both sides get the same bytes whatever their pandas: `str` is
+pandas 3's default (Arrow-backed, `StringDtype("pyarrow", na_value=nan)`, which pandas 2.3 has
+too: the Evidently venv runs pandas 2.3); `object` is Python `str` objects (pandas 2's default).
 """
 
 from __future__ import annotations
@@ -26,10 +30,23 @@ STRINGS = [f"s{i}" for i in range(5)]
 LEVELS = np.array([f"level_{k}" for k in range(10)], dtype=object)
 SHIFTS = {"f00": 0.05, "f01": 0.1, "f02": 0.2, "f03": 0.5, "f04": 1.0}
 WIDE_ROWS, WIDE_COLUMNS = 100_000, 1_000
+QUICK_ROWS, QUICK_WIDE_ROWS, QUICK_WIDE_COLUMNS = 100_000, 10_000, 100
+# case -> text storage of the 1M x 25 frames; both sides time each on the same storage
+STORAGE = {"raw_1m_x_25": "str", "raw_1m_x_25_object": "object"}
 
 
-def make_frames(rows: int = ROWS, seed: int = 11) -> tuple[pd.DataFrame, pd.DataFrame]:
+def text_dtype(strings: str) -> Any:
+    """The pandas dtype of `strings` storage ("str": Arrow-backed, "object": Python objects)."""
+    if strings == "object":
+        return object
+    return pd.StringDtype("pyarrow", na_value=np.nan)  # pandas 3's `str`; pandas 2.3 has it too
+
+
+def make_frames(
+    rows: int = ROWS, seed: int = 11, strings: str = "str"
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     rng = np.random.default_rng(seed)
+    text = text_dtype(strings)
 
     def frame(current: bool) -> pd.DataFrame:
         data: dict[str, Any] = {}
@@ -46,13 +63,14 @@ def make_frames(rows: int = ROWS, seed: int = 11) -> tuple[pd.DataFrame, pd.Data
             if current and name == "s1":
                 values = values.copy()
                 values[rng.random(rows) < 0.1] = "level_new"
-            data[name] = values
+            data[name] = pd.Series(values, dtype=text)
         return pd.DataFrame(data)
 
     return frame(False), frame(True)
 
 
 def make_wide(rows: int = WIDE_ROWS, columns: int = WIDE_COLUMNS, seed: int = 12) -> Any:
+    """The wide case's frames; the shifted columns are the first tenth of `columns`."""
     rng = np.random.default_rng(seed)
     ref = pd.DataFrame(
         rng.normal(size=(rows, columns)), columns=[f"w{i:04d}" for i in range(columns)]

@@ -2,6 +2,10 @@
 
     .venv/bin/python benchmarks/scale/store_listing.py [--max-runs 100000]
 
+``benchmarks/run.py --only scale-store`` runs it with ``--harness`` (and ``--reps``,
+``--quick``: up to 10k runs and 6 runs x 20,000 points) and prints the harness's JSON line
+instead of the tables: seconds per case, held to the 50 ms budget of issue 18.
+
 For 1k, 10k and 100k runs of 40 metric points each (SQLite, filled in bulk straight into the
 schema, untimed), times through the store API, median of 7 after one warm-up:
 - `runs list`: the newest 50 runs of the experiment (the CLI's default listing);
@@ -15,6 +19,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import platform
 import statistics
 import tempfile
 import time
@@ -26,13 +32,15 @@ from typing import Any
 import numpy as np
 import sqlalchemy as sa
 
+from loopline import __version__
 from loopline.store import Lineage, SqlMetadataStore
 from loopline.store import _schema as t
 
 POINTS = 40
+REPS = 7  # median of this many calls after a warm-up (the harness's --reps is not used)
 
 
-def median_ms(call: Callable[[], Any], reps: int = 7) -> float:
+def median_ms(call: Callable[[], Any], reps: int = REPS) -> float:
     call()  # warm-up: statement cache, page cache
     times = []
     for _ in range(reps):
@@ -92,16 +100,15 @@ def fill_versions(store: SqlMetadataStore, n: int, have: int) -> None:
         )
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--max-runs", type=int, default=100_000)
-    args = parser.parse_args()
+def measure(max_runs: int, points_per_run: int) -> dict[str, Any]:
+    """Every figure, in milliseconds: runs listing up to `max_runs`, 6 runs of
+    `points_per_run` points, list_versions at 10, 100 and 1,000 versions."""
     out: dict[str, Any] = {"runs": [], "points": {}, "versions": []}
     with tempfile.TemporaryDirectory() as tmp:
         store = SqlMetadataStore(f"sqlite:///{Path(tmp) / 'runs.db'}")
         have = 0
         for n in (1_000, 10_000, 100_000):
-            if n > args.max_runs:
+            if n > max_runs:
                 break
             fill_runs(store, n, POINTS, have)
             have = n
@@ -111,10 +118,10 @@ def main() -> None:
         store.close()
 
         store = SqlMetadataStore(f"sqlite:///{Path(tmp) / 'points.db'}")
-        fill_runs(store, 6, 200_000, 0)  # 6 runs x 200,000 points = 1.2M points
+        fill_runs(store, 6, points_per_run, 0)  # full size: 6 runs x 200,000 = 1.2M points
         out["points"] = {
             "runs": 6,
-            "points": 1_200_000,
+            "points": 6 * points_per_run,
             "list_ms": median_ms(lambda: store.list_runs("bench", limit=50)),
         }
         store.close()
@@ -128,13 +135,75 @@ def main() -> None:
                 {"versions": n, "list_versions_ms": median_ms(lambda: store.list_versions("m"))}
             )
         store.close()
+    return out
+
+
+def short(n: int) -> str:
+    """1000 -> "1k", 1200000 -> "1.2m": case names stay short."""
+    for size, unit in ((1_000_000, "m"), (1_000, "k")):
+        if n >= size:
+            return f"{n / size:g}{unit}"
+    return str(n)
+
+
+def harness_line(out: dict[str, Any], quick: bool) -> dict[str, Any]:
+    """The JSON line of ``benchmarks/run.py``: seconds per case, in table order."""
+    results: dict[str, float] = {}
+    for r in out["runs"]:
+        results[f"list_newest_50_of_{short(r['runs'])}_runs"] = r["list_ms"] / 1000
+    for r in out["runs"]:
+        results[f"sort_by_metric_{short(r['runs'])}_runs"] = r["sort_by_metric_ms"] / 1000
+    p = out["points"]
+    results[f"list_6_runs_of_{short(p['points'])}_points"] = p["list_ms"] / 1000
+    for v in out["versions"]:
+        results[f"list_versions_{short(v['versions'])}"] = v["list_versions_ms"] / 1000
+    runs, versions = out["runs"], out["versions"]
+    sort_growth = runs[-1]["sort_by_metric_ms"] / runs[0]["sort_by_metric_ms"]
+    version_growth = versions[-1]["list_versions_ms"] / versions[0]["list_versions_ms"]
+    notes = [
+        f"Growth: sorting by a metric at {runs[-1]['runs']:,} runs takes {sort_growth:.1f}x "
+        f"its time at {runs[0]['runs']:,} (issue 18: within 2x from 1k to 100k, at most 50 ms "
+        f"at 100k); `list_versions` at {versions[-1]['versions']:,} versions takes "
+        f"{version_growth:.1f}x its time at {versions[0]['versions']:,} (it returns every "
+        "version, so it grows with their number; issue 18 holds `models show` within 2x); "
+        f"the default listing of 6 runs holding {p['points']:,} points: {p['list_ms']:.1f} ms "
+        "(issue 18: at most 20 ms).",
+        f"SQLite, {os.cpu_count()} cores; stores filled in bulk straight into the schema, "
+        "untimed; each figure through the store API (`SqlMetadataStore.list_runs` / "
+        "`list_versions`), no CLI start-up.",
+    ]
+    if quick:
+        notes.append("`--quick`: up to 10,000 runs and 6 runs x 20,000 points.")
+    return {
+        "tool": "Loopline",
+        "version": __version__,
+        "python": platform.python_version(),
+        "results": results,
+        "case_notes": {},
+        "notes": notes,
+        "how": f"median of {REPS} calls after a warm-up",
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--max-runs", type=int, default=100_000)
+    parser.add_argument("--harness", action="store_true", help="print benchmarks/run.py's JSON")
+    parser.add_argument("--reps", type=int, default=REPS, help="accepted; always median of 7")
+    parser.add_argument("--quick", action="store_true", help="10k runs, 6 x 20,000 points")
+    args = parser.parse_args()
+    max_runs = min(args.max_runs, 10_000) if args.quick else args.max_runs
+    out = measure(max_runs, 20_000 if args.quick else 200_000)
+    if args.harness:
+        print(json.dumps(harness_line(out, args.quick)))
+        return
 
     print("| runs (x40 points) | `runs list` (newest 50) | sorted by `metric.auc` |")
     print("|---:|---:|---:|")
     for r in out["runs"]:
         print(f"| {r['runs']:,} | {r['list_ms']:.1f} ms | {r['sort_by_metric_ms']:.1f} ms |")
     p = out["points"]
-    print(f"\n6 runs holding 1.2M points: `runs list` {p['list_ms']:.1f} ms\n")
+    print(f"\n6 runs holding {p['points']:,} points: `runs list` {p['list_ms']:.1f} ms\n")
     print("| versions | `models show` store call |")
     print("|---:|---:|")
     for v in out["versions"]:

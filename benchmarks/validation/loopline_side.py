@@ -16,7 +16,10 @@ import _workload as w
 import pandas as pd
 
 import loopline as ll
+import loopline.data._validate as engine  # its column pool size, pinned for the 1-thread rows
 from loopline.data import Column, Contract, validate
+
+POOL = engine.WORKERS  # Loopline's default: min(4, cores)
 
 
 def contract() -> Contract:
@@ -29,18 +32,28 @@ def contract() -> Contract:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--reps", type=int, default=3)
-    parser.add_argument("--quick", action="store_true", help="accepted; the workload is fixed")
+    parser.add_argument("--quick", action="store_true", help=f"{w.QUICK_ROWS:,} rows")
     args = parser.parse_args()
     spec = contract()
 
-    def build(frame: pd.DataFrame) -> Callable[[], object]:
+    def build(frame: pd.DataFrame, case: w.Case) -> Callable[[], object]:
+        # The pool is read per call; frames under engine.PARALLEL_CELLS cells run inline anyway.
+        engine.WORKERS = case.threads or POOL
         report = validate(frame, spec)
         counted = ("dtype", "not_null", "unique", "range", "allowed")
         checks = sum(r.rule in counted for r in report.rules)
         assert report.verdict == "passed" and checks == w.CHECKS, (report.summary(), checks)
         return lambda: validate(frame, spec)
 
-    w.run_cases("Loopline", ll.__version__, build, args.reps)
+    note = (
+        f"Loopline checks columns on a pool of {POOL} threads (min(4, cores); this machine has "
+        f"{os.cpu_count()} cores) once a frame has {engine.PARALLEL_CELLS:,} cells or more; "
+        "`*_1_thread` rows pin it to one thread. Pandera and Great Expectations validate a "
+        "pandas DataFrame in one thread: neither has a parallel option for pandas (Pandera's "
+        "Dask, Modin and PySpark backends need another frame type), so their `*_1_thread` "
+        "rows are the same workload run again."
+    )
+    w.run_cases("Loopline", ll.__version__, build, args.reps, args.quick, (note,))
 
 
 if __name__ == "__main__":
