@@ -22,7 +22,7 @@ from loopline.store import ModelVersion
 
 
 class Recorder:
-    """A model: label = 2 × x, proba = (x, 1 - x); records the rows of every call."""
+    """A model: label = 2 * x, proba = (x, 1 - x); records the rows of every call."""
 
     def __init__(self, delay_s: float = 0.0, fail_on: float | None = None) -> None:
         self.calls: list[int] = []
