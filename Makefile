@@ -38,12 +38,22 @@ typecheck: $(VENV)/.dev-installed
 # after the core, so the core stays under 7 minutes on CI's 2 cores.
 INTEGRATION_TESTS := tests/serving/test_oip_conformance.py \
   tests/monitoring/test_replay_no_false_alarm.py tests/serving/test_reconcile.py \
-  tests/serving/test_rollback_alert.py
+  tests/serving/test_rollback_alert.py tests/serving/test_mlflow_conformance.py \
+  tests/serving/test_openapi.py tests/serving/test_prometheus.py
+
+# The peer's real client for the MLflow conformance test, in a venv of its own (mlflow pins
+# what it needs; the product venv must not get it). Built once, rebuilt when the pin changes;
+# without network the test skips and says why.
+MLFLOW_VENV := .venv-mlflow
+$(MLFLOW_VENV)/.installed: tests/requirements-mlflow.txt
+	@($(PYTHON) -m venv $(MLFLOW_VENV) && \
+	  $(MLFLOW_VENV)/bin/pip --disable-pip-version-check -q install -r $< && touch $@) || \
+	  echo "mlflow venv not built: tests/serving/test_mlflow_conformance.py will skip"
 
 # The core tier on both cores (tests that share the session's Ray cluster stay on one
 # worker), then the integration tier; the e2e tests (the soak measures throughput, the demo
 # runs twice) run alone afterwards.
-pytest: $(VENV)/.dev-installed
+pytest: $(VENV)/.dev-installed $(MLFLOW_VENV)/.installed
 	$(PY) -m pytest -n 2 --dist loadgroup --ignore=tests/e2e $(addprefix --ignore=,$(INTEGRATION_TESTS))
 	$(PY) -m pytest -n 2 --dist loadgroup $(INTEGRATION_TESTS)
 	$(PY) -m pytest tests/e2e
@@ -81,6 +91,9 @@ services:
 	@test -x /usr/bin/chromium || (command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
 	  (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)) || \
 	  echo "chromium not installed: the web UI browser tests (tests/ui) will skip"
+	@command -v promtool >/dev/null || (command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
+	  (apt-get update -qq && apt-get install -y -qq --no-install-recommends prometheus >/dev/null)) || \
+	  echo "promtool not installed: tests/serving/test_prometheus.py will not lint /metrics"
 
 test: services lint typecheck pytest pytest-postgres pytest-remote
 
@@ -88,4 +101,4 @@ bench: $(VENV)/.dev-installed
 	$(PY) benchmarks/run.py
 
 clean:
-	rm -rf $(VENV) .loopline demo-output .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(MLFLOW_VENV) .loopline demo-output .mypy_cache .ruff_cache .pytest_cache

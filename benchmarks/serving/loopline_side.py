@@ -23,7 +23,21 @@ from model import prepare  # noqa: E402
 import loopline as ll  # noqa: E402
 
 
+def capture_option() -> bool:
+    """``--capture on|off`` (default on, the product's default), taken out of ``sys.argv``
+    before the harness's own options are parsed."""
+    argv, capture = sys.argv[1:], "on"
+    if "--capture" in argv:
+        at = argv.index("--capture")
+        capture = argv[at + 1] if at + 1 < len(argv) else ""
+        del sys.argv[at + 1 : at + 3]
+    if capture not in ("on", "off"):
+        raise SystemExit(f"--capture takes on or off, not {capture!r}")
+    return capture == "on"
+
+
 def main() -> None:
+    capture = capture_option()
     args = parse_args(__doc__)
     prepared = prepare(Path.cwd())
     with ll.start_run(experiment="bench") as run:
@@ -34,13 +48,19 @@ def main() -> None:
     loopline = str(Path(sys.executable).with_name("loopline"))
     cmd = [loopline, "serve", "models:/bench@production", "--host", "127.0.0.1"]
     cmd += ["--port", str(port), "--workers", "1"]
+    if not capture:
+        cmd.append("--no-capture")
     with serve(cmd, port=port, ready_path="/v2/health/ready") as url:
         measured = measure(f"{url}/invocations", prepared.mlflow_body, args)
     emit(
         "Loopline",
         ll.__version__,
         measured,
-        notes=["Loopline: `loopline serve models:/bench@production --workers 1`, its defaults."],
+        notes=[
+            "Loopline: `loopline serve models:/bench@production --workers 1`, its defaults."
+            if capture
+            else "Loopline: `loopline serve models:/bench@production --workers 1 --no-capture`."
+        ],
     )
 
 

@@ -67,12 +67,14 @@ def test_error_rate_and_performance_objectives() -> None:
 
 
 def test_prometheus_request_counts() -> None:
+    mlflow = 'protocol="mlflow",route="/invocations",arm="champion"'
+    oip = 'protocol="oip",route="/v2/models/{name}/infer",arm="champion"'
     text = (
         "# TYPE loopline_requests_total counter\n"
-        'loopline_requests_total{route="mlflow",arm="champion",code="200"} 970.0\n'
-        'loopline_requests_total{route="mlflow",arm="champion",code="422"} 20.0\n'
-        'loopline_requests_total{route="oip",arm="champion",code="500"} 10.0\n'
-        'loopline_requests_created{route="mlflow",arm="champion",code="200"} 1.7e9\n'
+        f'loopline_requests_total{{{mlflow},code="200"}} 970.0\n'
+        f'loopline_requests_total{{{mlflow},code="422"}} 20.0\n'
+        f'loopline_requests_total{{{oip},code="500"}} 10.0\n'
+        f'loopline_requests_created{{{mlflow},code="200"}} 1.7e9\n'
     )
     assert parse_requests(text) == {"requests": 1000.0, "errors": 10.0, "client_errors": 20.0}
 

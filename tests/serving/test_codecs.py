@@ -103,3 +103,89 @@ def test_any_body_parses_or_fails_cleanly(raw: bytes) -> None:
         decode_mlflow(payload, COLUMNS)
     except InvalidInputError:
         pass
+
+
+# --- MLflow scoring-server parity (serving/_mlflow.py) --------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("content_type", "expected"),
+    [
+        ("application/json", "application/json"),
+        ("application/json; charset=utf-8", "application/json"),
+        ('Application/JSON ; Charset="UTF-8"', "application/json"),
+        ("text/csv", "text/csv"),
+        ("application/vnd.apache.parquet", "application/vnd.apache.parquet"),
+        ("", "no Content-Type"),
+        ("text/plain", "'text/plain' is not one"),
+        ("application/x-parquet", "'application/x-parquet' is not one"),
+        ("application/json; charset=utf-16", "charset 'utf-16'"),
+        ("application/json; format=pandas-records", "parameter 'format'"),
+    ],
+)
+def test_media_types_as_mlflow_reads_them(content_type: str, expected: str) -> None:
+    from loopline.serving._mlflow import UnsupportedMediaTypeError, media_type
+
+    if expected in ("application/json", "text/csv", "application/vnd.apache.parquet"):
+        assert media_type(content_type) == expected
+        return
+    with pytest.raises(UnsupportedMediaTypeError) as caught:
+        media_type(content_type)
+    assert caught.value.http_status == 415 and expected in caught.value.message
+    assert caught.value.details["accepted"] == [
+        "application/json",
+        "text/csv",
+        "application/vnd.apache.parquet",
+    ]
+
+
+def test_mlflow_error_body_and_codes() -> None:
+    from loopline.errors import PayloadTooLargeError
+    from loopline.serving._errors import error_response
+
+    exc = InvalidInputError("column 'b' is missing", hint="add it", details={"column": "b"})
+    r = error_response(exc, protocol="mlflow")
+    assert r.status_code == 400  # MLflow's status where the rest of Loopline says 422
+    assert json.loads(r.body) == {
+        "error_code": "BAD_REQUEST",
+        "message": "column 'b' is missing — add it",
+        "code": "invalid_input",
+        "hint": "add it",
+        "details": {"column": "b"},
+    }
+    big = error_response(PayloadTooLargeError("too big", hint="less"), protocol="mlflow")
+    assert big.status_code == 413 and json.loads(big.body)["error_code"] == "BAD_REQUEST"
+    boom = error_response(InvalidInputError("boom", hint="bug"), 500, protocol="mlflow")
+    assert boom.status_code == 500 and json.loads(boom.body)["error_code"] == "INTERNAL_ERROR"
+    oip = error_response(exc, protocol="oip")  # the OIP body is unchanged
+    assert oip.status_code == 422 and json.loads(oip.body) == {"error": exc.one_line()}
+    own = error_response(exc)  # every other route: Loopline's own body
+    assert json.loads(own.body)["error"]["code"] == "invalid_input"
+
+
+def test_ignored_columns_header_is_encoded_and_bounded() -> None:
+    from loopline.serving._mlflow import RequestNotes
+
+    assert RequestNotes().headers() == {}
+    notes = RequestNotes(["c", "x,y", "é", *(f"n{i}" for i in range(60))])
+    headers = notes.headers()
+    named = headers["x-loopline-ignored-columns"].split(",")
+    assert named[:3] == ["c", "x%2Cy", "%C3%A9"] and len(named) == 50
+    assert headers["x-loopline-ignored-columns-count"] == "63"
+    headers["x-loopline-ignored-columns"].encode("latin-1")  # a valid header value
+
+
+def test_parquet_footer_bounds_before_reading() -> None:
+    import io
+
+    from loopline.serving._mlflow import parquet_footer, read_parquet
+
+    frame = pd.DataFrame({"a": [1.0, 2.0], "note": ["x" * 5000, "y"]})
+    buf = io.BytesIO()
+    frame.to_parquet(buf, index=False, compression="zstd")
+    footer = parquet_footer(buf.getvalue())
+    assert (footer.rows, footer.columns) == (2, 2) and footer.unpacked_bytes > 5000
+    pd.testing.assert_frame_equal(read_parquet(buf.getvalue()), frame)
+    for junk in (b"", b"PAR1", b"PAR1" + b"\0" * 64 + b"PAR1", b"not parquet at all"):
+        with pytest.raises(InvalidInputError, match="Parquet body cannot be read"):
+            parquet_footer(junk)

@@ -369,9 +369,11 @@ def test_malformed_binary_requests_are_4xx(
 def test_invocations_errors_keep_their_own_shape(
     production: ModelVersion, live_server: Callable[..., LiveServer]
 ) -> None:
-    """Only the v2 routes use the string error body; the MLflow route is unchanged."""
+    """Only the v2 routes use the string error body; the MLflow route keeps MLflow's
+    `{"error_code", "message"}` body."""
     server = live_server()
     r = server.client.post("/invocations", json={"dataframe_records": [{"a": "x", "b": 1}]})
-    assert r.status_code == 422 and isinstance(r.json()["error"], dict)
+    assert r.status_code == 400 and r.json()["error_code"] == "BAD_REQUEST"
+    assert "error" not in r.json()
     assert server.client.get("/invocations").status_code == 405
     assert server.client.get("/nothing").text == "Not Found"

@@ -14,7 +14,8 @@ from typing import Any
 
 from loopline.errors import InvalidInputError
 
-_LINE = re.compile(r"^loopline_requests_total\{(?P<labels>[^}]*)\}\s+(?P<value>[0-9.eE+-]+)$")
+# Label values may hold braces (route="/v2/models/{name}/infer"): up to the last one.
+_LINE = re.compile(r"^loopline_requests_total\{(?P<labels>.*)\}\s+(?P<value>[0-9.eE+-]+)$")
 _CODE = re.compile(r'code="(\d+)"')
 
 

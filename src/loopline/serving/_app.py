@@ -28,7 +28,7 @@ from starlette.responses import JSONResponse, Response
 from loopline.errors import LooplineError, NotFoundError, PayloadTooLargeError
 from loopline.serving._batching import MicroBatcher, OverloadedError
 from loopline.serving._capture import PredictionCapture
-from loopline.serving._codecs import _jsonable, encode_mlflow
+from loopline.serving._codecs import encode_mlflow
 from loopline.serving._errors import error_response
 from loopline.serving._health import ArmStats
 from loopline.serving._metrics import ServingMetrics
@@ -103,8 +103,8 @@ class ScoringService:
                         "shadow",
                         latency,
                         frame,
-                        labels.tolist(),
-                        None if proba is None else proba.tolist(),
+                        labels,
+                        proba,
                     )
                 )
 
@@ -227,20 +227,19 @@ class ScoringService:
                 response = self._oip_response(served, oip, labels, proba, out_headers)
             except LooplineError as exc:  # an output the model does not produce
                 return self._refuse(exc, protocol, route.arm, rid, t0)
-            predictions = _jsonable(labels)
         else:
             out = encode_mlflow(labels, proba)
-            predictions = out["predictions"]
             response = JSONResponse(out, headers=out_headers)
         latency = time.perf_counter() - t0
         self._count(protocol, route.arm, 200, t0)
         self.arm_stats(route.arm).record(True, latency * 1000, _score_of(labels, proba))
         self.metrics.rows.labels(route.arm).inc(len(labels))
         if self.capture is not None:
-            # The frame goes to the writer thread as is: turning it into JSON happens there.
+            # References only (frame, labels and proba arrays as scored): the writer thread
+            # turns many requests at once into Arrow columns, off the request path.
             request.state.capture = (
                 rid, time.time(), self.model_name, served.version.version, route.arm,
-                latency * 1000, frame, predictions, None if proba is None else proba.tolist(),
+                latency * 1000, frame, labels, proba,
             )  # fmt: skip
         if route.shadow is not None:
             self.shadow(route, frame, rid)

@@ -1,5 +1,6 @@
-"""The scoring app's HTTP routes: MLflow's scoring protocol, the Open Inference Protocol
-v2, health, metrics and the OpenAPI document, over one `ScoringService`."""
+"""The scoring app's HTTP routes: MLflow's scoring protocol (`/invocations`, `/ping`,
+`/version`, as `mlflow models serve` has them), the Open Inference Protocol v2, health,
+metrics and the OpenAPI document, over one `ScoringService`."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from loopline.errors import NotFoundError
 from loopline.serving._app import ScoringService
 from loopline.serving._errors import error_response
 from loopline.serving._middleware import BearerAuthMiddleware, CaptureMiddleware
+from loopline.serving._mlflow import REQUEST_NOTES, RequestNotes
 from loopline.serving._oip_out import error_body, model_metadata
 from loopline.serving._openapi import openapi_document
 from loopline.serving._slot import Served
@@ -34,7 +36,20 @@ def create_app(
     name = service.model_name
 
     async def invocations(request: Request) -> Response:
-        return await service.handle(request, "mlflow")
+        notes = RequestNotes()  # the reader notes the columns it ignored here
+        token = REQUEST_NOTES.set(notes)
+        try:
+            response = await service.handle(request, "mlflow")
+        finally:
+            REQUEST_NOTES.reset(token)
+        if response.status_code == 200:
+            response.headers.update(notes.headers())
+        return response
+
+    async def version(request: Request) -> Response:
+        """The server's version as bare text, which `ScoringServerClient.get_version()`
+        returns as is (MLflow answers its own version; this is Loopline's)."""
+        return PlainTextResponse(__version__)
 
     def unknown_model(request: Request) -> Response | None:
         """404 in the v2 error shape unless the route names the served model."""
@@ -92,7 +107,9 @@ def create_app(
         return Response(body, media_type=media_type)
 
     async def openapi(request: Request) -> Response:
-        return JSONResponse(openapi_document(name, service.served().model.signature))
+        signature = service.served().model.signature
+        versions = list(service.served_versions())
+        return JSONResponse(openapi_document(name, signature, versions=versions, auth=bool(tokens)))
 
     async def server_meta(request: Request) -> Response:
         return JSONResponse(
@@ -111,6 +128,7 @@ def create_app(
     routes = [
         HttpRoute("/invocations", invocations, methods=["POST"]),
         HttpRoute("/ping", health, methods=["GET"]),
+        HttpRoute("/version", version, methods=["GET"]),
         HttpRoute("/health", health, methods=["GET"]),
         HttpRoute("/v2", server_meta, methods=["GET"]),
         HttpRoute("/v2/health/live", health, methods=["GET"]),

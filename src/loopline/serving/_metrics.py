@@ -1,11 +1,18 @@
 """Prometheus metrics of one serving app (its own registry, so apps never share counters).
 
+Names follow Prometheus conventions and pass `promtool check metrics`: counters end in
+`_total`, base units in the name (`_seconds`), nothing else ends in `_total`. Requests are
+labelled by `protocol` (mlflow | oip), `route` (the path template that answered), `arm` and
+`code`. `/metrics` speaks OpenMetrics when the scraper's `Accept` asks for it, the plain text
+format otherwise.
+
 With several worker processes (`loopline serve --workers N`), each worker counts in its own
 process; Prometheus scrapes whichever worker the load balancer picks. So in that mode
 (`PROMETHEUS_MULTIPROC_DIR` set, which `serve` does) the metrics live in prometheus_client's
 per-process files in that folder and `/metrics` in any worker reports the sum over all of
-them: counters and histograms add up, capture gauges are summed over live workers, the
-model-info gauge takes the max.
+them: counters and histograms add up (a stopped worker's counts stay in the sum, so totals
+never go down), the capture queue depth is summed over live workers, the model-info and
+registry gauges take the max.
 """
 
 from __future__ import annotations
@@ -15,17 +22,19 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from prometheus_client import (
-    CONTENT_TYPE_LATEST,
-    CollectorRegistry,
-    Counter,
-    Gauge,
-    Histogram,
-    generate_latest,
-)
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.exposition import choose_encoder
+from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 _BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+# The path template of each protocol's scoring route; `observe_request` takes another one
+# (e.g. the pinned-version route) when the caller knows it.
+ROUTES = {"mlflow": "/invocations", "oip": "/v2/models/{name}/infer"}
+
+_DEPTH = ("loopline_capture_queue_depth", "Requests waiting to be captured")
+_DROPPED = ("loopline_capture_dropped", "Requests not captured because the queue was full")
+_WRITTEN = ("loopline_capture_rows_written", "Prediction rows written by capture")
 
 
 def multiprocess() -> bool:
@@ -33,9 +42,27 @@ def multiprocess() -> bool:
     return bool(os.environ.get(MULTIPROC_ENV))
 
 
+Source = Callable[[], float]
+
+
+class _CaptureCollector:
+    """Single process: the capture's own counters, read at scrape time (0 while unbound)."""
+
+    def __init__(self) -> None:
+        self.sources: tuple[Source, Source, Source] | None = None
+
+    def collect(self) -> Iterable[Metric]:
+        depth, dropped, written = (
+            (s() for s in self.sources) if self.sources is not None else (0.0, 0.0, 0.0)
+        )
+        yield GaugeMetricFamily(*_DEPTH, value=depth)
+        yield CounterMetricFamily(*_DROPPED, value=dropped)
+        yield CounterMetricFamily(*_WRITTEN, value=written)
+
+
 class _Refresh:
-    """A collector that yields nothing: it updates this worker's gauges just before the
-    multiprocess collector reads every worker's files, so the scraped worker is current."""
+    """A collector that yields nothing: it updates this worker's shared values just before
+    the multiprocess collector reads every worker's files, so the scraped worker is current."""
 
     def __init__(self, refresh: Callable[[], None]) -> None:
         self._refresh = refresh
@@ -54,14 +81,15 @@ class ServingMetrics:
         r = None if self.shared else self.registry
         self.requests = Counter(
             "loopline_requests",
-            "Scoring requests by route, arm and status code",
-            ["route", "arm", "code"],
+            "Scoring requests by protocol, route template, arm and status code",
+            ["protocol", "route", "arm", "code"],
             registry=r,
         )
         self.latency = Histogram(
-            "loopline_request_latency_seconds",
-            "Scoring latency by route and arm",
-            ["route", "arm"],
+            "loopline_request_latency",
+            "Scoring latency by protocol, route template and arm",
+            ["protocol", "route", "arm"],
+            unit="seconds",
             buckets=_BUCKETS,
             registry=r,
         )
@@ -93,42 +121,32 @@ class ServingMetrics:
             registry=r,
             multiprocess_mode="livemax",
         )
-        self.capture_depth = Gauge(
-            "loopline_capture_queue_depth",
-            "Requests waiting to be captured",
-            registry=r,
-            multiprocess_mode="livesum",
-        )
-        self.capture_dropped = Gauge(
-            "loopline_capture_dropped_total",
-            "Requests not captured: queue full",
-            registry=r,
-            multiprocess_mode="livesum",
-        )
-        self.capture_written = Gauge(
-            "loopline_capture_rows_written_total",
-            "Prediction rows written",
-            registry=r,
-            multiprocess_mode="livesum",
-        )
-        self._sources: tuple[Callable[[], float], ...] | None = None
+        self._capture = _CaptureCollector()
+        self._sources: tuple[Source, Source, Source] | None = None
+        self._copied = (0.0, 0.0)  # dropped, written: already added to the shared counters
+        self._lock = threading.Lock()
         self._info: tuple[str, ...] | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        if self.shared:
-            from prometheus_client import multiprocess as mp
+        if not self.shared:
+            self.registry.register(self._capture)
+            return
+        from prometheus_client import multiprocess as mp
 
-            self.registry.register(_Refresh(self.refresh))
-            mp.MultiProcessCollector(self.registry)  # type: ignore[no-untyped-call]
+        # A worker's capture counts are plain ints in its process, so they are copied into
+        # its files: the depth as a gauge summed over live workers, the counts as counters
+        # grown by what changed since the last copy. Counter files outlive their worker,
+        # so the sum keeps a stopped worker's final counts and never goes down.
+        self.capture_depth = Gauge(*_DEPTH, multiprocess_mode="livesum")
+        self.capture_dropped = Counter(*_DROPPED)
+        self.capture_written = Counter(*_WRITTEN)
+        self.registry.register(_Refresh(self.refresh))
+        mp.MultiProcessCollector(self.registry)  # type: ignore[no-untyped-call]
 
-    def bind_capture(
-        self, depth: Callable[[], float], dropped: Callable[[], float], written: Callable[[], float]
-    ) -> None:
+    def bind_capture(self, depth: Source, dropped: Source, written: Source) -> None:
         """Read capture counters at scrape time instead of updating them per request."""
         if not self.shared:
-            self.capture_depth.set_function(depth)
-            self.capture_dropped.set_function(dropped)
-            self.capture_written.set_function(written)
+            self._capture.sources = (depth, dropped, written)
             return
         # A function is read only in its own process: copy the values into the shared files
         # at each scrape of this worker and every `interval` seconds (see `start`).
@@ -136,21 +154,31 @@ class ServingMetrics:
         self.refresh()
 
     def refresh(self) -> None:
+        """Shared mode: copy this worker's capture figures into its metric files."""
         if self._sources is None:
             return
         depth, dropped, written = self._sources
-        self.capture_depth.set(depth())
-        self.capture_dropped.set(dropped())
-        self.capture_written.set(written())
+        with self._lock:  # scrapes and the refresh thread: each increment added once
+            now = (float(dropped()), float(written()))
+            self.capture_depth.set(depth())
+            self.capture_dropped.inc(max(now[0] - self._copied[0], 0.0))
+            self.capture_written.inc(max(now[1] - self._copied[1], 0.0))
+            self._copied = now
 
-    def observe_request(self, protocol: str, arm: str, code: int, seconds: float) -> None:
-        """One scoring request, counted by its outcome and timed."""
-        self.requests.labels(protocol, arm, str(code)).inc()
-        self.latency.labels(protocol, arm).observe(seconds)
+    def observe_request(
+        self, protocol: str, arm: str, code: int, seconds: float, route: str | None = None
+    ) -> None:
+        """One scoring request, counted by its outcome and timed; `route` is the path
+        template that answered (default: the protocol's scoring route)."""
+        path = route or ROUTES.get(protocol, "")
+        self.requests.labels(protocol, path, arm, str(code)).inc()
+        self.latency.labels(protocol, path, arm).observe(seconds)
 
     def exposition(self, accept: str) -> tuple[bytes, str]:
-        """The `/metrics` body and its content type, for the scraper's `Accept` header."""
-        return generate_latest(self.registry), CONTENT_TYPE_LATEST
+        """The `/metrics` body and its content type, for the scraper's `Accept` header:
+        OpenMetrics 1.0 when asked for, the Prometheus text format (0.0.4) otherwise."""
+        encode, content_type = choose_encoder(accept)
+        return encode(self.registry), content_type
 
     def publish_model(self, model: str, version: str, sha256: str, arm: str) -> None:
         """The one served version: its info series 1, the one it replaces 0 (a worker's
@@ -169,7 +197,7 @@ class ServingMetrics:
         self.version_mismatch.labels(model, alias).set(1 if mismatch else 0)
 
     def start(self, interval_s: float = 0.5) -> None:
-        """In shared mode, keep this worker's capture gauges current in the shared files."""
+        """In shared mode, keep this worker's capture figures current in the shared files."""
         if not self.shared or self._sources is None or self._thread is not None:
             return
 
@@ -192,4 +220,4 @@ class ServingMetrics:
             mp.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
 
 
-__all__ = ["MULTIPROC_ENV", "ServingMetrics", "multiprocess"]
+__all__ = ["MULTIPROC_ENV", "ROUTES", "ServingMetrics", "multiprocess"]

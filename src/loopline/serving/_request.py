@@ -2,10 +2,14 @@
 then conformed to the served model's signature.
 
 Everything that goes wrong here is the client's doing and comes out as a `LooplineError`
-with a 4xx status; nothing here runs the model. Every input is bounded before it costs
-much (issue 15): the body by its declared length and then by counting chunks as they
-arrive (`max_body_bytes`), JSON nesting on the raw bytes, rows before any DataFrame is
-built (`max_rows`), and distinct columns.
+with a 4xx status (400 on `/invocations`, as MLflow clients expect; 415 for a content type
+it does not read); nothing here runs the model. Columns the signature does not list are
+ignored on `/invocations`, as `mlflow models serve` does, and noted for a response header.
+
+Every input is bounded before it costs much (issue 15): the body by its declared length
+and then by counting chunks as they arrive (`max_body_bytes`), JSON nesting on the raw
+bytes, rows before any DataFrame is built (`max_rows`), and distinct columns; a Parquet
+body by its footer (rows, columns, uncompressed size) before its data is read.
 """
 
 from __future__ import annotations
@@ -31,6 +35,15 @@ from loopline.serving._codecs import (
     too_many_columns,
 )
 from loopline.serving._fastpath import FastPlan, fast_frame, plan_for
+from loopline.serving._mlflow import (
+    CSV,
+    PARQUET,
+    REQUEST_NOTES,
+    as_bad_request,
+    media_type,
+    parquet_footer,
+    read_parquet,
+)
 from loopline.serving._oip import OipRequest, decode_oip_request, split_body
 from loopline.serving._slot import Served
 
@@ -53,13 +66,35 @@ class RequestReader:
         self.max_body_bytes = max_body_bytes
         self._plans: dict[int, FastPlan | None] = {}
 
-    def conform(self, served: Served, frame: pd.DataFrame) -> pd.DataFrame:
+    def conform(
+        self, served: Served, frame: pd.DataFrame, *, allow_extra: bool = False
+    ) -> pd.DataFrame:
+        """`frame` checked against the signature; columns it does not list are dropped
+        with `allow_extra`, else refused."""
         if frame.empty:
             raise InvalidInputError("the request has no rows", hint="send at least one row")
         signature = served.model.signature
-        checked = signature.check(frame) if signature is not None else frame
+        checked = frame
+        if signature is not None:
+            checked = signature.check(frame, allow_extra=allow_extra)
         check_finite(checked)
         return checked
+
+    @staticmethod
+    def _ignore_extra(served: Served, frame: pd.DataFrame) -> pd.DataFrame:
+        """`frame` without the columns the signature does not list, which are noted for
+        the response's `x-loopline-ignored-columns` header (and kept out of capture)."""
+        signature = served.model.signature
+        if signature is None:
+            return frame
+        wanted = set(signature.input_names)
+        extra = [c for c in frame.columns if c not in wanted]
+        if not extra:
+            return frame
+        notes = REQUEST_NOTES.get()
+        if notes is not None:
+            notes.ignored_columns = [str(c) for c in extra]
+        return frame.drop(columns=extra)
 
     def _plan(self, served: Served) -> FastPlan | None:
         key = served.version.id
@@ -113,14 +148,32 @@ class RequestReader:
         header_length: str | None = None,
     ) -> tuple[pd.DataFrame, pd.DataFrame, OipRequest | None]:
         """(decoded frame, frame conformed to the signature, the OIP request). Whatever
-        goes wrong here is the request's fault and comes out as an `InvalidInputError`."""
+        goes wrong here is the request's fault and comes out as an `InvalidInputError`
+        (or a 413/415 `LooplineError`), with status 400 rather than 422 on `/invocations`."""
+        try:
+            return self._prepare(content_type, body, protocol, served, header_length)
+        except LooplineError as exc:
+            if protocol == "mlflow":
+                as_bad_request(exc)
+            raise
+
+    def _prepare(
+        self,
+        content_type: str,
+        body: bytes,
+        protocol: str,
+        served: Served,
+        header_length: str | None,
+    ) -> tuple[pd.DataFrame, pd.DataFrame, OipRequest | None]:
         try:
             if protocol == "oip":
                 oip = self._decode_oip(body, header_length, served)
                 return oip.frame, self.conform(served, oip.frame), oip
             frame, _, conformed = self._decode(content_type, body, protocol, served)
-            checked = frame if conformed else self.conform(served, frame)
-            return frame, checked, None
+            if conformed:
+                return frame, frame, None
+            checked = self.conform(served, frame, allow_extra=True)
+            return self._ignore_extra(served, frame), checked, None
         except LooplineError:
             raise
         except RecursionError:
@@ -145,8 +198,11 @@ class RequestReader:
         signature = served.model.signature
         columns = signature.input_names if signature is not None else None
         max_columns = max(MAX_COLUMNS, len(columns or ()))
-        if content_type.startswith("text/csv"):
+        mime = media_type(content_type)
+        if mime == CSV:
             return self._read_csv(body, max_columns), None, False
+        if mime == PARQUET:
+            return self._read_parquet(body, max_columns), None, False
         openings = scan_json(body, MAX_JSON_DEPTH)
         if len(body) > OFFLOAD_BYTES:
             self._check_rows(estimate_mlflow_rows(body, openings))
@@ -188,6 +244,25 @@ class RequestReader:
         if len(frame) > self.max_rows:  # read no further: count the lines instead
             self._check_rows(max(len(frame), body.count(b"\n") - 1 + (not body.endswith(b"\n"))))
         return frame
+
+    def _read_parquet(self, body: bytes, max_columns: int) -> pd.DataFrame:
+        """A Parquet body, bounded by its footer before any data is read: the columns
+        and rows as any other body, and what it unpacks to by the body limit (the same
+        data as CSV or JSON would be at least that large)."""
+        footer = parquet_footer(body)
+        if footer.columns > max_columns:
+            raise too_many_columns(footer.columns, max_columns)
+        self._check_rows(footer.rows)
+        if footer.unpacked_bytes > self.max_body_bytes:
+            mib = f"{self.max_body_bytes / 2**20:g} MiB"
+            raise PayloadTooLargeError(
+                f"the Parquet body unpacks to {footer.unpacked_bytes} bytes, over this "
+                f"server's {mib} limit",
+                hint=f"send at most {mib} of data per request (fewer rows per request), or "
+                "score large data with `loopline score` (batch scoring)",
+                details={"unpacked_bytes": footer.unpacked_bytes, "max_bytes": self.max_body_bytes},
+            )
+        return read_parquet(body)
 
 
 __all__ = ["MAX_BODY_BYTES", "MAX_ROWS", "OFFLOAD_BYTES", "RequestReader"]
