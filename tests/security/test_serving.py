@@ -498,6 +498,11 @@ def test_bearer_token_guards_every_route_but_health(
                 r = client.request(method, path, json=ONE_ROW, headers=headers)
                 assert_error_shape(r, 401, "unauthenticated")
                 assert r.headers["www-authenticate"].startswith("Bearer"), r.headers
+                # Each route refuses in its own protocol's body, so its clients can read it.
+                if path.startswith("/v2"):
+                    assert isinstance(r.json()["error"], str), r.text
+                elif path == "/invocations":
+                    assert r.json()["error_code"] == "UNAUTHENTICATED", r.text
         for token in TOKENS:
             r = client.post(
                 "/invocations", json=ONE_ROW, headers={"authorization": f"Bearer {token}"}

@@ -13,6 +13,22 @@ from loopline.serving._mlflow import mlflow_error_body
 from loopline.serving._oip_out import error_body
 
 
+def protocol_of(path: str) -> str:
+    """Which protocol's error body a path answers with."""
+    if path == "/invocations":
+        return "mlflow"
+    return "oip" if path == "/v2" or path.startswith("/v2/") else "loopline"
+
+
+def error_body_of(exc: LooplineError, status: int, protocol: str) -> dict[str, Any]:
+    """The body `error_response` sends, for callers below Starlette (ASGI middleware)."""
+    if protocol == "mlflow":
+        return mlflow_error_body(exc, status)
+    if protocol == "oip":
+        return error_body(exc.one_line())
+    return exc.to_dict()
+
+
 def error_response(
     exc: LooplineError,
     status: int | None = None,
@@ -23,15 +39,9 @@ def error_response(
     """The error body of the route's protocol: `"mlflow"` (400 where Loopline says 422,
     as MLflow clients expect), `"oip"`, or Loopline's own."""
     code = status or exc.http_status
-    body: dict[str, Any]
-    if protocol == "mlflow":
-        code = 400 if code == 422 else code
-        body = mlflow_error_body(exc, code)
-    elif protocol == "oip":
-        body = error_body(exc.one_line())
-    else:
-        body = exc.to_dict()
-    return JSONResponse(body, status_code=code, headers=headers)
+    if protocol == "mlflow" and code == 422:
+        code = 400
+    return JSONResponse(error_body_of(exc, code, protocol), status_code=code, headers=headers)
 
 
-__all__ = ["error_response"]
+__all__ = ["error_body_of", "error_response", "protocol_of"]

@@ -12,6 +12,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from loopline.errors import AuthenticationError, ConfigError
 from loopline.serving._capture import PredictionCapture
+from loopline.serving._errors import error_body_of, protocol_of
 
 MIN_TOKEN_CHARS = 16
 # Health checks stay open so load balancers and Kubernetes probes need no secret; they
@@ -90,26 +91,28 @@ class BearerAuthMiddleware:
     health checks (`OPEN_PATHS`, `/v2/health/*`). Tokens are compared as SHA-256 digests
     with `hmac.compare_digest`, against every known token, so neither the length nor the
     position of a match shows in the timing. A refusal is 401 with `WWW-Authenticate:
-    Bearer` and the usual JSON error body."""
+    Bearer` and the error body of the route's protocol (MLflow's, the OIP's, or ours)."""
 
     def __init__(self, app: ASGIApp, tokens: Sequence[str]) -> None:
         if not tokens:
             raise ValueError("BearerAuthMiddleware needs at least one token")
         self.app = app
         self._digests = tuple(_digest(t.encode()) for t in tokens)
-        self._missing = self._body(
+        missing = AuthenticationError(
             "this server needs a bearer token and the request has none",
-            "send 'Authorization: Bearer <token>' with a token from the server's token file",
+            hint="send 'Authorization: Bearer <token>' with a token from the server's token file",
         )
-        self._invalid = self._body(
+        invalid = AuthenticationError(
             "the request's bearer token is not one this server accepts",
-            "send 'Authorization: Bearer <token>' with a token from the server's token file "
-            "(LOOPLINE_SERVE_TOKEN_FILE / --token-file)",
+            hint="send 'Authorization: Bearer <token>' with a token from the server's token "
+            "file (LOOPLINE_SERVE_TOKEN_FILE / --token-file)",
         )
-
-    @staticmethod
-    def _body(message: str, hint: str) -> bytes:
-        return json.dumps(AuthenticationError(message, hint=hint).to_dict()).encode()
+        # (token sent?, protocol) -> body: each route refuses in its own protocol's shape.
+        self._bodies = {
+            (sent, protocol): json.dumps(error_body_of(exc, 401, protocol)).encode()
+            for sent, exc in ((False, missing), (True, invalid))
+            for protocol in ("mlflow", "oip", "loopline")
+        }
 
     def _token(self, scope: Scope) -> bytes | None:
         for name, value in scope.get("headers", ()):
@@ -144,7 +147,7 @@ class BearerAuthMiddleware:
         if scope["type"] == "websocket":
             await send({"type": "websocket.close", "code": 1008})
             return
-        body = self._missing if token is None else self._invalid
+        body = self._bodies[(token is not None, protocol_of(scope.get("path", "")))]
         challenge = b'Bearer realm="loopline"'
         if token is not None:
             challenge += b', error="invalid_token"'

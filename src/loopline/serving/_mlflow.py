@@ -95,6 +95,9 @@ def error_code(status: int) -> str:
         return "TEMPORARILY_UNAVAILABLE"
     if status >= 500:
         return "INTERNAL_ERROR"
+    named = {401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 429: "REQUEST_LIMIT_EXCEEDED"}
+    if status in named:
+        return named[status]
     # A too-large or wrongly typed body is the client's to fix, as a malformed one is:
     # MLflow has no closer code (RESOURCE_EXHAUSTED would say "retry later", as a 429).
     return "BAD_REQUEST"
