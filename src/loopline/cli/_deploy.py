@@ -4,13 +4,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from loopline.cli._context import store
 from loopline.cli._output import console, print_json, table, when
-from loopline.store import Deployment
+
+if TYPE_CHECKING:
+    from loopline.store import Deployment
 
 app = typer.Typer(help="Roll a version out: canary, shadow, blue-green, A/B.", no_args_is_help=True)
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]

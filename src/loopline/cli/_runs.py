@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from loopline.cli import _context
 from loopline.cli._output import console, duration, number, print_json, status, table, when
 from loopline.errors import InvalidInputError
-from loopline.store import Run
+
+if TYPE_CHECKING:
+    from loopline.store import Run
 
 app = typer.Typer(help="Tracked runs: list, show one, compare several.", no_args_is_help=True)
 

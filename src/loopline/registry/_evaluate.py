@@ -1,5 +1,8 @@
 """Evaluating a registered version on hold-out data: task metrics, per-slice metrics and
-the gap between slices, latency per row. Results are stored on the version."""
+the gap between slices, latency per row. Results are stored on the version.
+
+NumPy, pandas and scikit-learn are imported by the functions that compute, so importing the
+registry (every `loopline models` command, `loopline.gates`) costs no model library."""
 
 from __future__ import annotations
 
@@ -7,17 +10,16 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from loopline.config import current_user
-from loopline.data import as_frame, fingerprint
 from loopline.errors import InvalidInputError, LooplineError
-from loopline.models import LoadedModel
-from loopline.registry._metrics import classification_metrics, regression_metrics
 from loopline.store import EvaluationRecord, ModelVersion, open_metadata_store
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from loopline.models import LoadedModel
 
 _MIN_SLICE_ROWS = 30  # smaller slices make gaps out of noise
 _LATENCY_SAMPLES = 50
@@ -35,6 +37,10 @@ class Evaluation:
 
 def read_table(data: Any) -> pd.DataFrame:
     """A DataFrame from a frame-like object or a .parquet / .csv path."""
+    import pandas as pd
+
+    from loopline.data import as_frame
+
     if isinstance(data, str | Path):
         path = Path(data)
         if not path.exists():
@@ -55,6 +61,8 @@ def read_table(data: Any) -> pd.DataFrame:
 
 
 def _task(model: LoadedModel, y: pd.Series) -> str:
+    import pandas as pd
+
     out = model.signature.output if model.signature else None
     if out is not None and out.kind in ("classification", "regression"):
         return out.kind
@@ -64,6 +72,11 @@ def _task(model: LoadedModel, y: pd.Series) -> str:
 
 
 def _score(model: LoadedModel, X: pd.DataFrame, y: pd.Series, task: str) -> dict[str, float]:
+    import numpy as np
+    import pandas as pd
+
+    from loopline.registry._metrics import classification_metrics, regression_metrics
+
     pred = np.asarray(model.predict(X))
     if task == "regression":
         return regression_metrics(y.to_numpy(), pred)
@@ -79,6 +92,8 @@ def _score(model: LoadedModel, X: pd.DataFrame, y: pd.Series, task: str) -> dict
 
 def _latency(model: LoadedModel, X: pd.DataFrame) -> dict[str, float]:
     """Milliseconds per single-row call (p50, p95) and per row in one batch call."""
+    import numpy as np
+
     n = min(_LATENCY_SAMPLES, len(X))
     single = []
     for i in range(n):
@@ -151,6 +166,8 @@ def store_evaluation(
     per_slice: dict[str, Any],
 ) -> Evaluation:
     """Record an evaluation `compute_evaluation` made of `version` on `df`."""
+    from loopline.data import fingerprint
+
     record = open_metadata_store().record_evaluation(
         version.model,
         version.version,

@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from loopline.config import current_user
 from loopline.errors import ConflictError, InvalidInputError
-from loopline.models import LoadedModel, read_facts, verify_package
-from loopline.models import load_model as load_package
 from loopline.registry._evaluate import Evaluation, evaluate_version
 from loopline.registry._uri import ModelRef, parse_model_uri
 from loopline.store import (
@@ -23,6 +21,12 @@ from loopline.store import (
 )
 from loopline.tracking import ModelInfo
 from loopline.tracking import load_model as load_run_model
+
+if TYPE_CHECKING:
+    from loopline.models import LoadedModel
+
+# `loopline.models` (pandas, scikit-learn, skops) is imported inside the functions that load
+# or read packages: lineage, approve and rollback from the CLI stay at store-lookup speed.
 
 
 def _store() -> MetadataStore:
@@ -78,6 +82,8 @@ def register_model(
         raise ConflictError(
             f"run {run.id[:8]} is still running", hint="register its model after the run ends"
         )
+    from loopline.models import read_facts
+
     # The serialization facts come from the manifest, not the caller: an approver (and the
     # store's alias policy) must see an opted-in pickle whatever the card passed says.
     facts = read_facts(open_artifact_store(), artifact.sha256)
@@ -119,6 +125,8 @@ def load_model(uri: str, *, allow_unsafe_pickle: bool | None = None) -> LoadedMo
     without credentials."""
     if isinstance(uri, str) and uri.startswith("runs:/"):
         return load_run_model(uri, allow_unsafe_pickle=allow_unsafe_pickle)
+    from loopline.models import load_model as load_package
+
     version = get_version(uri)
     return load_package(
         open_artifact_store(), version.sha256, allow_unsafe_pickle=allow_unsafe_pickle
@@ -131,6 +139,8 @@ def verify_version(version: ModelVersion | str) -> dict[str, Any]:
 
     Raises `ArtifactCorruptedError` naming the tampered file, `NotFoundError` for a missing
     blob. A gate can call this instead of loading a candidate it must not execute."""
+    from loopline.models import verify_package
+
     resolved = get_version(version) if isinstance(version, str) else version
     return verify_package(open_artifact_store(), resolved.sha256)
 

@@ -83,7 +83,8 @@ class ActiveRun:
     def log_metric(
         self, key: str, value: float, step: int | None = None, timestamp: float | None = None
     ) -> None:
-        """Record one point. Buffered: costs about a microsecond, written in batches.
+        """Record one point. Buffered: costs about a microsecond and never waits for the
+        store (a background thread writes batches; see `flush` for durability).
 
         NaN and infinite values are refused (InvalidInputError) rather than stored, so
         every stored metric can be compared, charted and gated on.
@@ -114,7 +115,12 @@ class ActiveRun:
             self.log_metric(key, value, step)
 
     def flush(self) -> None:
-        """Write buffered points now (runs also flush every second and at the end)."""
+        """Return once every point logged so far is stored (raises if the store refuses).
+
+        Points are otherwise written by a background thread within a second
+        (`flush_interval_s`), when `flush_every_points` accumulate, and at run end or
+        interpreter exit; a process killed outright loses at most those not yet written.
+        Call this after `log_metric` where a point must survive such a crash."""
         self._buffer.flush()
 
     # params and tags ------------------------------------------------------------------

@@ -1,0 +1,105 @@
+"""CLI command latency (issue 18), Loopline alone: wall time of real `loopline` processes.
+
+    .venv/bin/python benchmarks/scale/cli_latency.py [--versions 20] [--reps 10]
+
+Fills a fresh LOOPLINE_HOME (untimed) with `--versions` registered versions of one model
+(a tiny logistic regression each, one run each), then times each command as a user runs
+it: a new `python -m loopline ...` process, from spawn to exit, hyperfine style (one
+warm-up, then `--reps` runs; best and median reported). `models promote` moves a fresh
+alias with no policy, so it is a store write without an evaluation. Prints a markdown table
+and one JSON line of best-of-N milliseconds.
+
+To time another source tree (e.g. the code before a change) with the same venv:
+`PYTHONPATH=/path/to/tree/src .venv/bin/python benchmarks/scale/cli_latency.py`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+
+def fill(home: Path, versions: int) -> None:
+    """Register `versions` versions of `churn` in `home` (in a child process: untimed)."""
+    script = f"""
+import numpy as np, pandas as pd
+from sklearn.linear_model import LogisticRegression
+import loopline as ll
+rng = np.random.default_rng(0)
+X = pd.DataFrame({{"a": rng.normal(size=200), "b": rng.normal(size=200)}})
+y = pd.Series((X["a"] > 0).astype("int64"), name="label")
+for i in range({versions}):
+    with ll.start_run(experiment="churn", params={{"i": i}}) as run:
+        run.log_metrics({{"auc": 0.8 + i / 1000, "loss": 0.5 - i / 1000}}, step=0)
+        info = run.log_model(LogisticRegression().fit(X, y), signature=ll.infer_signature(X, y))
+    ll.register_model(info, "churn")
+"""
+    subprocess.run([sys.executable, "-c", script], cwd=home, env=_env(home), check=True)
+
+
+def _env(home: Path) -> dict[str, str]:
+    return {**os.environ, "LOOPLINE_HOME": str(home), "COLUMNS": "200"}
+
+
+def time_command(home: Path, argv: Callable[[int], list[str]], reps: int) -> tuple[float, float]:
+    """(best, median) wall milliseconds of `python -m loopline *argv(i)` for i in 1..reps,
+    after one warm-up run (i = 0) for the page cache and .pyc files. Fails loudly."""
+    times = []
+    for i in range(reps + 1):
+        args = argv(i)
+        cmd = [sys.executable, "-m", "loopline", *args] if args else [sys.executable, "-c", "0"]
+        start = time.perf_counter()
+        done = subprocess.run(cmd, cwd=home, env=_env(home), capture_output=True, check=False)
+        elapsed = (time.perf_counter() - start) * 1000
+        if done.returncode != 0:
+            raise SystemExit(f"{' '.join(args)} failed: {done.stderr.decode()[-2000:]}")
+        if i:
+            times.append(elapsed)
+    return min(times), statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--versions", type=int, default=20)
+    parser.add_argument("--reps", type=int, default=10)
+    opts = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        home = Path(tmp)
+        fill(home, opts.versions)
+        last = opts.versions
+        cases: list[tuple[str, list[str]]] = [
+            ("python -c 0 (interpreter floor)", []),
+            ("loopline --help", ["--help"]),
+            ("loopline models --help", ["models", "--help"]),
+            ("loopline runs list", ["runs", "list"]),
+            ("loopline models show churn", ["models", "show", "churn"]),
+            ("loopline models lineage", ["models", "lineage", f"models:/churn/{last}"]),
+            ("loopline models promote (no policy)", ["models", "promote", "churn"]),
+        ]
+        rows = []
+        for label, args in cases:
+            rows.append((label, *time_command(home, _argv(args, last), opts.reps)))
+    print(f"\n{opts.versions} versions, best and median of {opts.reps} (after 1 warm-up)\n")
+    print("| command | best ms | median ms |\n|---|---:|---:|")
+    for label, best, median in rows:
+        print(f"| `{label}` | {best:.0f} | {median:.0f} |")
+    print(json.dumps({label: round(best, 1) for label, best, _ in rows}))
+
+
+def _argv(args: list[str], last: int) -> Callable[[int], list[str]]:
+    if args[:2] == ["models", "promote"]:
+        # Each call moves a fresh alias, so every one is a real (ungated) alias move.
+        return lambda i: ["models", "promote", "churn", str(1 + i % last), "--to", f"bench{i}"]
+    return lambda i: args
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,164 @@
+"""Metric points are written by a background thread: none lost, none reordered, and a store
+that refuses them is reported (at run end, at `flush`, or by the call that would wait)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import loopline as ll
+from loopline.config import load_settings
+from loopline.store import PointTuple, open_metadata_store
+from loopline.tracking._buffer import MAX_PENDING, MetricBuffer
+
+
+def _history(run_id: str, key: str) -> list[tuple[int, float]]:
+    return [(p.step, p.value) for p in open_metadata_store().metric_history(run_id, key)]
+
+
+@contextmanager
+def metrics_table_away() -> Iterator[None]:
+    """Make the real store refuse metric writes (the table is renamed) until the block ends."""
+    engine = sa.create_engine(load_settings().db_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.text("ALTER TABLE metrics RENAME TO metrics_away"))
+        yield
+    finally:
+        with engine.begin() as conn:
+            conn.execute(sa.text("ALTER TABLE metrics_away RENAME TO metrics"))
+        engine.dispose()
+
+
+def test_20000_points_are_all_stored_in_order_at_run_end() -> None:
+    with ll.start_run(experiment="buffer") as run:
+        for i in range(20_000):
+            run.log_metric("loss", 1.0 / (i + 1))
+        run.log_metrics({"auc": 0.5, "acc": 0.25}, step=7)
+    assert _history(run.id, "loss") == [(i, 1.0 / (i + 1)) for i in range(20_000)]
+    assert _history(run.id, "auc") == [(7, 0.5)] and _history(run.id, "acc") == [(7, 0.25)]
+    assert open_metadata_store().get_run(run.id).metrics["loss"] == 1.0 / 20_000
+
+
+def test_flush_returns_once_the_points_are_stored() -> None:
+    with ll.start_run() as run:
+        run.log_metric("m", 1.0, step=0)
+        run.log_metric("m", 2.0, step=1)
+        run.flush()
+        assert _history(run.id, "m") == [(0, 1.0), (1, 2.0)]  # before the run ends
+
+
+def test_unended_run_loses_no_point_at_interpreter_exit() -> None:
+    code = (
+        "import loopline as ll\nr = ll.start_run()\n"
+        "for i in range(12_345): r.log_metric('m', float(i))\nprint(r.id)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    run_id = out.stdout.strip()
+    assert _history(run_id, "m") == [(i, float(i)) for i in range(12_345)]
+    assert open_metadata_store().get_run(run_id).status == "finished"
+
+
+def test_a_refused_write_surfaces_at_run_end_and_the_points_are_kept(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("LOOPLINE_FLUSH_EVERY_POINTS", "100")
+    run = ll.start_run()
+    with metrics_table_away():
+        for i in range(250):  # 2 full batches handed to the writer, which fails on them
+            run.log_metric("loss", float(i))
+        with pytest.raises(Exception, match="metrics"):
+            run.end()
+    assert open_metadata_store().get_run(run.id).status == "finished"
+    run.flush()  # the store accepts them again: the kept points are written, in order
+    assert _history(run.id, "loss") == [(i, float(i)) for i in range(250)]
+
+
+def test_a_call_that_would_wait_on_a_failing_writer_raises_instead(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("LOOPLINE_FLUSH_EVERY_POINTS", "10")
+    run = ll.start_run()
+    accepted = 0
+    with metrics_table_away():
+        with pytest.raises(Exception, match="metrics"):
+            for i in range(100_000):
+                run.log_metric("loss", float(i))
+                accepted += 1
+        # Memory stays bounded: the queue plus the batch being filled, no more.
+        assert accepted <= (MAX_PENDING + 1) * 10
+        with pytest.raises(Exception, match="metrics"):
+            run.flush()
+    run.end()  # the refused call's point was not recorded; every accepted one is
+    assert _history(run.id, "loss") == [(i, float(i)) for i in range(accepted)]
+
+
+# The buffer itself, over a store stand-in that can be switched off: interleavings of
+# appends, flushes and outages never lose, duplicate or reorder a point.
+
+
+class FlakyStore:
+    def __init__(self) -> None:
+        self.rows: list[PointTuple] = []
+        self.up = True
+        self.lock = threading.Lock()
+
+    def write(self, batch: list[PointTuple]) -> None:
+        with self.lock:
+            if not self.up:
+                raise ConnectionError("store unreachable")
+            self.rows.extend(batch)
+
+
+ops = st.lists(
+    st.one_of(
+        st.tuples(st.just("log"), st.integers(1, 40)),
+        st.tuples(st.just("flush"), st.just(0)),
+        st.tuples(st.just("down"), st.just(0)),
+        st.tuples(st.just("up"), st.just(0)),
+    ),
+    max_size=25,
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(ops=ops, flush_every=st.integers(1, 12))
+def test_interleavings_lose_and_reorder_nothing(
+    ops: list[tuple[str, int]], flush_every: int
+) -> None:
+    store = FlakyStore()
+    buf = MetricBuffer(store.write, lambda: None, flush_every=flush_every, interval_s=0.005)
+    logged: list[PointTuple] = []
+    for op, n in ops:
+        if op == "log":
+            for _ in range(n):
+                point = ("m", float(len(logged)), len(logged), 0.0)
+                try:
+                    buf.append(point)
+                except ConnectionError:
+                    continue  # a call that raised did not record its point
+                logged.append(point)
+        elif op == "flush":
+            try:
+                buf.flush()
+            except ConnectionError:
+                assert not store.up or store.rows != logged  # raised: it could not write
+            else:
+                assert store.rows == logged  # flush returned: everything so far is stored
+        else:
+            store.up = op == "up"
+    try:
+        buf.close()
+    except ConnectionError:  # the store is down and points are left: they stay buffered
+        assert not store.up and store.rows != logged
+        store.up = True
+        buf.flush()  # after close: written from the caller's thread
+    assert store.rows == logged
