@@ -145,14 +145,24 @@ def test_metrics_and_capture(
     assert f'loopline_requests_total{{arm="champion",code="400",{mlflow}}} 1.0' in text
     assert 'loopline_model_info{arm="champion",model="churn"' in text
     assert "loopline_capture_dropped_total 0.0" in text
+    # An OIP request pinned to a version is counted under the route it came in on.
+    v2 = {"inputs": [{"name": "a", "shape": [1], "datatype": "FP64", "data": [0.5]},
+                     {"name": "b", "shape": [1], "datatype": "FP64", "data": [1.5]}]}  # fmt: skip
+    assert server.client.post("/v2/models/churn/versions/1/infer", json=v2).status_code == 200
+    assert server.client.post("/v2/models/churn/infer", json={"inputs": []}).status_code == 422
+    text = server.client.get("/metrics").text
+    pinned = 'protocol="oip",route="/v2/models/{name}/versions/{version}/infer"'
+    plain = 'protocol="oip",route="/v2/models/{name}/infer"'
+    assert f'loopline_requests_total{{arm="champion",code="200",{pinned}}} 1.0' in text
+    assert f'loopline_requests_total{{arm="champion",code="422",{plain}}} 1.0' in text
     assert server.service.capture is not None
     deadline = time.monotonic() + 5
-    while server.service.capture.written_rows < 15 and time.monotonic() < deadline:
+    while server.service.capture.written_rows < 16 and time.monotonic() < deadline:
         time.sleep(0.05)
     from loopline.serving import read_capture
 
     captured = read_capture(server.service.capture.folder, "churn")
-    assert len(captured) == 15 and set(captured["version"]) == {1}
+    assert len(captured) == 16 and set(captured["version"]) == {1}  # 15 MLflow rows, 1 OIP
     assert captured["probability"].between(0, 1).all()
 
 

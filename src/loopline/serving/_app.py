@@ -31,7 +31,7 @@ from loopline.serving._capture import PredictionCapture
 from loopline.serving._codecs import encode_mlflow
 from loopline.serving._errors import error_response
 from loopline.serving._health import ArmStats
-from loopline.serving._metrics import ServingMetrics
+from loopline.serving._metrics import ROUTES, ServingMetrics
 from loopline.serving._oip import HEADER_LENGTH, OipRequest
 from loopline.serving._oip_out import encode_oip_body
 from loopline.serving._request import MAX_BODY_BYTES, MAX_ROWS, OFFLOAD_BYTES, RequestReader
@@ -159,6 +159,10 @@ class ScoringService:
     async def handle(self, request: Request, protocol: str, version: str | None = None) -> Response:
         """Score one request; `version` pins an OIP request to the arm serving it."""
         t0 = time.perf_counter()
+        # (protocol, route template) label every count in /metrics: a pinned version's
+        # requests are counted under the versioned route they came in on.
+        matched = request.scope.get("route")
+        where = (protocol, getattr(matched, "path", None) or ROUTES.get(protocol, ""))
         headers = request.headers
         rid = headers.get("x-request-id") or uuid.uuid4().hex
         route = self.router.route(headers.get("x-loopline-route-key") or rid)
@@ -168,15 +172,15 @@ class ScoringService:
             try:
                 route, served = self._pinned(route, version)
             except NotFoundError as exc:
-                return self._refuse(exc, protocol, route.arm, rid, t0)
+                return self._refuse(exc, where, route.arm, rid, t0)
         # 1. The client's part: read, decode and conform. Anything wrong here is a 4xx
         #    and never counts against the arm (else anyone could roll a canary back).
         try:
             body = await self.reader.read_body(request)
         except PayloadTooLargeError as exc:  # the rest of the body is never read: close
-            return self._refuse(exc, protocol, route.arm, rid, t0, {"connection": "close"})
+            return self._refuse(exc, where, route.arm, rid, t0, {"connection": "close"})
         except ClientDisconnect:
-            self._count(protocol, route.arm, 499, t0)
+            self._count(where, route.arm, 499, t0)
             return Response(status_code=499)  # nobody is left to read it
         offload = len(body) > OFFLOAD_BYTES
         content_type = headers.get("content-type", "")
@@ -191,7 +195,7 @@ class ScoringService:
                     content_type, body, protocol, served, header_length
                 )
         except LooplineError as exc:
-            return self._refuse(exc, protocol, route.arm, rid, t0)
+            return self._refuse(exc, where, route.arm, rid, t0)
         # 2. The model's part: only its failure is a 5xx, counted for the arm.
         try:
             if self.batcher is not None:
@@ -202,12 +206,12 @@ class ScoringService:
             else:
                 labels, proba = self._predict(route, served, checked)
         except OverloadedError as exc:  # saturated, not the model's fault: 503, not counted
-            return self._refuse(exc, protocol, route.arm, rid, t0, {"retry-after": "1"})
+            return self._refuse(exc, where, route.arm, rid, t0, {"retry-after": "1"})
         except LooplineError as exc:
-            return self._refuse(exc, protocol, route.arm, rid, t0)
+            return self._refuse(exc, where, route.arm, rid, t0)
         except Exception as exc:  # the model itself failed: a server-side error, counted
             log.exception("model %s failed on request %s", self.model_name, rid)
-            self._count(protocol, route.arm, 500, t0)
+            self._count(where, route.arm, 500, t0)
             self.arm_stats(route.arm).record(False, (time.perf_counter() - t0) * 1000)
             err = LooplineError(
                 f"the model failed: {type(exc).__name__}: {exc}",
@@ -226,12 +230,12 @@ class ScoringService:
             try:
                 response = self._oip_response(served, oip, labels, proba, out_headers)
             except LooplineError as exc:  # an output the model does not produce
-                return self._refuse(exc, protocol, route.arm, rid, t0)
+                return self._refuse(exc, where, route.arm, rid, t0)
         else:
             out = encode_mlflow(labels, proba)
             response = JSONResponse(out, headers=out_headers)
         latency = time.perf_counter() - t0
-        self._count(protocol, route.arm, 200, t0)
+        self._count(where, route.arm, 200, t0)
         self.arm_stats(route.arm).record(True, latency * 1000, _score_of(labels, proba))
         self.metrics.rows.labels(route.arm).inc(len(labels))
         if self.capture is not None:
@@ -271,7 +275,7 @@ class ScoringService:
     def _refuse(
         self,
         exc: LooplineError,
-        protocol: str,
+        where: tuple[str, str],
         arm: str,
         rid: str,
         t0: float,
@@ -279,8 +283,11 @@ class ScoringService:
     ) -> Response:
         """A 4xx for the client (or 503 when saturated), counted in /metrics by its code,
         never in the arm stats."""
+        protocol = where[0]
         code = exc.http_status if exc.http_status < 500 or exc.http_status == 503 else 400
-        self._count(protocol, arm, code, t0)
+        if protocol == "mlflow" and code == 422:
+            code = 400  # what MLflow clients expect, counted as answered
+        self._count(where, arm, code, t0)
         return error_response(
             exc,
             code,
@@ -288,8 +295,9 @@ class ScoringService:
             protocol=protocol,
         )
 
-    def _count(self, protocol: str, arm: str, code: int, t0: float) -> None:
-        self.metrics.observe_request(protocol, arm, code, time.perf_counter() - t0)
+    def _count(self, where: tuple[str, str], arm: str, code: int, t0: float) -> None:
+        protocol, route = where
+        self.metrics.observe_request(protocol, arm, code, time.perf_counter() - t0, route)
 
 
 def _score_of(labels: np.ndarray[Any, Any], proba: np.ndarray[Any, Any] | None) -> float:
