@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from loopline.batch._features import frame_of, model_frame
 from loopline.errors import InvalidInputError, LooplineError
 from loopline.models import LoadedModel
 
@@ -34,8 +35,25 @@ class ScoredChunk:
 
 
 @dataclass(frozen=True)
+class Prepared:
+    """A chunk ready for the model: its ids, its checked features, what the contract did."""
+
+    where: str
+    ids: list[Any]
+    frame: pd.DataFrame | None  # None when the contract set every row of the chunk aside
+    quarantined_rows: int = 0
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class ChunkScorer:
-    """Scores one `(first row, rows)` chunk, after checking it against `contract` if any."""
+    """Scores one `(first row, rows)` chunk, after checking it against `contract` if any.
+
+    Two stages, `prepare` (the frame, the contract and the signature check) then `finish`
+    (the model and the output columns); calling the scorer runs both. An engine that reads
+    chunks in a thread of its own may run `prepare` there, overlapped with `finish` on the
+    chunk before (see `LocalEngine`).
+    """
 
     model: LoadedModel
     version: str
@@ -48,6 +66,9 @@ class ChunkScorer:
     def __call__(self, chunk: tuple[int | None, pa.Table]) -> ScoredChunk:
         """Score `(first row, rows)`; the first row is None when the engine does not know
         where the rows sit in the input (Ray Data batches), and row labels then start at 0."""
+        return self.finish(self.prepare(chunk))
+
+    def prepare(self, chunk: tuple[int | None, pa.Table]) -> Prepared:
         start, table = chunk
         if start is None:
             where = f"{self.source} (a batch of {table.num_rows:,} rows)"
@@ -55,18 +76,31 @@ class ChunkScorer:
         else:
             # 0-based, like the row labels of pandas and of validation reports.
             where = f"{self.source} rows {start:,} to {start + table.num_rows - 1:,}"
-        quarantined, warnings = 0, _NO_WARNINGS
+        signature = self.model.signature
         if self.contract is None:
             ids = [table.column(name) for name in self.ids]
-            frame = _frame(table.select(list(self.features)), start)
-        else:
-            whole, quarantined, warnings = _checked(_frame(table, start), self.contract, where)
-            ids = [pa.Array.from_pandas(whole[name]) for name in self.ids]
-            frame = whole[list(self.features)]
-            if frame.empty:
-                return ScoredChunk(None, quarantined, warnings)
-        labels, proba = self._predict(frame, where)
-        out = _Columns(self.ids, ids)
+            try:
+                frame = model_frame(table, signature, self.features, start)
+            except LooplineError as exc:
+                raise _located(exc, where) from None
+            return Prepared(where, ids, frame)
+        whole, quarantined, warnings = _checked(frame_of(table, start), self.contract, where)
+        ids = [pa.Array.from_pandas(whole[name]) for name in self.ids]
+        frame = whole[list(self.features)]
+        if frame.empty:
+            return Prepared(where, ids, None, quarantined, warnings)
+        if signature is not None:
+            try:
+                frame = signature.check(frame, allow_extra=True)
+            except LooplineError as exc:
+                raise _located(exc, where) from None
+        return Prepared(where, ids, frame, quarantined, warnings)
+
+    def finish(self, ready: Prepared) -> ScoredChunk:
+        if ready.frame is None:
+            return ScoredChunk(None, ready.quarantined_rows, ready.warnings)
+        labels, proba = self._predict(ready.frame, ready.where)
+        out = _Columns(self.ids, ready.ids)
         if labels.ndim == 2:
             for i in range(labels.shape[1]):
                 out.add(f"{PREDICTION}_{i}", pa.array(labels[:, i]))
@@ -76,7 +110,7 @@ class ChunkScorer:
             for name, values in _probabilities(proba, self.model).items():
                 out.add(name, pa.array(values))
         out.add(MODEL_VERSION, self._version_column(len(labels)))
-        return ScoredChunk(out.table(), quarantined, warnings)
+        return ScoredChunk(out.table(), ready.quarantined_rows, ready.warnings)
 
     def _version_column(self, rows: int) -> pa.Array:
         if self.versions is not None and rows <= len(self.versions):
@@ -86,13 +120,8 @@ class ChunkScorer:
     def _predict(
         self, frame: pd.DataFrame, where: str
     ) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any] | None]:
-        signature = self.model.signature
         try:
-            ready = frame if signature is None else signature.check(frame, allow_extra=True)
-        except LooplineError as exc:
-            raise type(exc)(f"{where}: {exc.message}", hint=exc.hint, details=exc.details) from None
-        try:
-            return self.model.score(ready)
+            return self.model.score(frame, typed_labels=True)
         except Exception as exc:  # the user's model on the user's rows: the failure is theirs
             raise InvalidInputError(
                 f"model {self.version} failed on {where}: {type(exc).__name__}: {exc}",
@@ -119,13 +148,9 @@ class _Columns:
         return pa.table(self._columns)
 
 
-def _frame(table: pa.Table, start: int) -> pd.DataFrame:
-    # One block per column: Arrow's buffers are used as they are instead of being copied into
-    # one 2-D block, which the model's own conversion to an array would copy again anyway.
-    frame: pd.DataFrame = table.to_pandas(split_blocks=True)
-    # Rows keep their place in the file, so a report's row labels point into the file.
-    frame.index = pd.RangeIndex(start, start + len(frame))
-    return frame
+def _located(exc: LooplineError, where: str) -> LooplineError:
+    """`exc` with the chunk's place in the input in front of its message."""
+    return type(exc)(f"{where}: {exc.message}", hint=exc.hint, details=exc.details)
 
 
 def _checked(
@@ -186,6 +211,7 @@ __all__ = [
     "PREDICTION",
     "PROBABILITY",
     "ChunkScorer",
+    "Prepared",
     "ScoredChunk",
     "version_column",
 ]

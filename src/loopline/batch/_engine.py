@@ -12,7 +12,7 @@ import contextlib
 import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from typing import Protocol, TypeVar, runtime_checkable
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from loopline.errors import InvalidInputError
 
@@ -50,12 +50,38 @@ class LocalEngine:
         self.prefetch = prefetch
 
     def map_chunks(self, fn: Callable[[T], R], chunks: Iterable[T]) -> Iterator[R]:
+        """`fn` over `chunks`. A staged `fn` (see `Staged`) has its `prepare` run in the
+        reading thread, so that work overlaps `finish` on the chunk before."""
+        if isinstance(fn, Staged):
+            return self._map(fn.finish, _prepared(fn.prepare, chunks))
+        return self._map(fn, chunks)
+
+    def _map(self, fn: Callable[[Any], R], chunks: Iterable[Any]) -> Iterator[R]:
         source = iter(chunks) if self.prefetch == 0 else _read_ahead(chunks, self.prefetch)
         try:
             for chunk in source:
                 yield fn(chunk)
         finally:
             close_iterator(source)
+
+
+@runtime_checkable
+class Staged(Protocol):
+    """A chunk function in two steps, `finish(prepare(chunk))`: an engine may run `prepare`
+    (conversions and checks that need no model) where it reads the chunks, ahead of time."""
+
+    def prepare(self, chunk: Any) -> Any: ...
+
+    def finish(self, prepared: Any) -> Any: ...
+
+
+def _prepared(prepare: Callable[[T], Any], chunks: Iterable[T]) -> Iterator[Any]:
+    iterator = iter(chunks)
+    try:
+        for chunk in iterator:
+            yield prepare(chunk)
+    finally:
+        close_iterator(iterator)  # the input file is closed now, not at GC
 
 
 def _read_ahead(chunks: Iterable[T], depth: int) -> Iterator[T]:
@@ -145,6 +171,7 @@ __all__ = [
     "ENGINE_ENV",
     "ComputeEngine",
     "LocalEngine",
+    "Staged",
     "close_iterator",
     "resolve_engine",
 ]

@@ -92,17 +92,20 @@ class LoadedModel:
         return _flavors.predict(self.raw, self._prepare(data))
 
     def score(
-        self, frame: pd.DataFrame
+        self, frame: pd.DataFrame, *, typed_labels: bool = False
     ) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any] | None]:
         """(labels or values, class probabilities or None) for a frame already conformed by
         `signature.check`. Classifiers with known classes run once: labels are the argmax of
-        the probabilities, which is how their own `predict` decides."""
+        the probabilities, which is how their own `predict` decides. Those labels are Python
+        objects, unless `typed_labels` and the classes share one type (int, float or bool):
+        then a numpy array of that type, the same values without an object per row."""
         kind = self._proba_kind
         output = self.signature.output if self.signature else None
         if kind is not None and output is not None and output.classes:
             proba = _flavors.predict_proba(self.raw, kind, frame)
             if proba.ndim == 2 and proba.shape[1] == len(output.classes):
-                return np.asarray(output.classes, dtype=object)[proba.argmax(axis=1)], proba
+                classes = _class_array(output.classes, typed=typed_labels)
+                return classes[proba.argmax(axis=1)], proba
         labels = _flavors.predict(self.raw, frame)
         if kind is None:
             return labels, None
@@ -118,6 +121,17 @@ class LoadedModel:
                 hint="call predict(); only classifiers have predict_proba",
             )
         return _flavors.predict_proba(self.raw, kind, self._prepare(data))
+
+
+def _class_array(classes: tuple[JsonScalar, ...], *, typed: bool) -> np.ndarray[Any, Any]:
+    """The classes as an array to index with argmax: typed when asked and possible."""
+    kinds = {type(c) for c in classes} if typed else set()
+    if len(kinds) == 1:
+        dtype = {int: np.int64, float: np.float64, bool: np.bool_}.get(kinds.pop())
+        if dtype is not None:
+            with contextlib.suppress(OverflowError):  # an int past int64 stays a Python int
+                return np.asarray(classes, dtype=dtype)
+    return np.asarray(classes, dtype=object)
 
 
 def _example_signature(model: Any, example: pd.DataFrame) -> Signature:
