@@ -198,7 +198,7 @@ class ScoringService:
             return self._refuse(exc, where, route.arm, rid, t0)
         # 2. The model's part: only its failure is a 5xx, counted for the arm.
         try:
-            if self.batcher is not None:
+            if self.batcher is not None and not offload:
                 predict = functools.partial(self._predict, route, served)
                 labels, proba = await self.batcher.score(served, predict, checked)
             elif offload:

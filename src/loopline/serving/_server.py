@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import gc
 import logging
 import os
 import shutil
@@ -59,6 +60,11 @@ class ServingRuntime:
     rollout: RolloutFollower
 
     def start(self) -> None:
+        # Everything loaded so far (libraries, the model) lives as long as the server: move
+        # it out of the cyclic collector's reach. Otherwise each full collection walks ~200k
+        # objects, a 60-100 ms pause of the event loop that showed as the p99 of every load.
+        gc.collect()
+        gc.freeze()
         for w in self.watchers:
             w.start()
         self.rollout.start()
