@@ -134,6 +134,7 @@ BENTOML = Peer(
 # Peers made of Loopline itself or its own dependencies (product venv): another store backend,
 # another compute engine, the in-memory way, a budget.
 LOOPLINE_SQLITE = Peer("Loopline on SQLite", venv=None)
+LOOPLINE_ITSELF = Peer("Loopline", venv=None)  # another configuration of the same server
 RAY_ENGINE = Peer("Ray engine", venv=None)
 IN_MEMORY = Peer("whole frame in pandas", venv=None)
 UI_BUDGET = Peer("500 ms budget", venv=None, budget=0.5)
@@ -223,18 +224,39 @@ BENCHMARKS: dict[str, Benchmark] = {
             "floor). Same single-row `POST /invocations` body (MLflow `dataframe_split`) to all, "
             "except BentoML with its adaptive batching (`batchable=True`), whose batchable API "
             "takes the same row as a 1 x 30 array; plain BentoML is reported too.\n"
-            "- Load: `wrk`, 1 thread, keep-alive, 16 and 64 connections (`c16`, `c64`), 20 s "
-            "each after a 2 s warm-up; server and load generator share the machine's cores.\n"
+            "- Load: `wrk`, 1 thread, keep-alive, 1, 16 and 64 connections (`c1`, `c16`, "
+            "`c64`), 20 s each after a 2 s warm-up; server and load generator share the "
+            "machine's cores.\n"
             "- `*_per_1000_requests`: seconds per 1,000 answered requests (1,000 / req/s), so "
             "its ratio is Loopline's throughput over the peer's; `*_p50_latency`, "
             "`*_p99_latency`: latency percentiles. Non-2xx answers and socket errors count as "
-            "errors and never as throughput.",
+            "errors and never as throughput.\n"
+            "- `capture off`: Loopline itself with `--no-capture`, so that row's throughput ratio "
+            "is what prediction capture (on by default) costs.",
             (
                 Variant("mlflow models serve", script="mlflow_side.py"),
                 Variant("BentoML", peer=BENTOML, script="bentoml_side.py"),
                 Variant("BentoML, adaptive batching", ("--batching",), BENTOML, "bentoml_side.py"),
                 Variant("bare Starlette", peer=SERVING_BARE, script="bare_side.py"),
+                Variant("capture off", ("--capture", "off"), LOOPLINE_ITSELF, "loopline_side.py"),
             ),
+        ),
+        Benchmark(
+            "serving-batching",
+            "Online serving with adaptive micro-batching, one worker",
+            SERVING_BARE,
+            "- The `serving` benchmark's model, body and load, with Loopline's adaptive "
+            "micro-batching on (`--batch-max-size 64 --batch-max-latency-ms 50`): concurrent "
+            "single-row requests scored in one `predict_proba` call. Compared with the bare "
+            "Starlette floor (one call per request) and with BentoML's own adaptive batching "
+            "(`batchable=True`, `max_batch_size=64`, its documented setting for this load).",
+            (
+                Variant("bare Starlette", script="bare_side.py"),
+                Variant("BentoML, adaptive batching", ("--batching",), BENTOML, "bentoml_side.py"),
+            ),
+            folder="serving",
+            args=("--batching",),
+            ours="Loopline, micro-batching",
         ),
         Benchmark(
             "tracking-pg",
@@ -548,8 +570,9 @@ def main() -> int:
     parser.add_argument(
         "--quick", action="store_true", help="one repetition, slow peer cases scaled"
     )
+    parser.add_argument("--reps", type=int, help="best of N repetitions (default 3; 1 --quick)")
     args = parser.parse_args()
-    reps = 1 if args.quick else 3
+    reps = args.reps or (1 if args.quick else 3)
     side_args = ["--reps", str(reps), *(["--quick"] if args.quick else [])]
     new_sections: dict[str, str] = {}
     versions: dict[str, str] = {}

@@ -32,7 +32,7 @@ __all__ = ["HERE", "emit", "free_port", "measure", "parse_args", "serve"]
 
 HERE = Path(__file__).resolve().parent
 LUA = HERE / "post.lua"
-CONCURRENCIES = (16, 64)
+CONCURRENCIES = (1, 16, 64)
 SECONDS, QUICK_SECONDS, WARMUP_SECONDS = 20, 5, 2
 WRK_THREADS = 1  # one wrk thread drives far more than any server here; a second steals its CPU
 # Other processes (other sessions, CI) using more than BUSY_CORES during a run: that run is
