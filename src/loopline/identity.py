@@ -41,7 +41,7 @@ def canonical_user(name: str) -> str:
     if not isinstance(name, str):
         raise InvalidInputError(f"user name {name!r} is not text", hint="send a string")
     canon = unicodedata.normalize("NFKC", name).casefold()
-    if not _USER.match(canon):
+    if not _USER.fullmatch(canon):
         raise InvalidInputError(
             f"user name {name!r} is not allowed",
             hint="use 1-128 characters from a-z 0-9 . _ @ - (lower case), starting with a "

@@ -18,10 +18,20 @@ import loopline as ll
 from loopline.config import load_settings
 from loopline.store import PointTuple, open_metadata_store
 from loopline.tracking._buffer import MAX_PENDING, MetricBuffer
+from tests.conftest import REMOTE
 
 
 def _history(run_id: str, key: str) -> list[tuple[int, float]]:
     return [(p.step, p.value) for p in open_metadata_store().metric_history(run_id, key)]
+
+
+REFUSED = "metrics"
+# The outage is made by renaming the table under the embedded store; through a team server
+# the failure arrives as an HTTP error instead (the FlakyStore property below covers the
+# buffer's behaviour whatever the store).
+embedded_only = pytest.mark.skipif(
+    REMOTE, reason="outage made by renaming the embedded store's table; not through a server"
+)
 
 
 @contextmanager
@@ -67,6 +77,7 @@ def test_unended_run_loses_no_point_at_interpreter_exit() -> None:
     assert open_metadata_store().get_run(run_id).status == "finished"
 
 
+@embedded_only
 def test_a_refused_write_surfaces_at_run_end_and_the_points_are_kept(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -75,13 +86,14 @@ def test_a_refused_write_surfaces_at_run_end_and_the_points_are_kept(
     with metrics_table_away():
         for i in range(250):  # 2 full batches handed to the writer, which fails on them
             run.log_metric("loss", float(i))
-        with pytest.raises(Exception, match="metrics"):
+        with pytest.raises(Exception, match=REFUSED):
             run.end()
     assert open_metadata_store().get_run(run.id).status == "finished"
     run.flush()  # the store accepts them again: the kept points are written, in order
     assert _history(run.id, "loss") == [(i, float(i)) for i in range(250)]
 
 
+@embedded_only
 def test_a_call_that_would_wait_on_a_failing_writer_raises_instead(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -89,13 +101,13 @@ def test_a_call_that_would_wait_on_a_failing_writer_raises_instead(
     run = ll.start_run()
     accepted = 0
     with metrics_table_away():
-        with pytest.raises(Exception, match="metrics"):
+        with pytest.raises(Exception, match=REFUSED):
             for i in range(100_000):
                 run.log_metric("loss", float(i))
                 accepted += 1
         # Memory stays bounded: the queue plus the batch being filled, no more.
         assert accepted <= (MAX_PENDING + 1) * 10
-        with pytest.raises(Exception, match="metrics"):
+        with pytest.raises(Exception, match=REFUSED):
             run.flush()
     run.end()  # the refused call's point was not recorded; every accepted one is
     assert _history(run.id, "loss") == [(i, float(i)) for i in range(accepted)]

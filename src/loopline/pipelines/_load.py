@@ -47,7 +47,7 @@ def _check_graph(spec: PipelineSpec, marks: dict[Any, int]) -> None:
         return PipelineSpecError(f"{src}:{line_of(marks, path)}: {why}", hint=hint)
 
     for name, step in spec.steps.items():
-        if not _NAME.match(name):
+        if not _NAME.fullmatch(name):
             raise bad(
                 ("steps", name), f"step name {name!r} is not allowed", "use letters, digits, _ or -"
             )

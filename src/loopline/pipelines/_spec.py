@@ -43,7 +43,7 @@ class StepSpec(_Model):
     @field_validator("run")
     @classmethod
     def _target(cls, value: str | None) -> str | None:
-        if value is not None and not _TARGET.match(value):
+        if value is not None and not _TARGET.fullmatch(value):
             raise ValueError("must be 'module:function', e.g. 'steps:train'")
         return value
 

@@ -27,7 +27,7 @@ _SHA = re.compile(r"^[0-9a-f]{64}$")
 
 
 def _digest(sha256: str) -> str:
-    if not _SHA.match(sha256):
+    if not _SHA.fullmatch(sha256):
         raise InvalidInputError(
             f"{sha256[:80]!r} is not a sha256 digest",
             hint="address blobs by 64 lower-case hex digits",

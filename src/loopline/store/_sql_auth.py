@@ -50,7 +50,7 @@ class SqlAuthStore(SqlRegistryStore, AuthStore):
         # Checked here, not only in `ops.create_token`: POST /tokens reaches the store directly.
         user = canonical_user(user)
         check_role(role)
-        if not _HASH.match(token_hash) or not isinstance(prefix, str) or len(prefix) > 16:
+        if not _HASH.fullmatch(token_hash) or not isinstance(prefix, str) or len(prefix) > 16:
             raise InvalidInputError(
                 "token_hash must be 64 lower-case hex digits and prefix at most 16 characters",
                 hint="send the sha256 of the secret, never the secret",

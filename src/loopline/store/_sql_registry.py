@@ -26,7 +26,7 @@ V = t.model_versions.c
 
 
 def check_model_name(name: str) -> str:
-    if not isinstance(name, str) or not _MODEL_NAME.match(name):
+    if not isinstance(name, str) or not _MODEL_NAME.fullmatch(name):
         raise InvalidInputError(
             f"model name {name!r} is not allowed",
             hint="use letters, digits, '.', '_' or '-' (up to 128 characters), e.g. 'churn'",
@@ -35,7 +35,7 @@ def check_model_name(name: str) -> str:
 
 
 def check_alias(alias: str) -> str:
-    if not isinstance(alias, str) or not _ALIAS.match(alias) or alias.isdigit():
+    if not isinstance(alias, str) or not _ALIAS.fullmatch(alias) or alias.isdigit():
         raise InvalidInputError(
             f"alias {alias!r} has illegal characters",
             hint="aliases are lower-case letters, digits, '_' or '-', starting with a letter, "
@@ -134,7 +134,7 @@ class SqlRegistryStore(RegistryStore):
         creator_role: str = "unknown",
     ) -> ModelVersion:
         check_model_name(model)
-        if not isinstance(sha256, str) or not _SHA256.match(sha256):
+        if not isinstance(sha256, str) or not _SHA256.fullmatch(sha256):
             raise InvalidInputError(
                 f"sha256 {str(sha256)[:80]!r} is not 64 lower-case hex digits",
                 hint="register the sha256 of a model package in the artifact store",
