@@ -134,6 +134,37 @@ def test_a_schema_change_between_requests_writes_two_files(tmp_path: Path) -> No
         assert not {"inputs.b", "inputs.c"} <= names
 
 
+@settings(max_examples=30, deadline=None)
+@given(
+    rows=st.lists(st.lists(FLOATS, min_size=3, max_size=3), min_size=1, max_size=4),
+    layouts=st.lists(st.sampled_from(["matrix", "columns", "reordered"]), min_size=1, max_size=6),
+)
+def test_numeric_requests_read_back_in_column_order_however_pandas_holds_them(
+    rows: list[list[float]], layouts: list[str], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """All-float requests take the stacked path: frames held as one numpy block (the fast
+    path's) and as one block per column (the exact path's) share a file, and every value
+    lands under its own column."""
+    matrix = np.array(rows, dtype="float64")
+    frames = []
+    for layout in layouts:
+        if layout == "matrix":
+            frames.append(pd.DataFrame(matrix.copy(), columns=["a", "b", "c"]))
+        elif layout == "columns":
+            frames.append(pd.DataFrame({k: matrix[:, i].copy() for i, k in enumerate("abc")}))
+        else:  # one block whose values pandas keeps in another order than the columns
+            wide = pd.DataFrame(matrix[:, ::-1].copy(), columns=["c", "b", "a"])
+            frames.append(wide[["a", "b", "c"]])
+    folder = tmp_path_factory.mktemp("numeric")
+    capture_all(folder, frames)
+    assert len(list(folder.glob("m/*/*.parquet"))) == 1
+    scored = load_capture(folder, "m")
+    for i, column in enumerate("abc"):
+        want = [v for _ in frames for v in matrix[:, i].tolist()]
+        got = values(scored.inputs, column)
+        assert all(same(w, g) for w, g in zip(want, got, strict=True)), (column, want, got)
+
+
 def test_a_format_1_file_written_before_typed_columns_still_reads(tmp_path: Path) -> None:
     """JSON text in `inputs` and `prediction`, as every earlier version wrote it, read next
     to a format 2 file of the same model."""
