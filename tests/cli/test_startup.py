@@ -92,11 +92,6 @@ def test_promote_without_policy_imports_no_scikit_learn(
     assert names.isdisjoint({"sklearn", "scipy", "skops", *SERVERS}), names
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="promote verifies the version's files via loopline.models._manifest, whose "
-    "_flavors module imports pandas/NumPy at import time (owned elsewhere; issue 18)",
-)
 def test_promote_without_policy_imports_no_pandas(
     train_version: Callable[..., ModelVersion],
 ) -> None:

@@ -311,3 +311,19 @@ def test_step_cache_never_unpickles(
     with pytest.raises(LooplineError, match="not read: it could run code"):
         cache.load(cache.outputs_of(run.id, "old")["x"])
     assert not marker.exists()
+
+
+def test_a_damaged_skops_file_is_one_clear_line_and_nothing_runs(tmp_path: Path) -> None:
+    """skops' own check is the trust gate now: bytes it cannot read are a LooplineError
+    naming the model, never a zipfile/JSON traceback; a type outside the list is refused."""
+    from loopline.models import _skops
+
+    with pytest.raises(LooplineError, match="model m is not a readable skops file"):
+        _skops.load(b"not a zip archive", [], "m")
+    data = sio.dumps(
+        RandomForestClassifier(n_estimators=2, bootstrap=False).fit([[0], [1]], [0, 1])
+    )
+    with pytest.raises(UnsafeModelError, match=r"needs types its manifest does not allow \(\["):
+        _skops.load(data, [], "m")
+    needed = sio.get_untrusted_types(data=data)
+    assert _skops.load(data, needed, "m").predict([[1]]).tolist() == [1]

@@ -25,12 +25,13 @@ import json
 import pickle
 import sys
 from pathlib import Path
-from typing import Any
-
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from loopline.errors import InvalidInputError, LooplineError
+
+if TYPE_CHECKING:  # NumPy is imported where a model predicts: verifying files needs neither
+    import numpy as np
+    import pandas as pd
 
 FLAVORS = ("sklearn", "lightgbm", "xgboost", "generic", "prompt", "embedding_index")
 JOBLIB, SKOPS = "joblib", "skops"
@@ -201,11 +202,15 @@ def _input(raw: Any, frame: pd.DataFrame) -> Any:
 
 def predict(raw: Any, frame: pd.DataFrame) -> np.ndarray[Any, Any]:
     """`raw`'s predictions on `frame` (already in the signature's columns and dtypes)."""
+    import numpy as np
+
     return np.asarray(raw.predict(_input(raw, frame)))
 
 
 def predict_proba(raw: Any, kind: str, frame: pd.DataFrame) -> np.ndarray[Any, Any]:
     """Class probabilities, one column per class, for a `kind` from `proba_kind`."""
+    import numpy as np
+
     if kind == "method":
         return np.asarray(raw.predict_proba(_input(raw, frame)))
     scores = np.asarray(raw.predict(_input(raw, frame)))

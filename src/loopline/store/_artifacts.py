@@ -19,10 +19,9 @@ import os
 import tempfile
 import uuid
 from abc import ABC, abstractmethod
+from functools import cached_property
 from pathlib import Path
 from typing import Any, BinaryIO
-
-import fsspec
 
 from loopline.errors import ArtifactCorruptedError, NotFoundError, StoreUnavailableError
 
@@ -81,14 +80,34 @@ class FsspecArtifactStore(ArtifactStore):
 
     def __init__(self, uri: str, **storage_options: Any) -> None:
         self.uri = uri
+        self._options = storage_options
+
+    @cached_property
+    def _filesystem(self) -> tuple[Any, str, bool]:
+        """(fsspec filesystem, root path, is local), resolved on first use: fsspec costs
+        ~120 ms to import, and most CLI commands open the store without touching a blob."""
+        import fsspec
+
         try:
-            self._fs, self._root = fsspec.core.url_to_fs(uri, **storage_options)
+            fs, root = fsspec.core.url_to_fs(self.uri, **self._options)
         except (ImportError, ValueError) as exc:
             raise StoreUnavailableError(
-                f"cannot open artifact store {uri!r}: {exc}",
+                f"cannot open artifact store {self.uri!r}: {exc}",
                 hint="check LOOPLINE_ARTIFACTS_URI; s3:// needs `pip install loopline[s3]`",
             ) from None
-        self._local = "file" in _protocols(self._fs)
+        return fs, root, "file" in _protocols(fs)
+
+    @property
+    def _fs(self) -> Any:
+        return self._filesystem[0]
+
+    @property
+    def _root(self) -> str:
+        return self._filesystem[1]
+
+    @property
+    def _local(self) -> bool:
+        return self._filesystem[2]
 
     def _blob(self, sha256: str) -> str:
         if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):

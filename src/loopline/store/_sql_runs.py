@@ -16,7 +16,13 @@ from loopline.store import _schema as t
 from loopline.store._base import PointTuple
 from loopline.store._bounds import check_pairs
 from loopline.store._engine import lock
-from loopline.store._queries import by_metric, group_by_run, parse_order, upsert_latest
+from loopline.store._queries import (
+    by_metric,
+    group_by_run,
+    insert_points,
+    parse_order,
+    upsert_latest,
+)
 from loopline.store._records import RUN_STATUSES, Experiment, Lineage, MetricPoint, Run
 
 _LINEAGE_COLUMNS = (
@@ -318,13 +324,9 @@ class SqlRunStore:
     def log_metrics(self, run_id: str, points: Sequence[PointTuple]) -> None:
         if not points:
             return
-        rows = [
-            {"run_id": run_id, "key": k, "value": v, "step": s, "timestamp": ts}
-            for k, v, s, ts in points
-        ]
         with self._write_engine.begin() as conn:
-            conn.execute(sa.insert(t.metrics), rows)
-            conn.execute(upsert_latest(conn.dialect.name, rows))
+            insert_points(conn, run_id, points)
+            conn.execute(upsert_latest(conn.dialect.name, run_id, points))
             conn.execute(
                 sa.update(t.runs).where(t.runs.c.id == run_id).values(heartbeat_at=time.time())
             )

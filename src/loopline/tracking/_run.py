@@ -107,7 +107,8 @@ class ActiveRun:
         if step is None:
             step = last + 1
         self._steps[key] = step
-        self._buffer.append((key, v, int(step), time.time() if timestamp is None else timestamp))
+        ts = time.time() if timestamp is None else float(timestamp)
+        self._buffer.append((key, v, int(step), ts))
 
     def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
         """Record several metrics at one step."""
