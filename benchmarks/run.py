@@ -246,10 +246,11 @@ BENCHMARKS: dict[str, Benchmark] = {
             "Online serving with adaptive micro-batching, one worker",
             SERVING_BARE,
             "- The `serving` benchmark's model, body and load, with Loopline's adaptive "
-            "micro-batching on (`--batch-max-size 64 --batch-max-latency-ms 50`): concurrent "
-            "single-row requests scored in one `predict_proba` call. Compared with the bare "
-            "Starlette floor (one call per request) and with BentoML's own adaptive batching "
-            "(`batchable=True`, `max_batch_size=64`, its documented setting for this load).",
+            "micro-batching on (`--batch-max-size 64`, the queue bound at its 1,000 ms "
+            "default): concurrent single-row requests scored in one `predict_proba` call. "
+            "Compared with the bare Starlette floor (one call per request) and with "
+            "BentoML's own adaptive batching (`batchable=True`, `max_batch_size=64`, its "
+            "documented setting for this load).",
             (
                 Variant("bare Starlette", script="bare_side.py"),
                 Variant("BentoML, adaptive batching", ("--batching",), BENTOML, "bentoml_side.py"),
