@@ -35,7 +35,9 @@ def test_validate_exit_codes_and_outputs(tmp_path: Path) -> None:
     data, contract = files(tmp_path, good())
     ok = run_cli("data", "validate", str(data), "--contract", str(contract))
     assert ok.returncode == 0, ok.stderr
-    assert "passed:" in ok.stdout and "id.unique" in ok.stdout
+    assert "passed: 11/11 rules" in ok.stdout and "id.unique" not in ok.stdout  # only counted
+    every = run_cli("data", "validate", str(data), "--contract", str(contract), "--all")
+    assert every.returncode == 0 and "id.unique" in every.stdout
 
     bad = good().assign(status=["ok", "lost", "ok"])
     data, contract = files(tmp_path, bad)

@@ -80,3 +80,24 @@ def test_lineage_lists_the_deployments_that_served_a_version(
     [served] = ll.lineage("models:/churn/2")["deployments"]
     assert (served["id"], served["arm"], served["strategy"]) == (d.id, "challenger", "shadow")
     assert ll.lineage("models:/churn/1")["deployments"][0]["arm"] == "champion"
+
+
+def test_evaluate_with_labels_of_another_encoding_is_one_line_exit_2(
+    train_version: Callable[..., ModelVersion], holdout: Path, tmp_path: Path
+) -> None:
+    """Finding (issue 20): `models evaluate` on 'Yes'/'No' labels for a 0/1 model crashed
+    with sklearn's "Mix of label input types" (exit 1, a traceback)."""
+    import pandas as pd
+
+    train_version()
+    frame = pd.read_parquet(holdout)
+    frame["label"] = frame["label"].map({0: "No", 1: "Yes"})
+    text_labels = tmp_path / "text_labels.parquet"
+    frame.to_parquet(text_labels)
+    out = run_cli(
+        "models", "evaluate", "models:/churn/1", "--data", str(text_labels), "--target", "label"
+    )
+    assert out.returncode == 2, out.stderr
+    assert "target column 'label' holds 'No', 'Yes' but the model predicts 0, 1" in out.stderr
+    assert "Traceback" not in out.stderr
+    assert open_metadata_store().list_evaluations("churn", 1) == []

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
-from loopline.cli._output import console, number, print_json, table, when
+from loopline.cli._output import Col, console, number, print_json, table, when
 from loopline.errors import ConflictError
 
 app = typer.Typer(
@@ -20,6 +20,9 @@ app = typer.Typer(
 )
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+WideOpt = Annotated[
+    bool, typer.Option("--wide", help="Every column, unwrapped, however wide the terminal.")
+]
 FileArg = Annotated[Path, typer.Argument(help="CSV, TSV, Parquet or Arrow file.")]
 FormatOpt = Annotated[
     str | None,
@@ -44,7 +47,11 @@ def validate_cmd(
     ] = None,
     html: Annotated[Path | None, typer.Option("--html", help="Write an HTML report here.")] = None,
     examples: Annotated[int, typer.Option(min=0, max=100, help="Failing rows shown per rule.")] = 5,
+    show_all: Annotated[
+        bool, typer.Option("--all", help="List the rules that passed too, not just their count.")
+    ] = False,
     fmt: FormatOpt = None,
+    wide: WideOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Check a data file against a contract; exit 1 if an error-severity rule fails."""
@@ -63,30 +70,45 @@ def validate_cmd(
     if as_json:
         print_json(report.to_dict())
     else:
-        rows = []
-        for r in report.rules:
-            frac = "" if r.failing_fraction is None or not r.failed else f"{r.failing_fraction:.2%}"
-            detail = r.message or r.expectation
-            if r.examples:
-                detail += f"  e.g. row {r.examples[0]['row']}: {r.examples[0]['value']!r}"
-            rows.append(
-                [
-                    r.id,
-                    r.severity,
-                    _status(r.status, r.severity),
-                    r.failing_count or "",
-                    frac,
-                    detail,
-                ]
-            )
-        headers = ["rule", "severity", "status", "failing", "fraction", "detail"]
-        table(None, headers, rows, fold=True)
+        _rules_table(report.rules, show_all, wide)
         style = _VERDICT.get(report.verdict, "white")
         console.print(f"[{style}]{report.summary()}[/{style}]", highlight=False)
         for line in written:
             console.print(line, highlight=False)
     if not report.passed:
         raise typer.Exit(1)
+
+
+def _rules_table(rules: list[Any], show_all: bool, wide: bool) -> None:
+    """Failed (and skipped) rules first, then the passed ones: listed with --all, else
+    counted, so a failure is never buried under 80 passes."""
+    shown = sorted(rules, key=lambda r: r.status == "passed")
+    if not show_all:
+        shown = [r for r in shown if r.status != "passed"]
+    rows = []
+    for r in shown:
+        frac = "" if r.failing_fraction is None or not r.failed else f"{r.failing_fraction:.2%}"
+        detail = r.message or r.expectation
+        if r.examples:
+            detail += f"  e.g. row {r.examples[0]['row']}: {r.examples[0]['value']!r}"
+        rows.append(
+            [r.id, r.severity, _status(r.status, r.severity), r.failing_count or "", frac, detail]
+        )
+    if rows:
+        headers = [
+            Col("rule", key=True),
+            Col("severity", drop=1),
+            Col("status", key=True),
+            Col("failing", key=True, justify="right"),
+            Col("fraction", drop=2, justify="right"),
+            Col("detail", text=True),
+        ]
+        table(None, headers, rows, wide=wide)
+    passed = sum(r.status == "passed" for r in rules)
+    if rows and passed and not show_all:  # with no failure the summary line says it all
+        console.print(
+            f"{passed} rule{'s' * (passed != 1)} passed (--all lists them)", highlight=False
+        )
 
 
 @app.command("infer-contract")
@@ -143,7 +165,9 @@ def _profile_row(name: str, col: dict[str, Any]) -> list[Any]:
 
 
 @app.command("profile")
-def profile_cmd(file: FileArg, fmt: FormatOpt = None, as_json: JsonOpt = False) -> None:
+def profile_cmd(
+    file: FileArg, fmt: FormatOpt = None, wide: WideOpt = False, as_json: JsonOpt = False
+) -> None:
     """Per-column profile: dtype, nulls, distinct values, quantiles or top categories."""
     from loopline.data import fingerprint, profile, read_table
 
@@ -158,14 +182,22 @@ def profile_cmd(file: FileArg, fmt: FormatOpt = None, as_json: JsonOpt = False) 
     )
     table(
         None,
-        ["column", "dtype", "null", "distinct", "summary"],
+        [
+            Col("column", key=True),
+            Col("dtype", drop=2),
+            Col("null", justify="right"),
+            Col("distinct", drop=1, justify="right"),
+            Col("summary", text=True),
+        ],
         [_profile_row(n, c) for n, c in prof["columns"].items()],
+        wide=wide,
     )
 
 
 @app.command("versions")
 def versions_cmd(
     name: Annotated[str, typer.Argument(help="Dataset name, as logged with run.log_dataset.")],
+    wide: WideOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Registered versions of a dataset, newest first, with the runs that used each."""
@@ -204,17 +236,25 @@ def versions_cmd(
         return
     table(
         None,
-        ["fingerprint", "rows", "columns", "registered", "runs", "source"],
+        [
+            Col("fingerprint", key=True),
+            Col("rows", justify="right"),
+            Col("columns", drop=2, justify="right"),
+            Col("registered", drop=1),
+            Col("runs", text=True, max_width=40),
+            Col("source", text=True),
+        ],
         [
             [
                 v.fingerprint[:12],
                 f"{v.n_rows:,}",
                 v.n_columns,
-                when(v.created_at),
+                when(v.created_at, short=True),
                 " ".join(r[:8] for r in used[v.fingerprint][:4])
                 + (" …" if len(used[v.fingerprint]) > 4 else ""),
                 v.source or "",
             ]
             for v in versions
         ],
+        wide=wide,
     )

@@ -6,17 +6,23 @@ class. While the group prints its own help it lists placeholders carrying the he
 given at registration, so `loopline --help` imports no subcommand module either;
 `loopline models --help` imports `loopline.cli._models` and nothing it only uses inside
 commands. tests/cli/test_startup.py checks each placeholder's line against the real one.
+
+Every command loaded here also gets plain help (`plain_help`): docstrings are written
+wrapped at 100 columns, and Typer prints a paragraph's line breaks as they are, so each
+paragraph is re-flowed to the terminal width; and Typer's type tags (`--json <bool>`,
+`--tag <list[str]>`) are left out: the option names and help lines say what to pass.
 """
 
 from __future__ import annotations
 
 import importlib
+import inspect
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import typer
 import typer.main
-from typer.core import TyperCommand, TyperGroup
+from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
 
 @dataclass(frozen=True)
@@ -41,11 +47,88 @@ class Lazy:
             parent.command(name)(obj)
         group = typer.main.get_command(parent)
         assert isinstance(group, TyperGroup)
-        return group.commands[name]
+        return plain_help(group.commands[name])
 
 
 def _no_options() -> None:
     pass
+
+
+def reflow(text: str | None) -> str | None:
+    """Each paragraph on one line, for the terminal to wrap; a paragraph that is a list
+    (lines starting with "-", "*" or an indent) or marked verbatim with \\b stays as is."""
+    if not text:
+        return text
+    paragraphs = inspect.cleandoc(text).split("\n\n")
+    return "\n\n".join(
+        p
+        if p.startswith("\b") or any(line.startswith((" ", "-", "*")) for line in p.splitlines())
+        else " ".join(line.strip() for line in p.splitlines())
+        for p in paragraphs
+    )
+
+
+# `__slots__ = ()` on each: the same object layout, so an instance's class can be swapped.
+class _PlainOption(TyperOption):
+    __slots__ = ()
+
+    def display_type_rich(self, ctx: Any) -> str | None:
+        # Only a choice says something the help line does not: the values allowed.
+        return super().display_type_rich(ctx) if self.type_descriptor.is_choice else None
+
+
+class _PlainArgument(TyperArgument):
+    __slots__ = ()
+
+    def display_type_rich(self, ctx: Any) -> str | None:
+        return super().display_type_rich(ctx) if self.type_descriptor.is_choice else None
+
+    @property
+    def display_name_raw(self) -> str:
+        # NAME, as the docstrings write it ("Versions of NAME ..."), not `{name}`.
+        return self.metavar if self.metavar is not None else self.name.upper()
+
+    def _usage_display_name(self) -> str:
+        name = self.display_name_raw if self.required else f"[{self.display_name_raw}]"
+        return name + ("..." if self.nargs != 1 else "")
+
+
+_PLAIN_PARAMS: dict[type, type] = {TyperOption: _PlainOption, TyperArgument: _PlainArgument}
+
+
+def _plain_params(params: list[Any]) -> list[Any]:
+    for param in params:
+        plain = _PLAIN_PARAMS.get(type(param))
+        if plain is not None:
+            param.__class__ = plain  # the same layout, only the help display differs
+    return params
+
+
+_PLAIN_CLASSES: dict[type[Any], type[Any]] = {}
+
+
+def _plain_class(cls: type[Any]) -> type[Any]:
+    """`cls` whose parameters (--help included, which Click creates on first use) print
+    without type tags. A direct subclass: a mixin would change the object layout."""
+
+    def get_params(self: Any, ctx: Any) -> list[Any]:
+        return _plain_params(cls.get_params(self, ctx))
+
+    if cls not in _PLAIN_CLASSES:
+        attrs = {"get_params": get_params, "_plain": True}
+        _PLAIN_CLASSES[cls] = type(cls.__name__, (cls,), attrs)
+    return _PLAIN_CLASSES[cls]
+
+
+def plain_help(command: Any) -> Any:
+    """`command` and its subcommands, with re-flowed help and plain parameters."""
+    command.help = reflow(command.help)
+    command.short_help = reflow(command.short_help)
+    if not getattr(command, "_plain", False):
+        command.__class__ = _plain_class(type(command))
+    for sub in getattr(command, "commands", {}).values():
+        plain_help(sub)
+    return command
 
 
 class LazyGroup(TyperGroup):
@@ -55,10 +138,15 @@ class LazyGroup(TyperGroup):
     """
 
     subcommands: ClassVar[dict[str, Lazy]] = {}
+    _plain = True
 
     def __init__(self, **attrs: Any) -> None:
         super().__init__(**attrs)
+        self.help = reflow(self.help)
         self._listing = False
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        return _plain_params(super().get_params(ctx))
 
     def list_commands(self, ctx: Any) -> list[str]:
         eager = [n for n in self.commands if n not in self.subcommands]
@@ -97,4 +185,4 @@ class LazyGroup(TyperGroup):
         return TyperCommand(name, help=spec.help)
 
 
-__all__ = ["Lazy", "LazyGroup"]
+__all__ = ["Lazy", "LazyGroup", "plain_help", "reflow"]

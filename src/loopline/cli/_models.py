@@ -11,13 +11,16 @@ import typer
 
 from loopline.cli import _policy
 from loopline.cli._context import store
-from loopline.cli._output import console, number, print_json, table, when
+from loopline.cli._output import Col, console, number, print_json, table, when
 from loopline.errors import InvalidInputError
 
 app = typer.Typer(
     help="The model registry: versions, aliases, gates, rollback.", no_args_is_help=True
 )
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+WideOpt = Annotated[
+    bool, typer.Option("--wide", help="Every column, unwrapped, however wide the terminal.")
+]
 app.add_typer(_policy.app, name="policy")
 
 
@@ -46,7 +49,7 @@ def list_models(as_json: JsonOpt = False) -> None:
         return
     table(
         None,
-        ["model", "latest", "aliases"],
+        [Col("model", key=True), Col("latest", key=True), Col("aliases", text=True)],
         [
             [m.name, m.latest_version, ", ".join(f"{a}→v{v}" for a, v in sorted(m.aliases.items()))]
             for m in models
@@ -55,30 +58,39 @@ def list_models(as_json: JsonOpt = False) -> None:
 
 
 @app.command("show")
-def show(name: str, as_json: JsonOpt = False) -> None:
+def show(name: str, wide: WideOpt = False, as_json: JsonOpt = False) -> None:
     """Versions of NAME with their metrics, aliases and latest gate decision."""
     meta = store(reap=False)
     versions = meta.list_versions(name)
     if as_json:
         print_json([v.as_dict() for v in versions])
         return
-    keys = sorted({k for v in versions for k in v.metrics})[: max(1, (console.width - 60) // 10)]
-    rows = []
-    for v in versions:
-        rows.append(
-            [
-                f"v{v.version}",
-                ", ".join(v.aliases),
-                v.run_id[:8],
-                v.created_by,
-                when(v.created_at, short=True),
-                v.gate or "",
-                "pickle (unsafe)" if v.card.get("unsafe_pickle") else "",
-                *(number(v.metrics[k], 4) if k in v.metrics else "" for k in keys),
-            ]
-        )
-    head = ["version", "aliases", "run", "by", "registered", "gate", "warning", *keys]
-    table(name, head, rows)
+    keys = sorted({k for v in versions for k in v.metrics})
+    unsafe = any(v.card.get("unsafe_pickle") for v in versions)  # the column only if needed
+    rows = [
+        [
+            f"v{v.version}",
+            ", ".join(v.aliases),
+            v.run_id[:8],
+            v.gate or "",
+            *(["pickle (unsafe)" if v.card.get("unsafe_pickle") else ""] if unsafe else []),
+            v.created_by,
+            when(v.created_at, short=True),
+            *(number(v.metrics[k], 4) if k in v.metrics else "" for k in keys),
+        ]
+        for v in versions
+    ]
+    head = [
+        Col("version", key=True),
+        Col("aliases", text=True, max_width=40),
+        Col("run", key=True),
+        Col("gate"),
+        *([Col("warning")] if unsafe else []),
+        Col("by", drop=5),
+        Col("registered", drop=6),
+        *(Col(k, drop=4) for k in keys),
+    ]
+    table(name, head, rows, wide=wide)
 
 
 def _decision_table(result: Any) -> None:
@@ -86,7 +98,13 @@ def _decision_table(result: Any) -> None:
     table(
         f"gate {d.policy.get('name', '')}: {result.candidate.uri} → @{result.alias}"
         + (f" (champion v{result.champion.version})" if result.champion else " (no champion)"),
-        ["rule", "value", "threshold", "verdict", "why"],
+        [
+            Col("rule", key=True),
+            Col("value"),
+            Col("threshold"),
+            Col("verdict", key=True),
+            Col("why", text=True),
+        ],
         [
             [
                 r.rule,
@@ -99,7 +117,6 @@ def _decision_table(result: Any) -> None:
             ]
             for r in d.results
         ],
-        fold=True,
     )
 
 
@@ -219,6 +236,7 @@ def rollback(
 def history(
     name: str,
     alias: Annotated[str | None, typer.Option("--alias")] = None,
+    wide: WideOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Every alias move of NAME: who, when, from which version to which, and why."""
@@ -228,10 +246,18 @@ def history(
         return
     table(
         f"{name} alias history",
-        ["when", "alias", "action", "from", "to", "by", "reason"],
+        [
+            Col("when"),
+            Col("alias", key=True),
+            Col("action", drop=1),
+            Col("from", key=True),
+            Col("to", key=True),
+            Col("by", drop=2),
+            Col("reason", text=True, max_width=72),
+        ],
         [
             [
-                when(m.at),
+                when(m.at, short=not wide),
                 m.alias,
                 m.action,
                 "" if m.from_version is None else f"v{m.from_version}",
@@ -241,6 +267,7 @@ def history(
             ]
             for m in moves
         ],
+        wide=wide,
     )
 
 
@@ -270,13 +297,13 @@ def evaluate(
     keys = sorted({k for e in results for k in e.metrics})
     table(
         f"evaluation on {data}",
-        ["metric", *(e.version.uri for e in results)],
+        [Col("metric", key=True), *(Col(e.version.uri, key=True) for e in results)],
         [[k, *(number(e.metrics[k], 5) if k in e.metrics else "" for e in results)] for k in keys],
     )
 
 
 @app.command("evaluations")
-def evaluations(name: str, version: int, as_json: JsonOpt = False) -> None:
+def evaluations(name: str, version: int, wide: WideOpt = False, as_json: JsonOpt = False) -> None:
     """Every evaluation of NAME/VERSION with who recorded it; only trusted ones (the ci
     role, admin, the embedded owner) count as evidence for a protected alias."""
     from loopline.identity import TRUSTED_EVALUATOR_ROLES
@@ -285,7 +312,7 @@ def evaluations(name: str, version: int, as_json: JsonOpt = False) -> None:
     if as_json:
         print_json([e.__dict__ for e in evals])
         return
-    keys = sorted({k for e in evals for k in e.metrics if not k.startswith("latency")})[:2]
+    keys = sorted({k for e in evals for k in e.metrics if not k.startswith("latency")})
     rows = [
         [
             str(e.id),
@@ -297,7 +324,15 @@ def evaluations(name: str, version: int, as_json: JsonOpt = False) -> None:
         ]
         for e in evals
     ]
-    table(f"evaluations of {name}/{version}", ["id", "at", "by", "trusted", "data", *keys], rows)
+    head = [
+        Col("id", key=True),
+        Col("at", drop=3),
+        Col("by", text=True, max_width=32),
+        Col("trusted", key=True),
+        Col("data", drop=2),
+        *(Col(k, drop=1) for k in keys),
+    ]
+    table(f"evaluations of {name}/{version}", head, rows, wide=wide)
 
 
 @app.command("lineage")
@@ -368,10 +403,9 @@ def card(
         return
     table(
         f"model card {v.uri}",
-        ["field", "value"],
+        [Col("field", key=True), Col("value", text=True)],
         [[k, json.dumps(val) if not isinstance(val, str) else val] for k, val in v.card.items()]
         + [[k, val or "—"] for k, val in owner.items()],
-        fold=True,
     )
 
 

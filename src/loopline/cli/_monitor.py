@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from loopline.cli._output import console, number, print_json, table, when
+from loopline.cli._output import Col, console, number, print_json, table, when
 from loopline.errors import NotFoundError
 
 app = typer.Typer(
@@ -17,6 +17,9 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+WideOpt = Annotated[
+    bool, typer.Option("--wide", help="Every column, unwrapped, however wide the terminal.")
+]
 UriArg = Annotated[str, typer.Argument(help="models:/name@alias or models:/name/N")]
 Many = list[str] | None
 STATUS = {"critical": "[red]critical[/red]", "warning": "[yellow]warning[/yellow]"}
@@ -36,7 +39,12 @@ def _verdicts(result: dict[str, Any]) -> None:
             [name, f.get("stat"), _num(f.get("value")), _num(p), _num(prev.get("psi")),
              f.get("n_cur"), STATUS.get(status, status)]
         )  # fmt: skip
-    table(None, ["feature", "stat", "value", "p-value", "vs prev. PSI", "rows", "verdict"], rows)
+    cols = [
+        Col("feature", key=True), Col("stat", drop=2), Col("value", key=True),
+        Col("p-value", drop=1), Col("vs prev. PSI", drop=3), Col("rows", drop=4),
+        Col("verdict", key=True),
+    ]  # fmt: skip
+    table(None, cols, rows)
 
 
 @app.command("run")
@@ -178,7 +186,8 @@ def labels_list(
         return
     table(
         None,
-        ["id", "model", "file", "rows", "ingested", "by"],
+        [Col("id", key=True), Col("model", key=True), Col("file", text=True), Col("rows"),
+         Col("ingested", drop=2), Col("by", drop=1)],
         [[f.id, f.model, f.source, f.rows, when(f.ingested_at, True), f.ingested_by or "?"]
          for f in found],
     )  # fmt: skip
@@ -213,7 +222,7 @@ def performance(uri: UriArg, as_json: JsonOpt = False) -> None:
     keys = sorted({k for _, p in rows for k in p.get("metrics", {})})
     table(
         None,
-        ["window", "labelled", *keys],
+        [Col("window", key=True), Col("labelled"), *(Col(k, drop=1) for k in keys)],
         [[when(w.start), p["n_labelled"], *(_num(p.get("metrics", {}).get(k)) for k in keys)]
          for w, p in rows],
     )  # fmt: skip
@@ -224,6 +233,7 @@ def alerts(
     show_all: Annotated[bool, typer.Option("--all", help="Resolved ones too")] = False,
     model: Annotated[str | None, typer.Option(help="Only this model")] = None,
     runbooks: Annotated[bool, typer.Option("--runbook", help="Print what to do")] = False,
+    wide: WideOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Open alerts (one per rule and model), newest first."""
@@ -238,10 +248,12 @@ def alerts(
         return
     table(
         None,
-        ["id", "model", "rule", "severity", "status", "count", "first", "last", "message"],
+        [Col("id", key=True), Col("model", key=True), Col("rule", key=True), Col("severity"),
+         Col("status", drop=3), Col("count", drop=2), Col("first", drop=4), Col("last", drop=1),
+         Col("message", text=True)],
         [[a.id, a.model, a.rule, STATUS.get(a.severity, a.severity), a.status, a.count,
           when(a.first_seen, True), when(a.last_seen, True), a.message] for a in found],
-        fold=True,
+        wide=wide,
     )  # fmt: skip
     for a in found if runbooks else []:
         console.print(f"\n[bold]#{a.id} {a.rule}: what to do[/bold]\n{a.runbook}", highlight=False)
@@ -260,7 +272,7 @@ def slo(uri: UriArg, as_json: JsonOpt = False) -> None:
     names = list(rep["windows"][-1]["objectives"]) if rep["windows"] else []
     table(
         f"SLO of {uri}",
-        ["window", "status", *names],
+        [Col("window", key=True), Col("status", key=True), *(Col(n, drop=1) for n in names)],
         [[when(w["start"], True), w["status"],
           *(f"{_num(w['objectives'][n]['value'])} {w['objectives'][n]['status']}" for n in names)]
          for w in rep["windows"]],
@@ -299,7 +311,7 @@ def skew(
     on = f" on {', '.join(rep['on'])}" if rep.get("on") else ""
     table(
         f"skew ({rep['mode']}{on}, {rep['rows']} rows)",
-        ["column", "measure", "skewed"],
+        [Col("column", key=True), Col("measure"), Col("skewed", key=True)],
         [[c, _num(v.get("mismatch", v.get("psi"))), "[red]yes[/red]" if v["skewed"] else "no"]
          for c, v in rep["columns"].items()],
     )  # fmt: skip
@@ -339,6 +351,7 @@ def schedule(
 @app.command("retrains")
 def retrains(
     model: Annotated[str | None, typer.Option(help="Only this model")] = None,
+    wide: WideOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Retrain requests the triggers recorded (one pending per model)."""
@@ -351,10 +364,11 @@ def retrains(
         return
     table(
         None,
-        ["id", "model", "version", "status", "requested", "by", "reason"],
+        [Col("id", key=True), Col("model", key=True), Col("version", key=True), Col("status"),
+         Col("requested", drop=2), Col("by", drop=1), Col("reason", text=True)],
         [[r.id, r.model, r.version, r.status, when(r.requested_at, True), r.requested_by, r.reason]
          for r in found],
-        fold=True,
+        wide=wide,
     )  # fmt: skip
 
 

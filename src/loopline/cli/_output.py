@@ -1,4 +1,10 @@
-"""How the CLI prints: rich tables for people, `--json` for scripts, one line for errors."""
+"""How the CLI prints: rich tables for people, `--json` for scripts, one line for errors.
+
+Tables are designed for an 80-column terminal. Each column says how it gives way (`Col`):
+identifiers and the value a listing is sorted by are never cut, free text wraps, and
+low-value columns are left out, highest `drop` first, until the rest fits. `--wide` keeps
+every column unwrapped and lets the lines run past the terminal (for `less -S` or a file).
+"""
 
 from __future__ import annotations
 
@@ -6,32 +12,117 @@ import json
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from rich import box
-from rich.console import Console
+from rich.console import Console, JustifyMethod, OverflowMethod
 from rich.table import Table
+from rich.text import Text
 
 console = Console()
 err_console = Console(stderr=True)
+
+# The narrowest a free-text column is squeezed to before other columns are dropped.
+TEXT_MIN = 24
+
+
+@dataclass(frozen=True)
+class Col:
+    """A table column and how it behaves when the terminal is narrow.
+
+    key: an identifier or the value the table is sorted by: never cut, wrapped or dropped.
+    text: free text (a reason, a message): wraps at spaces, at most `max_width` wide.
+    drop: 0 keeps the column; above 0 it is left out when the table does not fit, the
+    highest first (ties: the rightmost first).
+    """
+
+    header: str
+    key: bool = False
+    text: bool = False
+    drop: int = 0
+    max_width: int | None = None
+    justify: JustifyMethod = "left"
 
 
 def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, default=str, sort_keys=False) + "\n")
 
 
+def _cell_width(value: str) -> int:
+    return max((Text.from_markup(line).cell_len for line in value.split("\n")), default=0)
+
+
+def _fit(cols: Sequence[Col], cells: Sequence[Sequence[str]], width: int) -> list[int]:
+    """Indices of the columns to show: droppable ones go until the table fits `width`."""
+    natural = [
+        max([_cell_width(c.header), *(_cell_width(row[i]) for row in cells)])
+        for i, c in enumerate(cols)
+    ]
+    need = [
+        min(n, c.max_width or n, TEXT_MIN) if c.text else n
+        for c, n in zip(cols, natural, strict=True)
+    ]
+    kept = list(range(len(cols)))
+    # Highest drop first; among equals the rightmost, so the left-to-right reading survives.
+    order = sorted((i for i, c in enumerate(cols) if c.drop > 0), key=lambda i: (-cols[i].drop, -i))
+    for i in order:
+        # Each column costs its content plus one space of padding each side and a divider.
+        if sum(need[k] for k in kept) + 3 * len(kept) - 1 <= width:
+            break
+        kept.remove(i)
+    return kept
+
+
 def table(
-    title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]], fold: bool = False
+    title: str | None,
+    columns: Sequence[str | Col],
+    rows: Sequence[Sequence[Any]],
+    fold: bool = False,
+    wide: bool = False,
 ) -> None:
-    """A rich table; cells are cut with an ellipsis on narrow terminals unless `fold`."""
+    """A rich table that fits the terminal (see the module docstring); `wide` shows it all.
+
+    Plain string columns are values: kept whole while there is room, cut with an ellipsis
+    as a last resort. `fold` makes them all free text (two-column key/value listings).
+    """
+    cols = [c if isinstance(c, Col) else Col(c, text=fold) for c in columns]
+    cells = [["" if v is None else str(v) for v in row] for row in rows]
+    kept = list(range(len(cols))) if wide else _fit(cols, cells, console.width)
     t = Table(
         title=title, title_justify="left", header_style="bold", box=box.SIMPLE_HEAD, show_edge=False
     )
-    for col in columns:
-        t.add_column(col, overflow="fold" if fold else "ellipsis", no_wrap=not fold)
-    for row in rows:
-        t.add_row(*("" if v is None else str(v) for v in row))
-    console.print(t)
+    for i in kept:
+        c = cols[i]
+        if wide or not c.text:
+            # A key column is never cut: if even it cannot fit, it folds onto a second line.
+            overflow: OverflowMethod = "fold" if c.key else "ellipsis"
+            t.add_column(c.header, no_wrap=True, overflow=overflow, justify=c.justify)
+        else:
+            t.add_column(c.header, overflow="fold", max_width=c.max_width, justify=c.justify)
+    for row in cells:
+        t.add_row(*(row[i] for i in kept))
+    if wide:
+        # As wide as the table needs: lines run past the terminal rather than wrap.
+        # As wide as the table needs (lines run past the terminal rather than wrap): a
+        # console of that width on the same stream, as `print(width=)` caps at the terminal.
+        natural = console.measure(t, options=console.options.update_width(10_000)).maximum
+        wide_console = Console(
+            file=console.file,
+            width=max(console.width, natural),
+            color_system=console.color_system,  # type: ignore[arg-type]
+            force_terminal=console.is_terminal,
+        )
+        wide_console.print(t)
+    else:
+        console.print(t)
+    if len(kept) < len(cols):
+        out = [c.header for i, c in enumerate(cols) if i not in kept]
+        left_out = ", ".join(out[:4]) + (f" and {len(out) - 4} more" if len(out) > 4 else "")
+        console.print(
+            f"[dim](hidden at {console.width} columns: {left_out}; --wide shows them)[/dim]",
+            highlight=False,
+        )
 
 
 def when(ts: float | None, short: bool = False) -> str:

@@ -7,11 +7,20 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from loopline.cli import _context
-from loopline.cli._output import console, duration, number, print_json, status, table, when
+from loopline.cli._output import (
+    Col,
+    console,
+    duration,
+    number,
+    print_json,
+    status,
+    table,
+    when,
+)
 from loopline.errors import InvalidInputError
 
 if TYPE_CHECKING:
-    from loopline.store import Run
+    from loopline.store import MetadataStore, Run
 
 app = typer.Typer(help="Tracked runs: list, show one, compare several.", no_args_is_help=True)
 
@@ -22,26 +31,40 @@ def _run_json(run: Run) -> dict[str, Any]:
     return run.as_dict()
 
 
+WideOpt = Annotated[
+    bool, typer.Option("--wide", help="Every column, unwrapped, however wide the terminal.")
+]
+
+
 @app.command("list")
 def list_runs(
-    experiment: Annotated[str | None, typer.Option("--experiment", "-e")] = None,
-    status_: Annotated[str | None, typer.Option("--status")] = None,
+    experiment: Annotated[
+        str | None, typer.Option("--experiment", "-e", help="Only runs of this experiment")
+    ] = None,
+    status_: Annotated[
+        str | None, typer.Option("--status", help="running, finished, failed or lost")
+    ] = None,
     sort: Annotated[
         str | None, typer.Option(help="e.g. 'metric.auc desc', 'param.C asc', 'started_at'")
     ] = None,
     limit: Annotated[int, typer.Option(min=1, max=10_000)] = 50,
     offset: Annotated[int, typer.Option(min=0, help="Skip this many (paging)")] = 0,
     tag: Annotated[list[str] | None, typer.Option(help="Only runs tagged key=value")] = None,
+    wide: WideOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """List runs, newest first (or sorted by a metric or param), filtered by tags."""
-    runs = _context.store().list_runs(experiment, status_, limit, sort, offset, tag or ())
+    meta = _context.store()
+    runs = meta.list_runs(experiment, status_, limit, sort, offset, tag or ())
     if as_json:
         print_json([_run_json(r) for r in runs])
         return
-    # As many metric columns as the terminal has room for (about 10 characters each).
-    room = max(1, (console.width - 55) // 10)
-    metric_keys = sorted({k for r in runs for k in r.metrics})[:room]
+    if not runs:
+        console.print(_no_runs(meta, experiment, status_, offset, tag or []), highlight=False)
+        return
+    # The metric sorted by comes first and is never cut; the others give way to the terminal.
+    sorted_by = (sort or "").split()[0].removeprefix("metric.") if sort else ""
+    metric_keys = sorted({k for r in runs for k in r.metrics}, key=lambda k: (k != sorted_by, k))
     rows = [
         [
             r.id[:8],
@@ -53,20 +76,29 @@ def list_runs(
         ]
         for r in runs
     ]
-    table(
-        None,
-        [
-            "run",
-            "experiment" if experiment is None else "name",
-            "status",
-            "started",
-            "took",
-            *metric_keys,
-        ],
-        rows,
-    )
-    if not runs:
-        console.print("No runs yet: start one with `ll.start_run(...)` or `make demo`.")
+    columns = [
+        Col("run", key=True),
+        Col("experiment" if experiment is None else "name"),
+        Col("status", drop=2),
+        Col("started", drop=4),
+        Col("took", drop=5),
+        *(Col(k, key=True) if k == sorted_by else Col(k, drop=3) for k in metric_keys),
+    ]
+    table(None, columns, rows, wide=wide)
+
+
+def _no_runs(
+    meta: MetadataStore, experiment: str | None, status_: str | None, offset: int, tags: list[str]
+) -> str:
+    """Why the listing is empty: no runs at all, or none matching the filters given."""
+    total = sum(e.run_count for e in meta.list_experiments() if experiment in (None, e.name))
+    where = f"experiment {experiment!r}" if experiment else "the store"
+    if total == 0:
+        return f"No runs in {where} yet: start one with `ll.start_run(...)` or `make demo`."
+    filters = [f"--tag {t}" for t in tags]
+    filters += [f"--status {status_}"] if status_ else []
+    filters += [f"--offset {offset}"] if offset else []
+    return f"No runs match {' '.join(filters)} ({total} run{'s' * (total != 1)} in {where})."
 
 
 @app.command("show")

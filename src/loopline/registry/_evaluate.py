@@ -81,6 +81,19 @@ def _score(model: LoadedModel, X: pd.DataFrame, y: pd.Series, task: str) -> dict
     if task == "regression":
         return regression_metrics(y.to_numpy(), pred)
     classes = sorted(pd.unique(y.dropna()).tolist())
+    predicted = pd.unique(pred).tolist()
+    if (
+        classes
+        and predicted
+        and not {_family(v) for v in classes} & {_family(v) for v in predicted}
+    ):
+        # 'Yes'/'No' labels against a model trained on 0/1: sklearn would raise "Mix of
+        # label input types" from deep inside a metric; say which column and what differs.
+        raise InvalidInputError(
+            f"target column {y.name!r} holds {_sample(classes)} but the model predicts "
+            f"{_sample(sorted(predicted, key=str))}",
+            hint="pass the label column the model was trained on, encoded the same way",
+        )
     try:
         proba: np.ndarray | None = np.asarray(model.predict_proba(X))
     except LooplineError:
@@ -88,6 +101,16 @@ def _score(model: LoadedModel, X: pd.DataFrame, y: pd.Series, task: str) -> dict
     if proba is not None and proba.ndim == 2 and proba.shape[1] != len(classes):
         classes = list(range(proba.shape[1])) if len(classes) < proba.shape[1] else classes
     return classification_metrics(y.to_numpy(), pred, proba, classes)
+
+
+def _family(value: Any) -> str:
+    """ "text" or "number": labels of different families can never match."""
+    return "text" if isinstance(value, str | bytes) else "number"
+
+
+def _sample(values: list[Any], n: int = 4) -> str:
+    shown = ", ".join(repr(v) for v in values[:n])
+    return shown + (f" and {len(values) - n} more" if len(values) > n else "")
 
 
 def _latency(model: LoadedModel, X: pd.DataFrame) -> dict[str, float]:
