@@ -198,9 +198,7 @@ def summary(console: Console, out: Path) -> None:
     for d in info["datasets"]:
         table.add_row(f"data: {d['name']}", f"{d['fingerprint'][:16]} ({d['rows']} rows)")
     for m in info["alias_history"][-3:]:
-        table.add_row(
-            f"@{m['alias']}: {m['action']}", f"v{m['from']} → v{m['to']} by {m['actor']}"
-        )
+        table.add_row(f"@{m['alias']}: {m['action']}", f"v{m['from']} → v{m['to']} by {m['actor']}")
     console.print(table)
     subprocess.run([sys.executable, "-m", "loopline", "dora", "--since", "30d"], check=True)
     (out / "pipeline.mmd").write_text(str(render_diagram(load_pipeline(HERE), "mermaid")))
