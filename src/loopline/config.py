@@ -13,7 +13,6 @@ lower-case, under a `[loopline]` table:
 
 from __future__ import annotations
 
-import getpass
 import math
 import os
 import tomllib
@@ -21,7 +20,10 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from loopline.errors import ConfigError, LooplineError
+from loopline.errors import ConfigError
+
+# Who is acting lives in `identity`; re-exported because lifecycle code imports it here.
+from loopline.identity import current_user
 
 _ENV_PREFIX = "LOOPLINE_"
 
@@ -141,37 +143,6 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         if raw is not None:
             extra[f.name] = _coerce(_ENV_PREFIX + f.name.upper(), raw, f.default)
     return Settings(home=home, db_url=str(db_url), artifacts_uri=str(artifacts_uri), **extra)
-
-
-def current_user() -> str:
-    """Who is acting: `LOOPLINE_USER` if set, else the operating-system user.
-
-    Recorded as the actor of every audit event. The team server replaces this with the
-    identity behind the API token.
-    """
-    from loopline.identity import canonical_user, current_principal
-
-    principal = current_principal()
-    if principal is not None:  # inside a team-server request: the token's user
-        return principal.name
-    if os.environ.get("LOOPLINE_URL"):  # remote mode: whoever the server says we are
-        from loopline.store._http import whoami
-
-        return whoami().name
-    explicit = os.environ.get("LOOPLINE_USER", "").strip()
-    if explicit:
-        return canonical_user(explicit)  # the two-person rule compares canonical names
-    try:
-        name = getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
-    try:
-        return canonical_user(name)
-    except LooplineError:
-        raise ConfigError(
-            f"the operating-system user {name!r} is not a valid Loopline user name",
-            hint="set LOOPLINE_USER to a name from a-z 0-9 . _ @ -",
-        ) from None
 
 
 __all__ = ["Settings", "current_user", "load_settings"]

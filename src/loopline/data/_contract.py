@@ -28,6 +28,7 @@ from pydantic import (
 )
 
 from loopline.data._expr import expression_columns
+from loopline.data._yaml import dump_yaml, load_model_file, parse_model
 
 Severity = Literal["error", "warn", "quarantine"]
 TableSeverity = Literal["error", "warn"]
@@ -267,20 +268,17 @@ class Contract(_Model):
     # files ------------------------------------------------------------------------------
     @classmethod
     def from_yaml(cls, path: str | os.PathLike[str]) -> Contract:
-        from loopline.data._yaml import load_contract_file
-
-        return load_contract_file(Path(path))
+        return load_model_file(cls, Path(path))
 
     @classmethod
     def from_yaml_text(cls, text: str, source: str = "<contract>") -> Contract:
-        from loopline.data._yaml import parse_contract
-
-        return parse_contract(text, source)
+        return parse_model(cls, text, source)
 
     def to_yaml(self) -> str:
-        from loopline.data._yaml import dump_contract
-
-        return dump_contract(self)
+        data = self.model_dump(mode="json", exclude_defaults=True, exclude_none=True)
+        if self.labels is not None and self.labels.leakage is None:
+            data.setdefault("labels", {})["leakage"] = None  # keep "leakage checks off" explicit
+        return dump_yaml(data)
 
     def save(self, path: str | os.PathLike[str]) -> Path:
         out = Path(path)

@@ -11,39 +11,15 @@ still be checked, and the values that do not convert are the dtype rule's failin
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
+
+from loopline.data._kinds import kind_of
 
 if TYPE_CHECKING:
     from loopline.data._view import View
-
-
-def kind_of(dtype: Any) -> str:
-    """int | float | bool | string | category | datetime | object | other."""
-    if isinstance(dtype, pd.CategoricalDtype):
-        return "category"
-    if isinstance(dtype, pd.StringDtype):
-        return "string"
-    if isinstance(dtype, pd.ArrowDtype):
-        t = dtype.pyarrow_dtype
-        if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t):
-            return "string"
-        if pa.types.is_timestamp(t) or pa.types.is_date(t):
-            return "datetime"
-    if pd.api.types.is_bool_dtype(dtype):
-        return "bool"
-    if pd.api.types.is_integer_dtype(dtype):
-        return "int"
-    if pd.api.types.is_float_dtype(dtype):
-        return "float"
-    if pd.api.types.is_datetime64_any_dtype(dtype):
-        return "datetime"
-    if dtype == np.dtype(object):
-        return "object"
-    return "other"
 
 
 _NATIVE = {

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from loopline.data._errors import ValidationFailedError
+from loopline.data._report_html import render_html
 
 VERDICTS = ("passed", "warned", "quarantined", "failed")
 REASONS_COLUMN = "_reasons"
@@ -171,8 +172,6 @@ class ValidationReport:
         return cls(rules=[RuleResult(**r) for r in data["rules"]], **fields)
 
     def to_html(self) -> str:
-        from loopline.data._report_html import render_html
-
         return render_html(self)
 
 

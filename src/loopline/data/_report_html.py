@@ -1,21 +1,46 @@
 """A self-contained HTML validation report: a rule table and an inline SVG chart per failing
 column (no scripts, no external assets, so it opens anywhere and can be kept as an artifact).
+
+`ValidationReport.to_html` calls this module, so it reads the report through `_Report`, the
+part of it the page shows, instead of importing `_report` back.
 """
 
 from __future__ import annotations
 
 import html
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
 
-if TYPE_CHECKING:
-    from loopline.data._report import ValidationReport
-
 _BINS, _BARS, _FAILING_BARS = 20, 14, 6
 _COLORS = {"passed": "#2e7d32", "warned": "#ef6c00", "quarantined": "#6a1b9a", "failed": "#c62828"}
 _OK, _BAD, _SPECIAL = "#90a4ae", "#e53935", "#ffb300"
+
+
+class _Report(Protocol):
+    """What the page shows of a `ValidationReport` (rules are its `RuleResult`s)."""
+
+    @property
+    def verdict(self) -> str: ...
+    @property
+    def contract(self) -> str | None: ...
+    @property
+    def source(self) -> str | None: ...
+    @property
+    def n_rows(self) -> int: ...
+    @property
+    def n_columns(self) -> int: ...
+    @property
+    def duration_s(self) -> float: ...
+    @property
+    def charts(self) -> dict[str, dict[str, Any]]: ...
+    @property
+    def rules(self) -> Sequence[Any]: ...
+    @property
+    def failures(self) -> Sequence[Any]: ...
+    def summary(self) -> str: ...
 
 
 def chart_data(
@@ -127,7 +152,7 @@ def _cell(value: Any) -> str:
     return html.escape("" if value is None else str(value))
 
 
-def _rule_rows(rules: list[Any]) -> str:
+def _rule_rows(rules: Sequence[Any]) -> str:
     rows = []
     for r in rules:
         frac = "" if r.failing_fraction is None else f"{r.failing_fraction:.2%}"
@@ -146,7 +171,7 @@ def _rule_rows(rules: list[Any]) -> str:
     return head + "".join(rows) + "</table>"
 
 
-def render_html(report: ValidationReport) -> str:
+def render_html(report: _Report) -> str:
     e = html.escape
     color = _COLORS.get(report.verdict, "#555")
     charts = []

@@ -15,7 +15,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from loopline.data._dtypes import kind_of
+from loopline.data._kinds import kind_of
 
 
 def is_null(value: Any) -> bool:

@@ -1,55 +1,57 @@
 """Contract YAML: read with line numbers (the shared reader in `loopline._yaml`), so every
-mistake names file, line and key."""
+mistake names file, line and key.
+
+`Contract.from_yaml` and `to_yaml` call this module, so it takes the model class as an
+argument and learns the shape of the file from its field types, instead of importing
+`_contract` back."""
 
 from __future__ import annotations
 
 import difflib
+import types
+import typing
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
 from loopline._yaml import Path_, dotted, line_of, load_marked
-from loopline.data._contract import (
-    Column,
-    Contract,
-    Expression,
-    Freshness,
-    Labels,
-    Leakage,
-    RowCount,
-    RowCountTrend,
-    UniqueKeys,
-)
 from loopline.data._errors import ContractError
 
 _HINT = "see docs/data-contracts.md for the contract format"
 
 
-def _model_at(path: Path_) -> type[BaseModel] | None:
-    """Which model the mapping at `path` is, to list the keys it accepts."""
-    shapes: dict[tuple[str, ...], type[BaseModel]] = {
-        (): Contract,
-        ("columns", "*"): Column,
-        ("row_count",): RowCount,
-        ("row_count_trend",): RowCountTrend,
-        ("freshness",): Freshness,
-        ("unique_keys",): UniqueKeys,
-        ("expressions", "#"): Expression,
-        ("labels",): Labels,
-        ("labels", "leakage"): Leakage,
-    }
-    for shape, model in shapes.items():
-        if len(shape) == len(path) and all(
-            s == p or (s == "*" and isinstance(p, str)) or (s == "#" and isinstance(p, int))
-            for s, p in zip(shape, path, strict=True)
-        ):
-            return model
-    return None
+M = TypeVar("M", bound=BaseModel)
 
 
-def _error_for(exc: ValidationError, marks: dict[Path_, int], source: str) -> ContractError:
+def _unwrap(annotation: Any) -> Any:
+    """`X | None` -> X (an optional section is still the section)."""
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        members = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if len(members) == 1:
+            return _unwrap(members[0])
+    return annotation
+
+
+def _model_at(root: type[BaseModel], path: Path_) -> type[BaseModel] | None:
+    """Which model the mapping at `path` is, to list the keys it accepts, read from the field
+    types: `columns.<name>` is a Column because the field is `dict[str, Column]`."""
+    node: Any = root
+    for part in path:
+        if isinstance(node, type) and issubclass(node, BaseModel):
+            field = node.model_fields.get(part) if isinstance(part, str) else None
+            node = field.annotation if field is not None else None
+        else:  # a key of a mapping or an index of a list: its value type
+            args = typing.get_args(node)
+            node = args[-1] if args else None
+        node = _unwrap(node)
+    return node if isinstance(node, type) and issubclass(node, BaseModel) else None
+
+
+def _error_for(
+    root: type[BaseModel], exc: ValidationError, marks: dict[Path_, int], source: str
+) -> ContractError:
     err = exc.errors()[0]
     loc: Path_ = tuple(err["loc"])
     # Union members add their type names to `loc`; keep only the part that exists in the file.
@@ -62,7 +64,7 @@ def _error_for(exc: ValidationError, marks: dict[Path_, int], source: str) -> Co
     where = f"{source}:{line_of(marks, path)}"
     if err["type"] == "extra_forbidden":
         key, parent = str(path[-1]), path[:-1]
-        model = _model_at(parent)
+        model = _model_at(root, parent)
         known = [n for n in (model.model_fields if model else {}) if n != "source"]
         near = difflib.get_close_matches(key, known, n=1)
         guess = f" (did you mean {near[0]!r}?)" if near else ""
@@ -84,8 +86,9 @@ def _error_for(exc: ValidationError, marks: dict[Path_, int], source: str) -> Co
     return ContractError(f"{where}: {dotted(path)}: {msg}{shown}", hint=_HINT)
 
 
-def parse_contract(text: str, source: str = "<contract>") -> Contract:
-    """A Contract from YAML text; any problem is a ContractError naming `source`, line, key."""
+def parse_model(model: type[M], text: str, source: str = "<contract>") -> M:
+    """A contract (`model`) from YAML text; any problem is a ContractError naming `source`,
+    line and key."""
     data, marks = load_marked(text, source, ContractError, _HINT)
     if not isinstance(data, dict):
         raise ContractError(
@@ -94,12 +97,12 @@ def parse_contract(text: str, source: str = "<contract>") -> Contract:
             hint=_HINT,
         )
     try:
-        return Contract.model_validate({**data, "source": source})
+        return model.model_validate({**data, "source": source})
     except ValidationError as exc:
-        raise _error_for(exc, marks, source) from None
+        raise _error_for(model, exc, marks, source) from None
 
 
-def load_contract_file(path: Path) -> Contract:
+def load_model_file(model: type[M], path: Path) -> M:
     if not path.is_file():
         raise ContractError(
             f"contract file {str(path)!r} does not exist",
@@ -110,7 +113,7 @@ def load_contract_file(path: Path) -> Contract:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         raise ContractError(f"{path}: not a text file", hint="contracts are UTF-8 YAML") from None
-    return parse_contract(text, str(path))
+    return parse_model(model, text, str(path))
 
 
 class _Dumper(yaml.SafeDumper):
@@ -126,11 +129,16 @@ def _list(dumper: yaml.SafeDumper, items: list[Any]) -> yaml.Node:
 _Dumper.add_representer(list, _list)
 
 
-def dump_contract(contract: Contract) -> str:
-    data = contract.model_dump(mode="json", exclude_defaults=True, exclude_none=True)
-    if contract.labels is not None and contract.labels.leakage is None:
-        data.setdefault("labels", {})["leakage"] = None  # keep "leakage checks off" explicit
+def dump_yaml(data: dict[str, Any]) -> str:
+    """YAML as people write contracts: keys in field order, short lists on one line."""
     return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
 
 
-__all__ = ["dump_contract", "load_contract_file", "parse_contract"]
+def parse_contract(text: str, source: str = "<contract>") -> Any:
+    """Kept for tests/security/test_ui.py; use `Contract.from_yaml_text` (then remove)."""
+    from loopline.data._contract import Contract
+
+    return Contract.from_yaml_text(text, source)
+
+
+__all__ = ["dump_yaml", "load_model_file", "parse_model"]

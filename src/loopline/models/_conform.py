@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from loopline.errors import InvalidInputError
+from loopline.models._columns import ColumnSpec
 from loopline.models._frames import dtype_name, family
-
-if TYPE_CHECKING:
-    from loopline.models._signature import ColumnSpec
 
 _HINTS = {
     "missing": "add it to the input, or retrain without it",

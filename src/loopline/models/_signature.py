@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from loopline.errors import InvalidInputError
+from loopline.models._columns import ColumnSpec, malformed
 from loopline.models._conform import conform
 from loopline.models._frames import (
     JsonScalar,
@@ -24,51 +25,6 @@ MAX_CLASSES = 1000
 """Past this many distinct labels a class list stops being useful, and ints are a count."""
 
 OUTPUT_KINDS = ("regression", "classification", "multioutput", "other")
-
-
-def _malformed(what: str) -> InvalidInputError:
-    return InvalidInputError(
-        f"signature is malformed: {what}",
-        hint="build it with infer_signature() or Signature.to_dict(), not by hand",
-    )
-
-
-@dataclass(frozen=True)
-class ColumnSpec:
-    """One input column: its name, its dtype name and, for a category column, its categories."""
-
-    name: str
-    dtype: str
-    categories: tuple[JsonScalar, ...] | None = None
-    # False when the training data had no missing values in this column: the model never
-    # learned what a missing value means, so requests with one are refused (MLflow's
-    # "required" columns work the same way).
-    nullable: bool = True
-
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"name": self.name, "dtype": self.dtype}
-        if self.categories is not None:
-            out["categories"] = list(self.categories)
-        if not self.nullable:
-            out["nullable"] = False
-        return out
-
-    @classmethod
-    def from_dict(cls, data: Any) -> ColumnSpec:
-        if not isinstance(data, dict):
-            raise _malformed(f"an input column must be an object, got {data!r}")
-        name, dtype, categories = data.get("name"), data.get("dtype"), data.get("categories")
-        if not isinstance(name, str) or not isinstance(dtype, str) or not dtype:
-            raise _malformed(f"an input column needs a string name and dtype, got {data!r}")
-        nullable = data.get("nullable", True)
-        if not isinstance(nullable, bool):
-            raise _malformed(f"'nullable' of column {name!r} must be true or false")
-        if categories is None:
-            return cls(name, dtype, None, nullable)
-        scalars = json_scalars(categories) if isinstance(categories, list) else None
-        if scalars is None:
-            raise _malformed(f"the categories of column {name!r} must be a list of scalars")
-        return cls(name, dtype, scalars, nullable)
 
 
 @dataclass(frozen=True)
@@ -87,17 +43,17 @@ class OutputSpec:
     @classmethod
     def from_dict(cls, data: Any) -> OutputSpec:
         if not isinstance(data, dict):
-            raise _malformed(f"the output must be an object, got {data!r}")
+            raise malformed(f"the output must be an object, got {data!r}")
         dtype, kind, classes, width = (data.get(k) for k in ("dtype", "kind", "classes", "width"))
         if not isinstance(dtype, str) or kind not in OUTPUT_KINDS:
-            raise _malformed(f"the output needs a dtype and a kind in {OUTPUT_KINDS}, got {data!r}")
+            raise malformed(f"the output needs a dtype and a kind in {OUTPUT_KINDS}, got {data!r}")
         if not isinstance(width, int) or isinstance(width, bool) or width < 1:
-            raise _malformed(f"the output width must be a positive integer, got {width!r}")
+            raise malformed(f"the output width must be a positive integer, got {width!r}")
         if classes is None:
             return cls(dtype, kind, None, width)
         scalars = json_scalars(classes) if isinstance(classes, list) else None
         if scalars is None:
-            raise _malformed(f"the output classes must be a list of scalars, got {classes!r}")
+            raise malformed(f"the output classes must be a list of scalars, got {classes!r}")
         return cls(dtype, kind, scalars, width)
 
 
@@ -121,12 +77,12 @@ class Signature:
     def from_dict(cls, data: Any) -> Signature:
         """Read what `to_dict` wrote; anything else raises `InvalidInputError`."""
         if not isinstance(data, dict) or not isinstance(data.get("inputs"), list):
-            raise _malformed("expected an object with an 'inputs' list")
+            raise malformed("expected an object with an 'inputs' list")
         inputs = tuple(ColumnSpec.from_dict(c) for c in data["inputs"])
         names = [c.name for c in inputs]
         for name in names:
             if names.count(name) > 1:
-                raise _malformed(f"column {name!r} is listed twice")
+                raise malformed(f"column {name!r} is listed twice")
         output = data.get("output")
         return cls(inputs, None if output is None else OutputSpec.from_dict(output))
 

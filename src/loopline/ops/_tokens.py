@@ -11,10 +11,8 @@ import hashlib
 import secrets
 import time
 
-from loopline.config import current_user
 from loopline.errors import AuthenticationError, InvalidInputError, NotFoundError
-from loopline.identity import canonical_user
-from loopline.ops._roles import Principal, check_role
+from loopline.identity import Principal, canonical_user, check_role, current_user
 from loopline.store import ApiToken, MetadataStore, open_metadata_store
 
 PREFIX = "ll_"

@@ -2,7 +2,7 @@
 
 `open_metadata_store()` hands this wrapper out, so the rules hold for every caller of
 the library — Python API, CLI, pipelines, and the team server, whose routes call the
-same store. The server sets the caller (`ops._roles.acting_as`) from the API token;
+same store. The server sets the caller (`identity.acting_as`) from the API token;
 with a caller set, arguments that name the actor are overwritten with the caller's
 name, so nobody can record an action as somebody else.
 """
@@ -14,8 +14,14 @@ from collections.abc import Callable, Mapping
 from typing import Any, cast
 
 from loopline.errors import InvalidInputError
-from loopline.identity import OWNER, current_principal
-from loopline.ops._roles import alias_action, authorize
+from loopline.identity import (
+    OWNER,
+    Principal,
+    alias_action,
+    authorize,
+    current_principal,
+    use_remote_identity,
+)
 from loopline.store._artifacts import ArtifactStore
 from loopline.store._base import MetadataStore
 from loopline.store._operations import (
@@ -149,5 +155,18 @@ def governed(store: MetadataStore, artifacts: ArtifactStore | None = None) -> Me
 
 
 MetadataStore.register(GovernedStore)
+
+
+def _remote_caller() -> Principal:
+    # Imported on first use: embedded mode never loads the HTTP client.
+    from loopline.store._http import whoami
+
+    return whoami()
+
+
+# Remote mode: who is acting is whoever the team server says the token belongs to. The
+# store hands that question to `identity` here, on import, so identity (core) never
+# imports the store and `current_user()` works before the first store is opened.
+use_remote_identity(_remote_caller)
 
 __all__ = ["GovernedStore", "governed"]

@@ -22,6 +22,7 @@ import httpx
 from pydantic import TypeAdapter
 from pydantic_core import to_jsonable_python
 
+from loopline.config import load_settings
 from loopline.errors import (
     ArtifactCorruptedError,
     ConfigError,
@@ -29,7 +30,7 @@ from loopline.errors import (
     LooplineError,
     StoreUnavailableError,
 )
-from loopline.ops._roles import Principal
+from loopline.identity import Principal
 from loopline.store._artifacts import ArtifactStore, sha256_file
 from loopline.store._base import MetadataStore
 from loopline.store._operations import BY_METHOD, Operation, signature
@@ -203,8 +204,6 @@ def _whoami(url: str, token: str) -> Principal:
 
 def whoami() -> Principal:
     """Who the server says the configured token belongs to (asked once per process)."""
-    from loopline.config import load_settings
-
     settings = load_settings()
     return _whoami(settings.url, settings.token)
 
