@@ -43,6 +43,7 @@ def test_tables_for_people() -> None:
 
 
 def test_user_errors_are_one_line_exit_2() -> None:
+    assert run_cli("db", "upgrade").returncode == 0  # a store to look in (lists need none)
     for args in (
         ("runs", "show", "ffffffff"),
         ("runs", "list", "--experiment", "nope"),
@@ -57,7 +58,7 @@ def test_user_errors_are_one_line_exit_2() -> None:
 
 
 def test_unwritable_home_is_one_line(tmp_path_factory: object) -> None:
-    p = run_cli("runs", "list", env={"LOOPLINE_HOME": "/proc/loopline-home"})
+    p = run_cli("db", "upgrade", env={"LOOPLINE_HOME": "/proc/loopline-home"})
     assert p.returncode == 2 and "LOOPLINE_HOME" in p.stderr and "Traceback" not in p.stderr
 
 

@@ -93,6 +93,6 @@ def test_gate_policies_are_read_when_the_spec_is(tmp_path: Path) -> None:
     policy = loaded.gate_policy("prod")
     assert policy.rules == ("auc >= 0.8",) and policy.approvals_count == 1  # approval: true
     inline = BASE + "environments:\n  prod:\n    policy: {rules: ['auc >= bogus(']}\n"
-    assert "loopline.yaml:8:" in error(inline)
+    assert error(inline).startswith("loopline.yaml:9: environments.prod.policy.rules.[0]: ")
     with pytest.raises(PipelineSpecError, match="does not exist"):
         load_pipeline(tmp_path / "nowhere")

@@ -2,6 +2,9 @@
 
 The store modules (SQLAlchemy, the schema) are imported when a command first asks for a
 store, so `loopline <noun> --help` never loads them.
+
+Read-only commands never create a store: run outside a project, a listing says where it
+looked and exits 0 (there is nothing to list), a command asking for one object exits 2.
 """
 
 from __future__ import annotations
@@ -12,6 +15,26 @@ if TYPE_CHECKING:
     from loopline.config import Settings
     from loopline.store import MetadataStore
 
+# Commands (by their path under `loopline`) that only read the store.
+_LISTINGS = {
+    ("experiments", "list"),
+    ("runs", "list"),
+    ("models", "list"),
+    ("deploy", "list"),
+    ("data", "versions"),
+    ("dora",),
+}
+_LOOKUPS = {
+    ("runs", "show"),
+    ("runs", "compare"),
+    ("models", "show"),
+    ("models", "history"),
+    ("models", "evaluations"),
+    ("models", "card"),
+    ("deploy", "status"),
+    ("models", "policy", "show"),
+}
+
 
 def settings() -> Settings:
     from loopline.config import load_settings
@@ -19,14 +42,43 @@ def settings() -> Settings:
     return load_settings()
 
 
+def command_path() -> tuple[str, ...]:
+    """The running command's names under `loopline`, e.g. ("runs", "list"); () outside
+    a command (the library, tests calling functions directly)."""
+    import importlib
+
+    try:  # Typer 0.29 runs commands on its own copy of Click, with its own context stack
+        click_globals = importlib.import_module("typer._click.globals")
+    except ImportError:  # pragma: no cover - a Typer that runs on Click itself
+        click_globals = importlib.import_module("click.globals")
+    ctx = click_globals.get_current_context(silent=True)
+    names: list[str] = []
+    while ctx is not None and ctx.parent is not None:
+        names.append(ctx.info_name or "")
+        ctx = ctx.parent
+    return tuple(reversed(names))
+
+
 def store(reap: bool = True) -> MetadataStore:
-    """The metadata store; by default first marks runs whose process died as failed/lost."""
+    """The metadata store; by default first marks runs whose process died as failed/lost.
+
+    A read-only command (`_LISTINGS`, `_LOOKUPS`) does not create a missing store."""
+    import typer
+
+    from loopline.cli._output import console
     from loopline.config import load_settings
-    from loopline.store import open_metadata_store
+    from loopline.store import NoStoreError, open_metadata_store
     from loopline.tracking._liveness import reap_stale_runs
 
     s = load_settings()
-    meta = open_metadata_store(s)
+    path = command_path()
+    try:
+        meta = open_metadata_store(s, create=path not in _LISTINGS | _LOOKUPS)
+    except NoStoreError as exc:
+        if path in _LISTINGS:
+            console.print(exc.message, highlight=False, soft_wrap=True)
+            raise typer.Exit(0) from None
+        raise
     if reap:
         reap_stale_runs(meta, s.lost_after_s)
     return meta

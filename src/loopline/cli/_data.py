@@ -62,6 +62,9 @@ def validate_cmd(
     report.source = str(file)
     written = []
     if quarantine is not None:
+        from loopline.data._quarantine import check_quarantine
+
+        check_quarantine(report, quarantine)  # refuses before writing an empty file
         written.append(f"quarantine: {report.write_quarantine(df, quarantine)}")
     if html is not None:
         html.parent.mkdir(parents=True, exist_ok=True)

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -18,16 +18,38 @@ app = typer.Typer(help="Roll a version out: canary, shadow, blue-green, A/B.", n
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 
 
-def _show(d: Deployment, as_json: bool) -> None:
+def _show(d: Deployment, as_json: bool, *, wait: bool = False) -> None:
+    """One line for the rollout; with `wait`, a canary's step and what it waits for."""
+    from loopline.serving._rollout import waiting
+
+    pending = waiting(d) if wait else None
     if as_json:
-        print_json(d.as_dict())
+        print_json({**d.as_dict(), "waiting": pending} if wait else d.as_dict())
         return
     live = f", live {d.params['live']}" if "live" in d.params else ""
     console.print(
         f"deployment #{d.id} of {d.model}@{d.alias}: {d.strategy}, {d.status}, "
         f"v{d.champion_version} (champion) vs v{d.challenger_version} (challenger) at "
-        f"{d.challenger_percent:g}%{live}" + (f" — {d.reason}" if d.reason else "")
+        f"{d.challenger_percent:g}%{live}" + (f" — {d.reason}" if d.reason else ""),
+        highlight=False,
+        soft_wrap=True,
     )
+    if pending is not None:
+        console.print(_waiting_line(pending), highlight=False, soft_wrap=True)
+
+
+def _waiting_line(w: dict[str, Any]) -> str:
+    """`step 1 of 3; waiting: 7 of 20 challenger requests since the step began, 12 s of
+    30 s at this step` — what holds the step, or that it advances at the next check."""
+    needs = []
+    if w["requests"] < w["min_requests"]:
+        needs.append(
+            f"{w['requests']} of {w['min_requests']} challenger requests since the step began"
+        )
+    if w["seconds"] < w["step_duration_s"]:
+        needs.append(f"{w['seconds']:.0f} s of {w['step_duration_s']:g} s at this step")
+    why = f"waiting: {', '.join(needs)}" if needs else "due to advance at the server's next check"
+    return f"  step {w['step'] + 1} of {w['steps']}; {why}"
 
 
 @app.command("start")
@@ -43,6 +65,14 @@ def start(
     max_error_rate: Annotated[float, typer.Option(help="SLO: roll back above this")] = 0.01,
     max_p95_ms: Annotated[float, typer.Option(help="SLO: roll back above this p95")] = 100.0,
     max_psi: Annotated[float, typer.Option(help="SLO: prediction PSI vs champion")] = 0.2,
+    min_requests: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Canary: challenger requests a step needs (counted from the step's start) "
+            "before it is judged and advances",
+        ),
+    ] = 20,  # Slo.min_requests (not imported here: `--help` stays light)
     as_json: JsonOpt = False,
 ) -> None:
     """Start a rollout of VERSION against the alias's holder; servers pick it up in ~1 s."""
@@ -55,7 +85,12 @@ def start(
         raise InvalidInputError(
             f"--steps {steps!r} is not a list of numbers", hint="e.g. --steps 5,25,100"
         ) from None
-    slo = Slo(max_error_rate=max_error_rate, max_p95_ms=max_p95_ms, max_psi=max_psi)
+    slo = Slo(
+        max_error_rate=max_error_rate,
+        max_p95_ms=max_p95_ms,
+        max_psi=max_psi,
+        min_requests=min_requests,
+    )
     d = deploy(
         model,
         version,
@@ -80,7 +115,7 @@ def status(model: str, as_json: JsonOpt = False) -> None:
         else:
             console.print(f"{model} has no active deployment")
         return
-    _show(d, as_json)
+    _show(d, as_json, wait=True)
 
 
 @app.command("switch")

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from loopline.cli._output import console
+from loopline.errors import NotFoundError
+
+if TYPE_CHECKING:
+    from loopline.store import ModelVersion
 
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
@@ -47,7 +52,8 @@ def serve(
     """Serve a registered model over HTTP (MLflow /invocations, OIP v2, /metrics)."""
     from loopline.config import load_settings
     from loopline.serving import serve as run
-    from loopline.serving._server import serving_tokens
+    from loopline.serving._server import build_app, check_port, serving_tokens
+    from loopline.serving._slot import load_served
 
     # The options become settings, so that every worker process reads the same values.
     if batch_max_size is not None:
@@ -55,20 +61,61 @@ def serve(
     if batch_max_latency_ms is not None:
         os.environ["LOOPLINE_SERVE_BATCH_MAX_LATENCY_MS"] = str(batch_max_latency_ms)
     tokens = serving_tokens(token_file)  # a bad file: one line and exit 2, before anything
+    version = _resolve(uri)  # a wrong name or alias: one line, before any promise to serve
+    check_port(host, port)
+    # Load before saying "serving": a model that cannot load must not look like a server.
+    app = build_app(uri, capture=capture, token_file=token_file) if workers == 1 else None
+    if app is None:
+        load_served(uri)  # the workers load their own; this proves they can, before forking
     auth = f", {len(tokens)} bearer token(s)" if tokens else ""
-    console.print(
-        f"serving {uri} on http://{host}:{port} ({workers} worker(s){auth}); Ctrl-C stops"
+    _say(
+        f"serving {uri} (version {version.version}) on http://{host}:{port} "
+        f"({workers} worker(s){auth}); Ctrl-C stops"
     )
     if not tokens and host not in _LOOPBACK:
-        console.print(
+        _say(
             f"warning: no --token-file: anyone who can reach {host}:{port} can score and read "
             "/metrics; set --token-file or LOOPLINE_SERVE_TOKEN_FILE"
         )
     settings = load_settings()
-    console.print(f"at most {settings.serve_max_rows} rows per request (LOOPLINE_SERVE_MAX_ROWS)")
+    _say(f"at most {settings.serve_max_rows} rows per request (LOOPLINE_SERVE_MAX_ROWS)")
     if settings.serve_batch_max_size > 0:
-        console.print(
+        _say(
             f"micro-batching: up to {settings.serve_batch_max_size} rows per predict call, "
             f"503 after {settings.serve_batch_max_latency_ms:g} ms in the queue"
         )
+    if app is not None:
+        import uvicorn
+
+        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+        return
     run(uri, host=host, port=port, workers=workers, capture=capture, token_file=token_file)
+
+
+def _say(line: str) -> None:
+    # soft_wrap: a line a script greps for stays one line in a narrow terminal or a pipe
+    console.print(line, soft_wrap=True, highlight=False)
+
+
+def _resolve(uri: str) -> ModelVersion:
+    """The version `uri` points at; a model name that does not exist names the ones that
+    do (and the nearest, when one is close)."""
+    from loopline.registry import get_version, parse_model_uri
+    from loopline.store import open_metadata_store
+
+    try:
+        return get_version(uri)
+    except NotFoundError:
+        name = parse_model_uri(uri).name
+        names = [m.name for m in open_metadata_store().list_registered_models()]
+        if name in names:
+            raise  # the model exists: the store's message (alias, version) is the right one
+    near = difflib.get_close_matches(name, names, n=1)
+    listed = ", ".join(names[:10]) + (", ..." if len(names) > 10 else "")
+    guess = f"did you mean {near[0]!r}? " if near else ""
+    hint = (
+        f"{guess}registered models: {listed}"
+        if names
+        else "no model is registered in this store yet: register one with ll.register_model"
+    )
+    raise NotFoundError(f"registered model {name!r} does not exist", hint=hint) from None

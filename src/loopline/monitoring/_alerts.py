@@ -47,6 +47,49 @@ def utc(ts: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(ts))
 
 
+def span(seconds: float) -> str:
+    """A window's length as the `--window` option spells it: 15m, 6h, 1d, 1w."""
+    for unit, size in (("w", 604800), ("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{int(seconds // size)}{unit}"
+    return f"{seconds:g}s"
+
+
+def window_text(window: WindowResult, since: WindowResult | None = None) -> str:
+    """`the 1h window 2026-01-05 03:00 to 04:00 UTC`, and when a breach that began in an
+    earlier window of that length began: the window judged, not the first one."""
+    start, end = time.gmtime(window.start), time.gmtime(window.end)
+    last = "%H:%M" if start[:3] == end[:3] else "%Y-%m-%d %H:%M"
+    text = (
+        f"the {span(window.end - window.start)} window "
+        f"{time.strftime('%Y-%m-%d %H:%M', start)} to {time.strftime(last, end)} UTC"
+    )
+    if since is not None and since.start < window.start:
+        text += f" (breaching since {utc(since.start)})"
+    return text
+
+
+def _same_length(a: WindowResult, b: WindowResult) -> bool:
+    return abs((a.end - a.start) - (b.end - b.start)) < 1e-6
+
+
+def _run_back(history: Sequence[WindowResult]) -> list[WindowResult]:
+    """The latest window and the ones before it of the same length, newest first; a window
+    of another length (from before `--window` changed) or overlapping one ends the run."""
+    run = [history[-1]]
+    for w in reversed(history[:-1]):
+        if not _same_length(w, run[-1]) or w.end > run[-1].start + 1e-6:
+            break
+        run.append(w)
+    return run
+
+
+def _ordered(history: Sequence[WindowResult]) -> list[WindowResult]:
+    """By start, and the most recently computed last: after `--window` changes, the stored
+    history holds windows of both lengths, and the latest is the one this run judged."""
+    return sorted(history, key=lambda w: (w.start, w.computed_at))
+
+
 def _hit(verdict: dict[str, Any]) -> bool:
     """Breached, and not explained by a column signal (which alerts for it)."""
     return _RANK.get(verdict.get("status", "ok"), 0) > 0 and not verdict.get("explained_by")
@@ -58,9 +101,10 @@ def _breached(verdicts: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
 
 
 def breach_start(history: Sequence[WindowResult], key: str, feature: str | None) -> WindowResult:
-    """The first window of the current unbroken run of breaches (of `feature`, or any)."""
+    """The first window of the current unbroken run of breaches (of `feature`, or any),
+    among the windows of the latest one's length that follow each other."""
     first = history[-1]
-    for w in reversed(history):
+    for w in _run_back(history):
         verdicts = w.result.get(key) or {}
         hit = _hit(verdicts.get(feature) or {}) if feature else bool(_breached(verdicts))
         if not hit:
@@ -118,6 +162,7 @@ def drift_findings(
     """data_drift, sudden_change and output_drift findings for the latest window."""
     if not history:
         return []
+    history = _ordered(history)
     latest = history[-1]
     found: list[Finding] = []
     for rule, key in DRIFT_RULES.items():
@@ -138,8 +183,8 @@ def drift_findings(
         also = f"; also {', '.join(f'`{n}`' for n in others[:5])}" if others else ""
         vs = "the previous window" if key == "previous" else "training"
         message = (
-            f"{what} on `{name}` crossed {level:g} ({worst['value']:.3g} vs {vs}) in the "
-            f"window from {utc(start.start)}{since}{also}"
+            f"{what} on `{name}` crossed {level:g} ({worst['value']:.3g} vs {vs}) in "
+            f"{window_text(latest, start)}{since}{also}"
         )
         context = {
             "window_start": latest.start,
@@ -199,7 +244,7 @@ def _signal_text(signal: str, column: str, sig: dict[str, Any]) -> str:
 
 def _signal_start(history: Sequence[WindowResult], signal: str, column: str) -> WindowResult:
     first = history[-1]
-    for w in reversed(history):
+    for w in _run_back(history):
         sig = ((w.result.get("signals") or {}).get(column) or {}).get(signal)
         if not breached(sig) or (sig or {}).get("explained_by"):
             break
@@ -219,6 +264,7 @@ def signal_findings(
     nor resolves."""
     if not history:
         return []
+    history = _ordered(history)
     latest = history[-1]
     signals: dict[str, Any] = latest.result.get("signals") or {}
     found: list[Finding] = []
@@ -231,9 +277,7 @@ def signal_findings(
             start = _signal_start(history, signal, column)
             change = last_change_before(store, version, start.end)
             since = f" after {change['text']} ({utc(change['at'])})" if change else ""
-            message = (
-                f"{_signal_text(signal, column, sig)} in the window from {utc(start.start)}{since}"
-            )
+            message = f"{_signal_text(signal, column, sig)} in {window_text(latest, start)}{since}"
             context = {
                 "signal": signal,
                 "column": column,

@@ -23,7 +23,7 @@ from loopline.monitoring._alerts import (
     apply_findings,
     drift_findings,
     signal_findings,
-    utc,
+    window_text,
 )
 from loopline.monitoring._config import MonitorConfig
 from loopline.monitoring._data import window_seconds
@@ -148,9 +148,7 @@ def slo_findings(history: Sequence[WindowResult], slo: SLO) -> list[Finding]:
         severity = "critical" if burn is None or burn >= 2 else "warning"
         msg = what.format(v=obj["value"], o=obj["objective"])
         burn_text = f"; error budget burning at {burn:.1f}x the sustainable rate" if burn else ""
-        found.append(
-            Finding(rule, severity, f"{msg} in the window from {utc(latest.start)}{burn_text}", obj)
-        )
+        found.append(Finding(rule, severity, f"{msg} in {window_text(latest)}{burn_text}", obj))
     bad = {k: v for k, v in status.items() if k.startswith(("min.", "max."))}
     violated = {k: v for k, v in bad.items() if v["status"] == "violated"}
     if violated:

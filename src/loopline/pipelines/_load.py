@@ -20,7 +20,15 @@ from loopline.pipelines._spec import (
     StepSpec,
     TriggerSpec,
 )
-from loopline.pipelines._yaml import HINT, PipelineSpecError, error_for, line_of, load_marked
+from loopline.pipelines._yaml import (
+    HINT,
+    PipelineSpecError,
+    dotted,
+    error_for,
+    line_of,
+    load_marked,
+    unknown_key,
+)
 
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
 _NEEDS = {
@@ -37,6 +45,38 @@ _SHAPES: dict[tuple[str, ...], type[BaseModel]] = {
     ("triggers", "#"): TriggerSpec,
     ("ci",): CiSpec,
 }
+
+
+def _check_inline_policy(spec: PipelineSpec, env: str, marks: dict[Any, int]) -> None:
+    """An inline gate policy's keys and rules, each named by its own line: the policy is a
+    plain mapping to pydantic, so its typos need the same did-you-mean here."""
+    from loopline.gates import GatePolicy, parse_rule
+
+    policy = spec.environments[env].policy
+    if not isinstance(policy, dict):
+        return
+    base: tuple[str | int, ...] = ("environments", env, "policy")
+    levels: list[tuple[tuple[str | int, ...], Any, list[str]]] = [
+        (base, policy, list(GatePolicy().to_dict())),
+        ((*base, "approvals"), policy.get("approvals"), ["count", "role"]),
+    ]
+    for path, mapping, known in levels:
+        for key in mapping if isinstance(mapping, dict) else ():
+            if key not in known:
+                where = f"{spec.source}:{line_of(marks, (*path, key))}"
+                raise unknown_key(where, str(key), path, known)
+    rules = policy.get("rules")
+    for i, rule in enumerate(rules if isinstance(rules, list) else []):
+        if not isinstance(rule, str):
+            continue  # the policy's own check says what a rule must be
+        try:
+            parse_rule(rule)
+        except InvalidInputError as exc:
+            path = (*base, "rules", i)
+            raise PipelineSpecError(
+                f"{spec.source}:{line_of(marks, path)}: {dotted(path)}: {exc.message}",
+                hint=exc.hint,
+            ) from None
 
 
 def _check_graph(spec: PipelineSpec, marks: dict[Any, int]) -> None:
@@ -97,6 +137,7 @@ def _check_graph(spec: PipelineSpec, marks: dict[Any, int]) -> None:
             raise bad(("contract",), exc.message, exc.hint) from None
     for name in spec.environments:
         env_path = ("environments", name)
+        _check_inline_policy(spec, name, marks)
         try:
             spec.gate_policy(name)
         except InvalidInputError as exc:

@@ -189,7 +189,7 @@ def _run_one(
                 "cached",
                 cached_from=hit[0],
                 outputs=hit[1],
-                note=f"cached (from run {hit[0][:8]})",
+                note=f"from run {hit[0][:8]}",  # the status already says "cached",
             )
     result = runner.execute(step, ctx, index, total)
     if result.status not in _BAD:

@@ -217,7 +217,10 @@ class PipelineSpec(_Model):
         if spec.policy is None:
             policy = GatePolicy(name=env)
         elif isinstance(spec.policy, dict):
-            policy = GatePolicy.from_dict({"name": env, **spec.policy}, f"{self.source}:{env}")
+            # named by its place in the file: the loader adds the file and line
+            policy = GatePolicy.from_dict(
+                {"name": env, **spec.policy}, f"environments.{env}.policy"
+            )
         else:
             policy = GatePolicy.from_yaml(self.path(spec.policy))
         if spec.approval and policy.approvals_count < 1:

@@ -26,6 +26,17 @@ def load_marked(text: str, source: str) -> tuple[Any, dict[Path_, int]]:
     return _shared_load(text, source, PipelineSpecError, HINT)
 
 
+def unknown_key(where: str, key: str, parent: Path_, known: list[str]) -> PipelineSpecError:
+    """`where: unknown key 'k' in a.b (did you mean 'kk'?)`, with the allowed keys."""
+    near = difflib.get_close_matches(key, known, n=1)
+    guess = f" (did you mean {near[0]!r}?)" if near else ""
+    inside = f" in {dotted(parent)}" if parent else ""
+    return PipelineSpecError(
+        f"{where}: unknown key {key!r}{inside}{guess}",
+        hint=f"allowed keys there: {', '.join(known)}" if known else HINT,
+    )
+
+
 def error_for(
     exc: ValidationError,
     marks: dict[Path_, int],
@@ -37,7 +48,10 @@ def error_for(
     `models` maps a path shape ("*" = any mapping key, "#" = any list index) to the model
     found there, so an unknown key can list the keys allowed in its place.
     """
-    err = exc.errors()[0]
+    errors = exc.errors()
+    # An unknown key first: 'stpes:' is both an unknown key and a missing 'steps', and
+    # the unknown key is the one that says what to fix.
+    err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
     loc: Path_ = tuple(err["loc"])
     path: Path_ = ()
     for part in loc:  # union members add their type names to `loc`: keep the file's part
@@ -62,12 +76,7 @@ def error_for(
         )
         fields = model.model_fields if model else {}
         known = [n for n, f in fields.items() if not f.exclude]  # set by the loader, not users
-        near = difflib.get_close_matches(key, known, n=1)
-        guess = f" (did you mean {near[0]!r}?)" if near else ""
-        return PipelineSpecError(
-            f"{where}: unknown key {key!r} in {dotted(parent)}{guess}",
-            hint=f"allowed keys there: {', '.join(known)}" if known else HINT,
-        )
+        return unknown_key(where, key, parent, known)
     if err["type"] == "missing":
         return PipelineSpecError(
             f"{where}: {dotted(path)} is missing the required key {loc[-1]!r}", hint=HINT
@@ -87,4 +96,5 @@ __all__ = [
     "error_for",
     "line_of",
     "load_marked",
+    "unknown_key",
 ]

@@ -3,11 +3,16 @@
 `RolloutFollower.sync()` reads the model's active deployment and rebuilds the router when
 it changed (every replica does the same, so they all route alike). `check()` is the
 canary controller: each interval it judges the challenger against the SLO over the last
-window; on a violation it rolls traffic back to the champion *here first* (the router is
-replaced before the store is even written), then records the rollback, an audit event and
-an alert. When a step has been healthy for its duration it advances, and after the last
-step the alias moves to the challenger. Store updates are conditional on the step the
-decision was made at, so when several replicas decide at once only one write lands.
+window (or, while that window holds fewer than `min_requests`, over every request since
+the step began, so a low-traffic canary is judged and advances eventually); on a
+violation it rolls traffic back to the champion *here first* (the router is replaced
+before the store is even written), then records the rollback, an audit event and an
+alert. When a step has been healthy for its duration and has seen `min_requests`
+challenger requests it advances, and after the last step the alias moves to the
+challenger. Store updates are conditional on the step the decision was made at, so when
+several replicas decide at once only one write lands. While a step waits for requests,
+the controller notes their count with the deployment (`progress`, at most every
+`progress_every_s`), which is what `loopline deploy status` shows.
 
 The replica whose rollback landed raises the `canary_rolled_back` alert (critical) and
 notifies it through the model's alert sinks (the store, its monitors' webhooks) and any
@@ -27,11 +32,12 @@ from typing import Any
 from loopline.config import current_user
 from loopline.errors import LooplineError
 from loopline.serving._app import ScoringService
-from loopline.serving._health import Slo, canary_violations
+from loopline.serving._health import ArmStats, Slo, Window, canary_violations
 from loopline.serving._router import SingleRouter
 from loopline.serving._routers import router_for
 from loopline.serving._slot import ModelSlot, load_served
 from loopline.store import (
+    PROGRESS_ACTION,
     AlertChange,
     AlertSink,
     Deployment,
@@ -56,6 +62,36 @@ def slo_of(deployment: Deployment) -> Slo:
         min_requests=int(given.get("min_requests", base.min_requests)),
         window_s=float(given.get("window_s", base.window_s)),
     )
+
+
+def since(stats: ArmStats, start: float) -> Window:
+    """Every request `stats` holds from monotonic time `start` on (`window` counts from
+    `now - stats.window_s`, and nothing later than now exists)."""
+    return stats.window(now=start + stats.window_s)
+
+
+def step_started(d: Deployment) -> float:
+    """The monotonic time the deployment's current step began (its last recorded change)."""
+    return time.monotonic() - max(0.0, time.time() - d.updated_at)
+
+
+def waiting(d: Deployment, now: float | None = None) -> dict[str, Any] | None:
+    """Why an active canary's step has not advanced yet, from the deployment record: the
+    challenger requests a server noted since the step began (against `min_requests`) and
+    the seconds at this step (against the step's duration); None for other rollouts."""
+    if d.strategy != "canary" or d.status != "active":
+        return None
+    noted = d.params.get("progress") or {}
+    requests = int(noted.get("requests", 0)) if noted.get("step") == d.step else 0
+    elapsed = max(0.0, (time.time() if now is None else now) - d.updated_at)
+    return {
+        "step": d.step,
+        "steps": len(d.params.get("steps", [100])),
+        "requests": requests,
+        "min_requests": slo_of(d).min_requests,
+        "seconds": elapsed,
+        "step_duration_s": float(d.params.get("step_duration_s", 30)),
+    }
 
 
 def _runbook(d: Deployment) -> str:
@@ -83,6 +119,9 @@ class RolloutFollower:
         self.champion = champion
         self.poll_s = poll_s
         self.alert_sinks = list(alert_sinks)  # besides the model's own (see `model_sinks`)
+        self.progress_every_s = 2.0  # how often a waiting step's request count is noted
+        self._noted: tuple[int, int, int] | None = None  # (deployment, step, requests)
+        self._noted_at = 0.0
         self._deliveries: list[threading.Thread] = []
         self.deployment: Deployment | None = None
         self._challenger: ModelSlot | None = None
@@ -99,7 +138,10 @@ class RolloutFollower:
             t.join(5)
 
     def _key(self, d: Deployment | None) -> tuple[Any, ...] | None:
-        return None if d is None else (d.id, d.status, d.step, d.challenger_percent, str(d.params))
+        if d is None:
+            return None
+        params = {k: v for k, v in d.params.items() if k != "progress"}  # a note, not routing
+        return (d.id, d.status, d.step, d.challenger_percent, str(params))
 
     def sync(self) -> None:
         """Route as the store's active deployment says (all to the champion if none)."""
@@ -131,8 +173,18 @@ class RolloutFollower:
         if d is None or d.strategy != "canary" or d.status != "active":
             return
         slo = slo_of(d)
-        challenger = self.service.arm_stats("challenger").window()
-        champion = self.service.arm_stats("champion").window()
+        arms = self.service.arm_stats("challenger"), self.service.arm_stats("champion")
+        # Judged over the SLO's window; at low traffic, over every request since the step
+        # began (counted cumulatively), so `min_requests` is reached eventually.
+        now, began = time.monotonic(), step_started(d)
+        challenger, champion = (since(a, now - slo.window_s) for a in arms)
+        if challenger.requests >= slo.min_requests and began <= now - slo.window_s:
+            counted = challenger.requests  # the step holds the whole window: enough already
+        else:  # (the step's requests, counted only here: at high traffic that is costly)
+            this_step = since(arms[0], began)
+            counted = this_step.requests
+            if challenger.requests < slo.min_requests:
+                challenger, champion = this_step, since(arms[1], began)
         broken = canary_violations(challenger, champion, slo)
         store = open_metadata_store()
         if broken:
@@ -154,7 +206,8 @@ class RolloutFollower:
             return
         steps = [float(s) for s in d.params.get("steps", [100])]
         duration = float(d.params.get("step_duration_s", 30))
-        if time.time() - d.updated_at < duration or challenger.requests < slo.min_requests:
+        self._note_progress(store, d, counted, slo.min_requests)
+        if time.time() - d.updated_at < duration or counted < slo.min_requests:
             return
         if d.step + 1 < len(steps):
             store.update_deployment(
@@ -178,6 +231,32 @@ class RolloutFollower:
             if landed is not None:
                 self._resolve_rollback_alert(store, d)
         self.sync()
+
+    def _note_progress(
+        self, store: MetadataStore, d: Deployment, requests: int, least: int
+    ) -> None:
+        """Note the step's challenger requests with the deployment, for `deploy status`:
+        when the count changed, at most every `progress_every_s` (the first count that
+        reaches `least` at once, so the status never stops one short)."""
+        key = (d.id, d.step, requests)
+        done = self._noted is not None and self._noted[:2] == key[:2] and self._noted[2] >= least
+        if key == self._noted or done:
+            return  # unchanged, or this step's minimum already noted: nothing more to say
+        due = time.monotonic() - self._noted_at >= self.progress_every_s
+        if not due and requests < least:
+            return
+        try:
+            store.update_deployment(
+                d.id,
+                expected_step=d.step,
+                actor=current_user(),
+                action=PROGRESS_ACTION,
+                params={"progress": {"step": d.step, "requests": requests, "at": time.time()}},
+            )
+        except LooplineError:  # only a note: the decision does not depend on it
+            log.warning("could not note the progress of deployment #%s", d.id)
+            return
+        self._noted, self._noted_at = key, time.monotonic()
 
     def _raise_rollback_alert(self, store: MetadataStore, d: Deployment, reason: str) -> None:
         if not isinstance(store, MonitoringStore):
@@ -252,4 +331,4 @@ class RolloutFollower:
                 continue
 
 
-__all__ = ["RolloutFollower", "slo_of"]
+__all__ = ["RolloutFollower", "since", "slo_of", "step_started", "waiting"]

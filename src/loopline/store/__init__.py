@@ -6,6 +6,8 @@ from loopline.config import Settings, load_settings
 from loopline.store._artifacts import ArtifactStore, FsspecArtifactStore, sha256_file
 from loopline.store._base import MetadataStore, PointTuple
 from loopline.store._bounds import window_seconds
+from loopline.store._deploy_base import PROGRESS_ACTION
+from loopline.store._engine import NoStoreError, check_store_exists
 from loopline.store._governed import governed
 from loopline.store._monitoring_base import (
     AlertChange,
@@ -52,9 +54,12 @@ from loopline.store._sql import SqlMetadataStore, dumps_param
 from loopline.store._sql_registry import check_alias, check_model_name
 
 
-def open_metadata_store(settings: Settings | None = None) -> MetadataStore:
+def open_metadata_store(settings: Settings | None = None, *, create: bool = True) -> MetadataStore:
     """The metadata store the settings name: the team server when LOOPLINE_URL is set,
-    else SQLite under LOOPLINE_HOME (or LOOPLINE_DB_URL). Every call is role-checked."""
+    else SQLite under LOOPLINE_HOME (or LOOPLINE_DB_URL). Every call is role-checked.
+
+    `create=False` (read-only commands) raises `NoStoreError`, naming where it looked,
+    rather than creating a local store that does not exist yet."""
     settings = settings or load_settings()
     if settings.url:
         key = f"{settings.url}#{settings.token}"
@@ -64,6 +69,8 @@ def open_metadata_store(settings: Settings | None = None) -> MetadataStore:
             _OPEN[key] = remote_store(settings.url, settings.token)
         return _OPEN[key]
     if settings.db_url not in _OPEN:
+        if not create:
+            check_store_exists(settings.db_url, settings.home)
         # One engine (and one connection pool) per URL per process.
         _OPEN[settings.db_url] = governed(
             SqlMetadataStore(settings.db_url), FsspecArtifactStore(settings.artifacts_uri)
@@ -92,6 +99,7 @@ def reset_store_cache() -> None:
 
 
 __all__ = [
+    "PROGRESS_ACTION",
     "RUN_STATUSES",
     "AlertChange",
     "AlertRecord",
@@ -120,6 +128,7 @@ __all__ = [
     "MonitorRecord",
     "MonitorRunRecord",
     "MonitoringStore",
+    "NoStoreError",
     "Notification",
     "PointTuple",
     "RegisteredModel",

@@ -10,12 +10,14 @@ from loopline.store._records import Deployment
 
 STRATEGIES = ("canary", "shadow", "blue_green", "ab")
 DEPLOY_STATUSES = ("active", "completed", "stopped", "rolled_back")
+PROGRESS_ACTION = "deploy.progress"  # a controller's note of why a step waits (see below)
 DEPLOY_ACTIONS = (
     "deploy.step",
     "deploy.switch",
     "deploy.complete",
     "deploy.stop",
     "deploy.rollback",
+    PROGRESS_ACTION,
 )
 
 
@@ -61,4 +63,8 @@ class DeploymentStore(ABC):
     ) -> Deployment | None:
         """Change an active rollout if it is still at `expected_step` (so of several
         replicas only one advances or rolls it back); None if another got there first.
-        With `promote_alias`, the alias moves to the challenger in the same transaction."""
+        With `promote_alias`, the alias moves to the challenger in the same transaction.
+
+        `action="deploy.progress"` is a controller's note of why the step waits: only
+        `params["progress"]` is taken (kept as the params' "progress"), and it is no change
+        of the rollout, so it is not audited and does not restart the step's clock."""

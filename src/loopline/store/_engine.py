@@ -31,7 +31,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import event
 
-from loopline.errors import StoreUnavailableError
+from loopline.errors import NotFoundError, StoreUnavailableError
 
 # Execution option that makes a transaction take SQLite's write lock at BEGIN. Without it
 # a reader that later writes can fail with SQLITE_BUSY at once (lock upgrade deadlock)
@@ -114,6 +114,27 @@ def _sqlite_path(url: sa.URL) -> Path | None:
     if not db or db == ":memory:" or db.startswith("file:"):
         return None
     return Path(db)
+
+
+class NoStoreError(NotFoundError):
+    """A read-only command found no store where the settings point: nothing is created."""
+
+    code = "no_store"
+
+
+def check_store_exists(url: str, home: Path) -> None:
+    """`NoStoreError` naming where it looked when `url` is a local SQLite file not created
+    yet (a server database exists or fails on its own, and is never created here)."""
+    try:
+        path = _sqlite_path(sa.make_url(url)) if url.startswith("sqlite") else None
+    except sa.exc.ArgumentError:
+        return  # `create_engine` says what is wrong with the URL
+    if path is None or path.exists():
+        return
+    where = home if path.parent.resolve() == home.resolve() else path
+    raise NoStoreError(
+        f"no Loopline store at {where.resolve()} (set LOOPLINE_HOME or run from your project)"
+    )
 
 
 def _check_writable(path: Path, url: str) -> None:
@@ -252,4 +273,13 @@ def _forget_pools_after_fork() -> None:
 os.register_at_fork(after_in_child=_forget_pools_after_fork)
 
 
-__all__ = ["CONTROL", "WRITE", "create_engine", "lock", "lock_control", "lock_key"]
+__all__ = [
+    "CONTROL",
+    "WRITE",
+    "NoStoreError",
+    "check_store_exists",
+    "create_engine",
+    "lock",
+    "lock_control",
+    "lock_key",
+]

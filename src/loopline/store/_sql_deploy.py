@@ -13,7 +13,13 @@ from loopline.store import _protocol as protocol
 from loopline.store import _schema as t
 from loopline.store._audit import append_audit
 from loopline.store._bounds import check_document, check_text
-from loopline.store._deploy_base import DEPLOY_ACTIONS, DEPLOY_STATUSES, STRATEGIES, DeploymentStore
+from loopline.store._deploy_base import (
+    DEPLOY_ACTIONS,
+    DEPLOY_STATUSES,
+    PROGRESS_ACTION,
+    STRATEGIES,
+    DeploymentStore,
+)
 from loopline.store._records import Deployment
 from loopline.store._sql_promotion import SqlPromotionStore
 from loopline.store._sql_registry import check_alias
@@ -195,6 +201,25 @@ class SqlDeploymentStore(SqlPromotionStore, DeploymentStore):
         with self._engine.begin() as conn:
             return self._deployment(conn, D.model_id == self._model_id(conn, model))
 
+    def _note_progress(
+        self, deployment_id: int, expected_step: int, params: Mapping[str, Any] | None
+    ) -> Deployment | None:
+        """Keep `params["progress"]` with the active rollout at `expected_step`: no audit
+        event and no new `updated_at` (the step's clock), and no other params key changes."""
+        progress = dict((params or {}).get("progress") or {})
+        check_document("deployment progress", progress)
+        with self._control_engine.begin() as conn:
+            found = self._deployment(conn, D.id == deployment_id)
+            if not found:
+                raise NotFoundError(f"deployment #{deployment_id} does not exist", hint="")
+            merged = {**found[0].params, "progress": progress}
+            changed = conn.execute(
+                sa.update(t.deployments)
+                .where(D.id == deployment_id, D.status == _ACTIVE, D.step == expected_step)
+                .values(params=merged)
+            ).rowcount
+            return self._deployment(conn, D.id == deployment_id)[0] if changed == 1 else None
+
     def update_deployment(
         self,
         deployment_id: int,
@@ -210,6 +235,14 @@ class SqlDeploymentStore(SqlPromotionStore, DeploymentStore):
         promote_alias: bool = False,
     ) -> Deployment | None:
         _check_choice("action", action, DEPLOY_ACTIONS)
+        if action == PROGRESS_ACTION:
+            others = (status, step, challenger_percent, reason)
+            if any(v is not None for v in others) or promote_alias:
+                raise InvalidInputError(
+                    "a deploy.progress update changes nothing but the progress note",
+                    hint="pass params={'progress': {...}} only",
+                )
+            return self._note_progress(deployment_id, expected_step, params)
         _check_choice("status", status, DEPLOY_STATUSES)
         _check_percent(challenger_percent)
         check_document("deployment params", params)
