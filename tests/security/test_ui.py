@@ -178,9 +178,9 @@ def test_the_shared_yaml_reader_refuses_alias_bombs_and_deep_documents() -> None
 
 
 def _contract(text: str) -> object:
-    from loopline.data._yaml import parse_contract
+    from loopline.data import Contract
 
-    return parse_contract(text, "bomb.yaml")
+    return Contract.from_yaml_text(text, "bomb.yaml")
 
 
 def test_a_bad_monitor_window_is_an_error_on_its_card_only(

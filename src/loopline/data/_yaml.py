@@ -134,11 +134,4 @@ def dump_yaml(data: dict[str, Any]) -> str:
     return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
 
 
-def parse_contract(text: str, source: str = "<contract>") -> Any:
-    """Kept for tests/security/test_ui.py; use `Contract.from_yaml_text` (then remove)."""
-    from loopline.data._contract import Contract
-
-    return Contract.from_yaml_text(text, source)
-
-
 __all__ = ["dump_yaml", "load_model_file", "parse_model"]

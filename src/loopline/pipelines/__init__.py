@@ -8,9 +8,9 @@ result = run_pipeline(spec, params={"week": 3}, trigger="schedule")
 result.promotion, result.promotion_reason      # "rejected", "staging: v4 gate failed: …"
 """
 
+from loopline._cron import Cron, cron_matches, describe_cron, next_fire, parse_cron
 from loopline.pipelines._cache import StepCache, StoredOutput
 from loopline.pipelines._ci import PROVIDERS, ci_workflow, write_ci_workflow
-from loopline.pipelines._cron import Cron, cron_matches, describe_cron, next_fire, parse_cron
 from loopline.pipelines._data import load_dataset, publish_dataset
 from loopline.pipelines._diagram import DIAGRAM_FORMATS, diagram_graph, render_diagram
 from loopline.pipelines._load import load_pipeline, parse_pipeline

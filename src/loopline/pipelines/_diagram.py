@@ -10,8 +10,8 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 
+from loopline._cron import describe_cron
 from loopline.errors import ConfigError, InvalidInputError
-from loopline.pipelines._cron import describe_cron
 from loopline.pipelines._spec import PipelineSpec
 
 DIAGRAM_FORMATS = ("mermaid", "dot", "svg", "png")

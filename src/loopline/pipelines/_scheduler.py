@@ -16,9 +16,9 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from loopline._cron import describe_cron, parse_cron
 from loopline.config import current_user
 from loopline.errors import LooplineError
-from loopline.pipelines._cron import describe_cron, parse_cron
 from loopline.pipelines._load import load_pipeline
 from loopline.pipelines._results import PipelineResult
 from loopline.pipelines._runner import run_pipeline

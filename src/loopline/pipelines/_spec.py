@@ -12,9 +12,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from loopline._cron import parse_cron
 from loopline.errors import InvalidInputError
 from loopline.gates import GatePolicy
-from loopline.pipelines._cron import parse_cron
 
 BUILTINS = ("validate", "register", "promote")
 BUILTIN_OUTPUTS = {"validate": ["data", "report"], "register": ["version"], "promote": ["version"]}

@@ -19,7 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 import loopline
 from loopline.config import Settings, load_settings
 from loopline.errors import ConfigError, ConflictError, InvalidInputError, LooplineError
-from loopline.ops._roles import authorize, current_principal
+from loopline.identity import authorize, current_principal
 from loopline.server._artifact_routes import artifact_router
 from loopline.server._middleware import (
     AuthMiddleware,

@@ -20,7 +20,7 @@ from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
 from loopline.errors import InvalidInputError, NotFoundError
-from loopline.ops._roles import authorize
+from loopline.identity import authorize
 from loopline.store import ArtifactStore
 
 _SHA = re.compile(r"^[0-9a-f]{64}$")

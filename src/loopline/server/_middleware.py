@@ -26,7 +26,7 @@ from loopline.errors import (
     PayloadTooLargeError,
     RateLimitedError,
 )
-from loopline.ops._roles import Principal, acting_as
+from loopline.identity import Principal, acting_as
 from loopline.ops._tokens import authenticate
 
 # Paths anyone may read: liveness, and the published API description.

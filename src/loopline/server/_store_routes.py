@@ -17,7 +17,7 @@ from fastapi import APIRouter, Path, Query
 from pydantic import ConfigDict, Field, create_model
 
 from loopline.errors import AuthenticationError
-from loopline.ops._roles import current_principal
+from loopline.identity import current_principal
 from loopline.store import MetadataStore
 from loopline.store._operations import OPERATIONS, Operation, server_filled, signature
 

@@ -3,10 +3,12 @@ with request validation, prediction capture, Prometheus metrics and hot swaps.""
 
 from loopline.serving._app import ScoringService
 from loopline.serving._capture import PredictionCapture, read_capture
-from loopline.serving._codecs import decode_mlflow, decode_oip, encode_mlflow, encode_oip
+from loopline.serving._codecs import decode_mlflow, encode_mlflow
 from loopline.serving._deploy import STRATEGIES, deploy, finish, rollback_deployment, switch
 from loopline.serving._endpoints import create_app
 from loopline.serving._health import ArmStats, Slo, canary_violations
+from loopline.serving._oip import decode_oip
+from loopline.serving._oip_out import encode_oip
 from loopline.serving._rollout import RolloutFollower
 from loopline.serving._router import Route, SingleRouter, TrafficRouter, bucket
 from loopline.serving._routers import BlueGreenRouter, ShadowRouter, SplitRouter, router_for

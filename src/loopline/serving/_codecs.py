@@ -304,19 +304,13 @@ def check_finite(frame: pd.DataFrame) -> None:
                 )
 
 
-# The Open Inference Protocol's codecs live in _oip.py (which uses the helpers above).
-from loopline.serving._oip import decode_oip  # noqa: E402
-from loopline.serving._oip_out import encode_oip  # noqa: E402
-
 __all__ = [
     "MAX_COLUMNS",
     "MAX_JSON_DEPTH",
     "MLFLOW_KEYS",
     "check_finite",
     "decode_mlflow",
-    "decode_oip",
     "encode_mlflow",
-    "encode_oip",
     "estimate_mlflow_rows",
     "estimate_oip_rows",
     "load_json",

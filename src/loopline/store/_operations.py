@@ -23,7 +23,7 @@ from typing import Any
 
 from loopline.store._base import MetadataStore
 
-# An action of None means "depends on the alias argument" (see ops._roles.alias_action).
+# An action of None means "depends on the alias argument" (see loopline.identity.alias_action).
 ALIAS_DEPENDENT = None
 
 

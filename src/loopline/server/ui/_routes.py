@@ -39,7 +39,7 @@ from loopline.errors import (
     LooplineError,
     PermissionDeniedError,
 )
-from loopline.ops._roles import (
+from loopline.identity import (
     PERMISSIONS,
     Principal,
     authorize,
