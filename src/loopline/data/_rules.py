@@ -198,6 +198,12 @@ def _unique(v: View, name: str) -> Outcome:
         low, high = v.extremes()
         if _dense_unique(a, int(low), int(high)):
             return Outcome("unique", name, expect, True, 0)
+        # Sparse ids: NumPy's (SIMD) sort and one neighbour comparison prove uniqueness in
+        # ~9 ms per million rows, where hashing (`duplicated`) takes ~50; the hash is only
+        # needed to name the repeating rows when there are some.
+        ordered = np.sort(a)
+        if not bool(np.any(ordered[1:] == ordered[:-1])):
+            return Outcome("unique", name, expect, True, 0)
     if v.exclude is not None:
         s = s.where(~v.exclude)
     dup = s.duplicated(keep=False).to_numpy(dtype=bool)
