@@ -30,6 +30,8 @@ def looked_at(folder: Path) -> str:
         ("deploy", "list", "churn"),
         ("data", "versions", "churn-feed"),
         ("dora",),
+        ("monitor", "alerts"),  # found by the tryout: these five created .loopline/
+        ("monitor", "retrains"),
     ],
 )
 def test_a_listing_outside_a_project_says_where_it_looked(command: tuple[str, ...]) -> None:
@@ -48,6 +50,10 @@ def test_a_listing_outside_a_project_says_where_it_looked(command: tuple[str, ..
         ("models", "history", "churn"),
         ("deploy", "status", "churn"),
         ("models", "policy", "show", "churn", "production"),
+        ("models", "lineage", "models:/churn@production"),
+        ("monitor", "slo", "models:/churn@production"),
+        ("audit", "verify"),
+        ("audit", "export"),
     ],
 )
 def test_asking_for_one_object_outside_a_project_is_exit_2(command: tuple[str, ...]) -> None:

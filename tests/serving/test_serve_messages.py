@@ -32,6 +32,18 @@ def test_wrong_alias_prints_no_serving_line(production: ModelVersion) -> None:
     p = run_cli("serve", "models:/churn@staging", "--port", str(free_port()))
     assert p.returncode == 2 and "serving" not in p.stdout, p.stdout
     assert "no alias 'staging'" in p.stderr, p.stderr
+    assert "churn has aliases: production; promote a version first" in p.stderr, p.stderr
+
+
+def test_an_alias_typo_gets_did_you_mean_not_an_invitation_to_create_it(
+    production: ModelVersion,
+) -> None:
+    """Finding (tryout): `serve models:/churn@prodution` said "promote a version first:
+    loopline models promote churn N --to prodution", i.e. create the misspelled alias."""
+    p = run_cli("serve", "models:/churn@prodution", "--port", str(free_port()))
+    assert p.returncode == 2 and "serving" not in p.stdout, p.stdout
+    assert "no alias 'prodution'" in p.stderr and "did you mean 'production'?" in p.stderr
+    assert "--to prodution" not in p.stderr, p.stderr
 
 
 def test_serving_line_comes_once_the_model_is_loaded(production: ModelVersion) -> None:

@@ -24,8 +24,11 @@ def verify(
     """Recompute the hash chain; exit 1 and name the first bad event if it is broken."""
     import json
 
+    from loopline.cli._context import store
     from loopline.errors import InvalidInputError
     from loopline.ops import verify_audit
+
+    store(reap=False)  # outside a project: says where it looked, creates nothing
 
     exported = None
     if against is not None:
@@ -54,7 +57,10 @@ def export(
     out: Annotated[Path | None, typer.Option("-o", help="File to write (default stdout)")] = None,
 ) -> None:
     """Every audit event as JSON Lines, for auditors."""
+    from loopline.cli._context import store
     from loopline.ops import export_audit
+
+    store(reap=False)  # outside a project: says where it looked, creates nothing
 
     if out is None:
         export_audit(sys.stdout)

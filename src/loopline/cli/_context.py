@@ -23,6 +23,8 @@ _LISTINGS = {
     ("deploy", "list"),
     ("data", "versions"),
     ("dora",),
+    ("monitor", "alerts"),
+    ("monitor", "retrains"),
 }
 _LOOKUPS = {
     ("runs", "show"),
@@ -33,6 +35,10 @@ _LOOKUPS = {
     ("models", "card"),
     ("deploy", "status"),
     ("models", "policy", "show"),
+    ("models", "lineage"),
+    ("monitor", "slo"),
+    ("audit", "verify"),
+    ("audit", "export"),
 }
 
 

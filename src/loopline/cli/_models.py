@@ -338,8 +338,10 @@ def evaluations(name: str, version: int, wide: WideOpt = False, as_json: JsonOpt
 @app.command("lineage")
 def lineage(uri: str, as_json: JsonOpt = False) -> None:
     """Which data, code and approvals made the version URI points at."""
+    from loopline.cli._context import store
     from loopline.registry import lineage as get_lineage
 
+    store(reap=False)  # outside a project: says where it looked, creates nothing
     info = get_lineage(uri)
     if as_json:
         print_json(info)

@@ -237,10 +237,10 @@ def alerts(
     as_json: JsonOpt = False,
 ) -> None:
     """Open alerts (one per rule and model), newest first."""
+    from loopline.cli._context import store
     from loopline.monitoring import monitoring_store
-    from loopline.store import open_metadata_store
 
-    found = monitoring_store(open_metadata_store()).list_alerts(
+    found = monitoring_store(store(reap=False)).list_alerts(
         model=model, status=None if show_all else "open"
     )
     if as_json:
@@ -262,8 +262,10 @@ def alerts(
 @app.command("slo")
 def slo(uri: UriArg, as_json: JsonOpt = False) -> None:
     """SLO status per window and error-budget burn (objectives: `monitor run --slo`)."""
+    from loopline.cli._context import store
     from loopline.monitoring import SLO, MonitorConfig, monitor_for, slo_report, stored_history
 
+    store(reap=False)  # outside a project: says where it looked, creates nothing
     cfg = MonitorConfig.from_record(monitor_for(uri))
     rep = slo_report(stored_history(uri), SLO.parse(cfg.slo))
     if as_json:
@@ -355,10 +357,10 @@ def retrains(
     as_json: JsonOpt = False,
 ) -> None:
     """Retrain requests the triggers recorded (one pending per model)."""
+    from loopline.cli._context import store
     from loopline.monitoring import monitoring_store
-    from loopline.store import open_metadata_store
 
-    found = monitoring_store(open_metadata_store()).list_retrain_requests(model=model)
+    found = monitoring_store(store(reap=False)).list_retrain_requests(model=model)
     if as_json:
         print_json([r.as_dict() for r in found])
         return

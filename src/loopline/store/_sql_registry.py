@@ -249,9 +249,12 @@ class SqlRegistryStore(RegistryStore):
                 .where(t.model_aliases.c.model_id == mid, t.model_aliases.c.alias == alias)
             ).first()
             if row is None:
+                held = conn.execute(
+                    sa.select(t.model_aliases.c.alias).where(t.model_aliases.c.model_id == mid)
+                ).scalars()
                 raise NotFoundError(
                     f"model {model!r} has no alias {alias!r}",
-                    hint=f"promote a version first: loopline models promote {model} N --to {alias}",
+                    hint=_missing_alias_hint(model, alias, sorted(held)),
                 )
             return self._versions(conn, model, [row])[0]
 
@@ -280,3 +283,15 @@ class SqlRegistryStore(RegistryStore):
                 after=dict(card),
             )
             return self._versions(conn, model, [self._version_row(conn, model, version)])[0]
+
+
+def _missing_alias_hint(model: str, alias: str, held: list[str]) -> str:
+    """A typo gets the alias it was probably meant to be; otherwise what the model has and
+    how to create the asked-for one."""
+    import difflib
+
+    near = difflib.get_close_matches(alias, held, n=1)
+    if near:
+        return f"did you mean {near[0]!r}? {model} has aliases: {', '.join(held)}"
+    have = f"{model} has aliases: {', '.join(held)}; " if held else ""
+    return f"{have}promote a version first: loopline models promote {model} N --to {alias}"
