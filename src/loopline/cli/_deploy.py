@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from loopline.cli._context import store
-from loopline.cli._output import console, print_json, table, when
+from loopline.cli._output import Col, console, print_json, table, when
 
 if TYPE_CHECKING:
     from loopline.store import Deployment
@@ -151,7 +151,13 @@ def rollback(model: str, reason: Annotated[str | None, typer.Option()] = None) -
 
 
 @app.command("list")
-def list_(model: str, as_json: JsonOpt = False) -> None:
+def list_(
+    model: str,
+    wide: Annotated[
+        bool, typer.Option("--wide", help="Every column, unwrapped, however wide the terminal.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
     """Every rollout of MODEL."""
     rows = store(reap=False).list_deployments(model)
     if as_json:
@@ -159,7 +165,16 @@ def list_(model: str, as_json: JsonOpt = False) -> None:
         return
     table(
         f"{model} deployments",
-        ["#", "strategy", "status", "champion", "challenger", "%", "started", "reason"],
+        [
+            Col("#", key=True, justify="right"),
+            Col("strategy", key=True),
+            Col("status", key=True),
+            Col("champion", key=True),
+            Col("challenger", key=True),
+            Col("%", key=True, justify="right"),
+            Col("started", drop=1),
+            Col("reason", text=True, max_width=40),
+        ],
         [
             [
                 d.id,
@@ -173,6 +188,7 @@ def list_(model: str, as_json: JsonOpt = False) -> None:
             ]
             for d in rows
         ],
+        wide=wide,
     )
 
 
