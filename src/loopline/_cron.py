@@ -111,6 +111,14 @@ def _number(token: str, spec: tuple[str, int, int, tuple[str, ...]], expr: str) 
     return int(token)
 
 
+def _parses(expr: str) -> bool:
+    try:
+        CronSim(expr, datetime(2000, 1, 1))
+    except CronSimError:
+        return False
+    return True
+
+
 def _explain(fields: list[str], index: int, expr: str) -> NoReturn:
     """Why cronsim refused field `index`: find the part it refuses, say what is wrong with it."""
     spec = _FIELDS[index]
@@ -118,11 +126,8 @@ def _explain(fields: list[str], index: int, expr: str) -> NoReturn:
     for part in fields[index].split(","):
         alone = ["*"] * 5
         alone[index] = part
-        try:
-            CronSim(" ".join(alone), datetime(2000, 1, 1))
+        if _parses(" ".join(alone)):
             continue
-        except CronSimError:
-            pass
         base, slash, step = part.partition("/")
         if slash and not (step.isdigit() and int(step) > 0):
             message = f"{name} step {step!r} must be a positive number"

@@ -62,7 +62,7 @@ def validate_cmd(
     report.source = str(file)
     written = []
     if quarantine is not None:
-        from loopline.data._quarantine import check_quarantine
+        from loopline.data import check_quarantine
 
         check_quarantine(report, quarantine)  # refuses before writing an empty file
         written.append(f"quarantine: {report.write_quarantine(df, quarantine)}")

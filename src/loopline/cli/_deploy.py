@@ -20,7 +20,7 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")
 
 def _show(d: Deployment, as_json: bool, *, wait: bool = False) -> None:
     """One line for the rollout; with `wait`, a canary's step and what it waits for."""
-    from loopline.serving._rollout import waiting
+    from loopline.serving import waiting
 
     pending = waiting(d) if wait else None
     if as_json:

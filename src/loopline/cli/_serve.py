@@ -51,9 +51,8 @@ def serve(
 ) -> None:
     """Serve a registered model over HTTP (MLflow /invocations, OIP v2, /metrics)."""
     from loopline.config import load_settings
+    from loopline.serving import build_app, check_port, load_served, serving_tokens
     from loopline.serving import serve as run
-    from loopline.serving._server import build_app, check_port, serving_tokens
-    from loopline.serving._slot import load_served
 
     # The options become settings, so that every worker process reads the same values.
     if batch_max_size is not None:

@@ -25,6 +25,7 @@ from loopline.data._infer import infer_contract
 from loopline.data._io import read_table, write_table
 from loopline.data._labels import leakage_suspects, train_test_overlap
 from loopline.data._profile import as_frame, fingerprint, profile, schema_of
+from loopline.data._quarantine import check_quarantine
 from loopline.data._report import RuleResult, ValidationReport
 from loopline.data._validate import accepted_row_counts, validate
 
@@ -46,6 +47,7 @@ __all__ = [
     "ValidationReport",
     "accepted_row_counts",
     "as_frame",
+    "check_quarantine",
     "fingerprint",
     "infer_contract",
     "leakage_suspects",

@@ -43,6 +43,16 @@ class _Report(Protocol):
     def summary(self) -> str: ...
 
 
+def _edges(values: np.ndarray) -> np.ndarray:
+    """Histogram edges: `_BINS` equal bins, or one when the span is too narrow for float64
+    to split (large integer ids a few units apart: NumPy refuses 20 "finite-sized" bins)."""
+    try:
+        return np.histogram_bin_edges(values, bins=_BINS)
+    except ValueError:
+        lo, hi = float(values.min()), float(values.max())
+        return np.array([lo, hi if hi > lo else np.nextafter(lo, np.inf)])
+
+
 def chart_data(
     series: pd.Series, failing: np.ndarray, numbers: np.ndarray | None
 ) -> dict[str, Any]:
@@ -52,7 +62,7 @@ def chart_data(
     if numbers is not None:
         finite = np.isfinite(numbers)
         if finite.any():
-            edges = np.histogram_bin_edges(numbers[finite], bins=_BINS)
+            edges = _edges(numbers[finite])
             return {
                 "kind": "histogram",
                 "edges": edges.tolist(),

@@ -9,10 +9,17 @@ from loopline.serving._endpoints import create_app
 from loopline.serving._health import ArmStats, Slo, canary_violations
 from loopline.serving._oip import decode_oip
 from loopline.serving._oip_out import encode_oip
-from loopline.serving._rollout import RolloutFollower
+from loopline.serving._rollout import RolloutFollower, waiting
 from loopline.serving._router import Route, SingleRouter, TrafficRouter, bucket
 from loopline.serving._routers import BlueGreenRouter, ShadowRouter, SplitRouter, router_for
-from loopline.serving._server import ServingRuntime, build_app, build_service, serve
+from loopline.serving._server import (
+    ServingRuntime,
+    build_app,
+    build_service,
+    check_port,
+    serve,
+    serving_tokens,
+)
 from loopline.serving._slot import AliasWatcher, ModelSlot, Served, load_served
 
 __all__ = [
@@ -36,6 +43,7 @@ __all__ = [
     "build_app",
     "build_service",
     "canary_violations",
+    "check_port",
     "create_app",
     "decode_mlflow",
     "decode_oip",
@@ -48,5 +56,7 @@ __all__ = [
     "rollback_deployment",
     "router_for",
     "serve",
+    "serving_tokens",
     "switch",
+    "waiting",
 ]
