@@ -12,9 +12,14 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+# numpy dtype.kind -> kind; timedelta, complex and bytes are "other", as below
+_NUMPY = {"b": "bool", "i": "int", "u": "int", "f": "float", "M": "datetime", "O": "object"}
+
 
 def kind_of(dtype: Any) -> str:
     """int | float | bool | string | category | datetime | object | other."""
+    if isinstance(dtype, np.dtype):  # the common case, without pandas' generic type tests
+        return _NUMPY.get(dtype.kind, "other")
     if isinstance(dtype, pd.CategoricalDtype):
         return "category"
     if isinstance(dtype, pd.StringDtype):

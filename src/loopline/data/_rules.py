@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 
 from loopline.data._contract import Column
 from loopline.data._dtypes import check_dtype
-from loopline.data._view import View, is_null
+from loopline.data._view import BLOCK, View, is_null
 
 
 @dataclass
@@ -187,13 +187,22 @@ def _dense_unique(a: np.ndarray, low: int, high: int) -> bool:
     return int(np.count_nonzero(seen)) == a.size
 
 
+def _ascending(a: np.ndarray, probe: int = 1024) -> bool:
+    """True if every value is greater than the one before. The first `probe` values answer
+    for shuffled ids without a pass over the whole column."""
+    head = a[:probe]
+    if not bool(np.all(head[1:] > head[:-1])):
+        return False
+    return a.size <= probe or bool(np.all(a[1:] > a[:-1]))
+
+
 def _unique(v: View, name: str) -> Outcome:
     expect = f"{name} unique"
     why = "{n} rows repeat a value another row has"
     s = v.series
     if v.kind == "int" and isinstance(s.dtype, np.dtype) and v.exclude is None:
         a = v.array()
-        if a.size < 2 or bool(np.all(a[1:] > a[:-1])):  # sorted ids: one comparison pass
+        if _ascending(a):  # sorted ids: one comparison pass
             return Outcome("unique", name, expect, True, 0)
         low, high = v.extremes()
         if _dense_unique(a, int(low), int(high)):
@@ -210,12 +219,14 @@ def _unique(v: View, name: str) -> Outcome:
     return _result("unique", name, expect, dup & v.valid(), why)
 
 
-def evaluate_column(name: str, series: pd.Series, spec: Column) -> list[Outcome]:
-    """Every rule of one column, sharing one view of its values."""
+def evaluate_column(
+    name: str, series: pd.Series, spec: Column, block: int | None = BLOCK
+) -> list[Outcome]:
+    """Every rule of one column, sharing one view of its values (`block`: see `min_max`)."""
     out: list[Outcome] = []
     exclude = None
     values = series
-    base = View(series)
+    base = View(series, block=block)
     if spec.dtype is not None:
         # With an allowed set, the distinct values are needed anyway: let them answer the type.
         check = check_dtype(series, spec.dtype, base if spec.allowed is not None else None)
@@ -242,7 +253,7 @@ def evaluate_column(name: str, series: pd.Series, spec: Column) -> list[Outcome]
         exclude = check.bad
         if check.coerced is not None:
             values = check.coerced
-    v = base if values is series and exclude is None else View(values, exclude)
+    v = base if values is series and exclude is None else View(values, exclude, block)
     nulls = base.null_count()
     n = len(series)
     if not spec.nullable:

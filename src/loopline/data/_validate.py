@@ -144,7 +144,8 @@ def _map_columns(jobs: list[tuple[str, pd.Series, Column]], n: int) -> list[list
             _POOL = ThreadPoolExecutor(WORKERS, thread_name_prefix="loopline-validate")
     # Text columns (a hash pass) go first so no core is left with a long one at the end.
     order = sorted(range(len(jobs)), key=lambda i: _cheap(jobs[i][1]))
-    futures = {i: _POOL.submit(evaluate_column, *jobs[i]) for i in order}
+    # Whole-column reductions in the pool (block=None): see `min_max` for why.
+    futures = {i: _POOL.submit(evaluate_column, *jobs[i], None) for i in order}
     return [futures[i].result() for i in range(len(jobs))]
 
 

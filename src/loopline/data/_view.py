@@ -1,7 +1,7 @@
 """One column as the rules see it: its storage, and cheap summaries computed once and shared.
 
 The summaries are chosen so that a column that passes needs no per-row mask at all: min and
-max (two reductions, and NaN in them says "there are nulls"), the null count (free for Arrow
+max (one sweep, and NaN in them says "there are nulls"), the null count (free for Arrow
 and integer storage), and the distinct values (one hash pass, which answers the type, null and
 allowed-set questions of a text column together).
 """
@@ -23,9 +23,51 @@ def is_null(value: Any) -> bool:
     return value is None or value is pd.NA or value is pd.NaT or value != value
 
 
+# Rows per block of `min_max`: 512 KiB of float64, so the block is still in the core's L2
+# cache when the second reduction reads it. Measured on 1M-row float64 columns that are not
+# in cache: 0.80 ms per column for min + max in blocks, 0.96 ms for two whole-column passes
+# (pyarrow.compute.min_max, one pass, takes 3.3 ms: it is not vectorised for doubles).
+# Only for a column checked inline: on the column pool every block's two reductions hand the
+# GIL back and forth with the other workers, which cost more than the cache saves (2 cores:
+# 42 ms vs 40.5 for the 1M x 26 benchmark frame), so pool workers pass `block=None`.
+BLOCK = 1 << 16
+
+
+def min_max(a: np.ndarray, block: int | None = BLOCK) -> tuple[Any, Any, int]:
+    """(min, max, NaN count) of a numeric array, in one sweep over memory.
+
+    NaN is skipped: min and max are NaN only when every value is (or there are none). Each
+    block costs two NumPy reductions; a block holding NaN (a null, once the rules see it)
+    takes the NaN-skipping ones and is counted, so a clean column pays nothing for that.
+    """
+    if a.size == 0:
+        return np.nan, np.nan, 0
+    lows, highs, nans = [], [], 0
+    floating = a.dtype.kind == "f"
+    step = block or a.size
+    for start in range(0, a.size, step):
+        part = a[start : start + step]
+        low = part.min()
+        if floating and np.isnan(low):  # min propagates NaN: only now look for the NaNs
+            lows.append(np.fmin.reduce(part))
+            highs.append(np.fmax.reduce(part))
+            nans += int(np.count_nonzero(np.isnan(part)))
+        else:
+            lows.append(low)
+            highs.append(part.max())
+    if len(lows) == 1:
+        return lows[0], highs[0], nans
+    if floating:
+        return np.fmin.reduce(np.array(lows)), np.fmax.reduce(np.array(highs)), nans
+    return np.array(lows).min(), np.array(highs).max(), nans
+
+
 class View:
-    def __init__(self, series: pd.Series, exclude: np.ndarray | None = None) -> None:
+    def __init__(
+        self, series: pd.Series, exclude: np.ndarray | None = None, block: int | None = BLOCK
+    ) -> None:
         self.series = series
+        self.block = block  # rows per `min_max` block; None: whole-column reductions
         self.kind = kind_of(series.dtype)
         self.exclude = exclude  # rows a failed dtype rule already counts
         self.numpy = isinstance(series.dtype, np.dtype)
@@ -46,8 +88,10 @@ class View:
 
     def arrow(self) -> pa.ChunkedArray | None:
         """Zero-copy Arrow view of Arrow-backed text; None for any other storage."""
+        if self.kind != "string":
+            return None
         proto = getattr(self.series.array, "__arrow_array__", None)
-        if self.kind == "string" and callable(proto):
+        if callable(proto):
             arr = proto()
             return arr if isinstance(arr, pa.ChunkedArray) else pa.chunked_array([arr])
         return None
@@ -55,21 +99,10 @@ class View:
     def extremes(self) -> tuple[Any, Any]:
         """(min, max) of the non-null numbers; NaN when there are none."""
         if self._extremes is None:
-            a = self.array()
-            if a.size == 0:
-                self._extremes = (np.nan, np.nan)
-            elif a.dtype.kind != "f":
-                self._extremes = (a.min(), a.max())
-            else:
-                low = a.min()  # NaN propagates: a clean column is done in two reductions
-                if np.isnan(low):
-                    self._extremes = (np.fmin.reduce(a), np.fmax.reduce(a))
-                    if self.numpy:
-                        self._nulls = int(np.count_nonzero(np.isnan(a)))
-                else:
-                    self._extremes = (low, a.max())
-                    if self.numpy:
-                        self._nulls = 0
+            low, high, nans = min_max(self.array(), self.block)
+            self._extremes = (low, high)
+            if self.numpy and self.kind == "float":
+                self._nulls = nans
         return self._extremes
 
     def distinct(self) -> Any:
@@ -114,4 +147,4 @@ class View:
         return mask & ~self.exclude if self.exclude is not None else mask
 
 
-__all__ = ["View", "is_null"]
+__all__ = ["BLOCK", "View", "is_null", "min_max"]
