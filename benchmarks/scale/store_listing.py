@@ -11,7 +11,8 @@ schema, untimed), times through the store API, median of 7 after one warm-up:
 - `runs list`: the newest 50 runs of the experiment (the CLI's default listing);
 - `runs list --sort 'metric.auc desc'`: the 50 best by their latest `auc`.
 Then 6 runs holding 1.2M points (the default listing, which must not read point histories),
-and `models show`'s store call (`list_versions`) at 10, 100 and 1,000 versions.
+and `models show`'s store call (`list_versions`: its default page, the newest 50) at 10, 100
+and 1,000 versions, beside every version (`list_versions(limit=None)`, labelled "all").
 Prints a markdown table and one JSON line.
 """
 
@@ -35,6 +36,7 @@ import sqlalchemy as sa
 from loopline import __version__
 from loopline.store import Lineage, SqlMetadataStore
 from loopline.store import _schema as t
+from loopline.store._chunks import CHUNK_COLUMNS, split
 
 POINTS = 40
 REPS = 7  # median of this many calls after a warm-up (the harness's --reps is not used)
@@ -72,15 +74,27 @@ def fill_runs(store: SqlMetadataStore, n_runs: int, points: int, have: int) -> N
                     for i, rid in enumerate(ids)
                 ],
             )
-            rows = [
-                {"run_id": rid, "key": key, "value": float(v), "step": s, "timestamp": now + s}
+            batches = {
+                rid: [
+                    (key, float(v), s, now + s)
+                    for s, v in enumerate(rng.uniform(size=points // 2))
+                    for key in ("auc", "loss")
+                ]
                 for rid in ids
-                for s, v in enumerate(rng.uniform(size=points // 2))
-                for key in ("auc", "loss")
+            }
+            # the history as the store writes it: one chunk per run and key
+            chunks = [
+                dict(zip(CHUNK_COLUMNS, c.row(rid), strict=True))
+                for rid, batch in batches.items()
+                for c in split(batch)
             ]
-            conn.execute(sa.insert(t.metrics), rows)
-            last = {(r["run_id"], r["key"]): r for r in rows}  # highest step comes last
-            conn.execute(sa.insert(t.latest_metrics), list(last.values()))
+            conn.execute(sa.insert(t.metric_chunks), chunks)
+            last = [
+                {"run_id": rid, "key": k, "value": v, "step": s, "timestamp": ts}
+                for rid, batch in batches.items()
+                for k, v, s, ts in batch[-2:]  # the highest step of each key comes last
+            ]
+            conn.execute(sa.insert(t.latest_metrics), last)
 
 
 def fill_versions(store: SqlMetadataStore, n: int, have: int) -> None:
@@ -102,7 +116,8 @@ def fill_versions(store: SqlMetadataStore, n: int, have: int) -> None:
 
 def measure(max_runs: int, points_per_run: int) -> dict[str, Any]:
     """Every figure, in milliseconds: runs listing up to `max_runs`, 6 runs of
-    `points_per_run` points, list_versions at 10, 100 and 1,000 versions."""
+    `points_per_run` points, list_versions (default page, and every version) at 10, 100
+    and 1,000 versions."""
     out: dict[str, Any] = {"runs": [], "points": {}, "versions": []}
     with tempfile.TemporaryDirectory() as tmp:
         store = SqlMetadataStore(f"sqlite:///{Path(tmp) / 'runs.db'}")
@@ -126,15 +141,28 @@ def measure(max_runs: int, points_per_run: int) -> dict[str, Any]:
         }
         store.close()
 
-        store = SqlMetadataStore(f"sqlite:///{Path(tmp) / 'versions.db'}")
-        have = 0
-        for n in (10, 100, 1_000):
-            fill_versions(store, n, have)
-            have = n
-            out["versions"].append(
-                {"versions": n, "list_versions_ms": median_ms(lambda: store.list_versions("m"))}
-            )
-        store.close()
+        out["versions"] = measure_versions(Path(tmp))
+    return out
+
+
+def measure_versions(folder: Path) -> list[dict[str, Any]]:
+    """`models show`'s store call (the default page) and every version, at 10, 100 and
+    1,000 versions, in milliseconds. Alone: `python -c "from store_listing import *;
+    print(measure_versions(Path('/tmp')))"` from benchmarks/scale."""
+    store = SqlMetadataStore(f"sqlite:///{folder / 'versions.db'}")
+    out = []
+    have = 0
+    for n in (10, 100, 1_000):
+        fill_versions(store, n, have)
+        have = n
+        out.append(
+            {
+                "versions": n,
+                "list_versions_ms": median_ms(lambda: store.list_versions("m")),
+                "all_versions_ms": median_ms(lambda: store.list_versions("m", limit=None)),
+            }
+        )
+    store.close()
     return out
 
 
@@ -157,15 +185,20 @@ def harness_line(out: dict[str, Any], quick: bool) -> dict[str, Any]:
     results[f"list_6_runs_of_{short(p['points'])}_points"] = p["list_ms"] / 1000
     for v in out["versions"]:
         results[f"list_versions_{short(v['versions'])}"] = v["list_versions_ms"] / 1000
+    for v in out["versions"]:
+        results[f"list_versions_all_{short(v['versions'])}"] = v["all_versions_ms"] / 1000
     runs, versions = out["runs"], out["versions"]
     sort_growth = runs[-1]["sort_by_metric_ms"] / runs[0]["sort_by_metric_ms"]
     version_growth = versions[-1]["list_versions_ms"] / versions[0]["list_versions_ms"]
+    all_growth = versions[-1]["all_versions_ms"] / versions[0]["all_versions_ms"]
     notes = [
         f"Growth: sorting by a metric at {runs[-1]['runs']:,} runs takes {sort_growth:.1f}x "
         f"its time at {runs[0]['runs']:,} (issue 18: within 2x from 1k to 100k, at most 50 ms "
-        f"at 100k); `list_versions` at {versions[-1]['versions']:,} versions takes "
-        f"{version_growth:.1f}x its time at {versions[0]['versions']:,} (it returns every "
-        "version, so it grows with their number; issue 18 holds `models show` within 2x); "
+        f"at 100k); `list_versions` (`models show`'s default page, the newest 50) at "
+        f"{versions[-1]['versions']:,} versions takes {version_growth:.1f}x its time at "
+        f"{versions[0]['versions']:,} (issue 18: within 2x); every version "
+        f"(`list_versions_all_N`, `limit=None`, what `models show --all` reads) "
+        f"{all_growth:.1f}x, growing with their number; "
         f"the default listing of 6 runs holding {p['points']:,} points: {p['list_ms']:.1f} ms "
         "(issue 18: at most 20 ms).",
         f"SQLite, {os.cpu_count()} cores; stores filled in bulk straight into the schema, "
@@ -204,10 +237,13 @@ def main() -> None:
         print(f"| {r['runs']:,} | {r['list_ms']:.1f} ms | {r['sort_by_metric_ms']:.1f} ms |")
     p = out["points"]
     print(f"\n6 runs holding {p['points']:,} points: `runs list` {p['list_ms']:.1f} ms\n")
-    print("| versions | `models show` store call |")
-    print("|---:|---:|")
+    print("| versions | `models show` store call (newest 50) | every version (`--all`) |")
+    print("|---:|---:|---:|")
     for v in out["versions"]:
-        print(f"| {v['versions']:,} | {v['list_versions_ms']:.1f} ms |")
+        print(
+            f"| {v['versions']:,} | {v['list_versions_ms']:.1f} ms "
+            f"| {v['all_versions_ms']:.1f} ms |"
+        )
     print(json.dumps(out))
 
 

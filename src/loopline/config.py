@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import math
 import os
-import tomllib
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -80,6 +79,8 @@ def _read_toml(env: dict[str, str]) -> dict[str, Any]:
                 hint="point LOOPLINE_CONFIG at an existing loopline.toml or unset it",
             )
         return {}
+    import tomllib  # only when there is a file: most projects have none (start-up cost)
+
     try:
         data = tomllib.loads(path.read_text())
     except tomllib.TOMLDecodeError as exc:

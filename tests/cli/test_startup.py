@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -35,10 +36,21 @@ MODEL_LIBS = {
 SERVERS = {"starlette", "uvicorn", "fastapi", "jinja2", "prometheus_client"}
 # Help never opens the store: no SQLAlchemy, no migrations, no artifact filesystem.
 STORE = {"sqlalchemy", "alembic", "fsspec", "yaml", "httpx"}
+# What Typer and Rich would import but no Loopline command needs: Pydantic converts option
+# values (cli/_coerce.py does it for Loopline's types), markdown-it, Pygments and attrs come
+# with Rich's Markdown and traceback renderers (cli/_help_render.py leaves them out).
+TYPER_EXTRAS = {"pydantic", "pydantic_core", "markdown_it", "pygments", "attr"}
+# A SQLite store never needs the PostgreSQL dialect (see store/_engine.py, partial indexes).
+POSTGRES = "sqlalchemy.dialects.postgresql"
 
 
 def imported(*args: str) -> set[str]:
     """Top-level packages a `loopline *args` process imported (it must succeed)."""
+    return {name.split(".")[0] for name in modules(*args)}
+
+
+def modules(*args: str) -> set[str]:
+    """Every module a `loopline *args` process imported (it must succeed)."""
     done = subprocess.run(
         [sys.executable, "-X", "importtime", "-m", "loopline", *args],
         capture_output=True,
@@ -51,45 +63,59 @@ def imported(*args: str) -> set[str]:
     names = set()
     for line in done.stderr.splitlines():
         if line.startswith("import time:") and line.count("|") == 2:
-            names.add(line.rsplit("|", 1)[1].strip().split(".")[0])
+            names.add(line.rsplit("|", 1)[1].strip())
     assert "loopline" in names  # the output was parsed
     return names
 
 
+HEAVY_FOR_HELP = MODEL_LIBS | SERVERS | STORE | TYPER_EXTRAS
+
+
 def test_root_help_imports_no_subcommand_and_nothing_heavy() -> None:
     names = imported("--help")
-    assert names.isdisjoint(MODEL_LIBS | SERVERS | STORE), names & (MODEL_LIBS | SERVERS | STORE)
+    assert names.isdisjoint(HEAVY_FOR_HELP), names & HEAVY_FOR_HELP
 
 
 @pytest.mark.parametrize("noun", list(_Commands.subcommands))
 def test_every_subcommand_help_imports_nothing_heavy(noun: str) -> None:
     names = imported(noun, "--help")
-    assert names.isdisjoint(MODEL_LIBS | SERVERS | STORE), names & (MODEL_LIBS | SERVERS | STORE)
+    assert names.isdisjoint(HEAVY_FOR_HELP), names & HEAVY_FOR_HELP
+
+
+def test_a_command_help_imports_nothing_heavy() -> None:
+    names = imported("runs", "list", "--help")
+    assert names.isdisjoint(HEAVY_FOR_HELP), names & HEAVY_FOR_HELP
 
 
 def test_store_lookups_import_no_model_library(
     train_version: Callable[..., ModelVersion],
 ) -> None:
-    assert imported("runs", "list").isdisjoint(MODEL_LIBS | SERVERS)  # before any run
+    heavy = MODEL_LIBS | SERVERS | TYPER_EXTRAS
+    assert imported("runs", "list").isdisjoint(heavy)  # before any run
     train_version()
     for args in (
         ("runs", "list"),
+        ("runs", "list", "--limit", "5", "--offset", "1", "--tag", "a=b"),
         ("models", "list"),
         ("models", "show", "churn"),
         ("models", "lineage", "models:/churn/1"),
         ("models", "history", "churn"),
         ("audit", "verify"),
     ):
-        names = imported(*args)
-        assert names.isdisjoint(MODEL_LIBS | SERVERS), (args, names & (MODEL_LIBS | SERVERS))
+        names = modules(*args)
+        tops = {name.split(".")[0] for name in names}
+        assert tops.isdisjoint(heavy), (args, tops & heavy)
+        assert POSTGRES not in names, args
 
 
 def test_promote_without_policy_imports_no_scikit_learn(
     train_version: Callable[..., ModelVersion],
 ) -> None:
     train_version()
-    names = imported("models", "promote", "churn", "1", "--to", "staging")
-    assert names.isdisjoint({"sklearn", "scipy", "skops", *SERVERS}), names
+    names = modules("models", "promote", "churn", "1", "--to", "staging")
+    tops = {name.split(".")[0] for name in names}
+    assert tops.isdisjoint({"sklearn", "scipy", "skops", *SERVERS, *TYPER_EXTRAS}), tops
+    assert POSTGRES not in names
 
 
 def test_promote_without_policy_imports_no_pandas(
@@ -117,3 +143,85 @@ def test_root_help_lists_every_command_and_typos_get_suggestions() -> None:
     assert typo.returncode == 2 and "Did you mean 'models'?" in typo.stderr
     assert run_cli("experiments", "list").returncode == 0  # a one-command group stays a group
     assert "--install-completion" not in run_cli("models", "--help").stdout
+
+
+def test_help_stand_ins_still_build_rich_markdown_and_tracebacks() -> None:
+    """cli/_help_render.py loads Typer's renderer without rich.markdown and rich.traceback;
+    its stand-ins build the real objects, and a later import gets the real modules."""
+    script = """
+import sys
+from loopline.cli import _help_render
+_help_render.load()
+assert "rich.markdown" not in sys.modules and "rich.traceback" not in sys.modules
+import rich.markdown, rich.traceback, typer.rich_utils as ru
+shown = ru._make_rich_text(text="**bold**", style="", markup_mode="markdown")
+assert isinstance(shown, rich.markdown.Markdown), shown
+try:
+    1 / 0
+except ZeroDivisionError as exc:
+    tb = ru.Traceback.from_exception(type(exc), exc, exc.__traceback__)
+assert isinstance(tb, rich.traceback.Traceback), tb
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+
+
+def test_partial_indexes_get_their_postgresql_predicate_with_a_postgresql_engine() -> None:
+    from sqlalchemy.schema import CreateIndex
+
+    from loopline.store._engine import create_engine
+    from loopline.store._schema import metadata
+
+    indexes = [i for t in metadata.tables.values() for i in t.indexes]
+    partial = [i for i in indexes if i.dialect_options["sqlite"]["where"] is not None]
+    assert {i.name for i in partial} == {
+        "uq_alerts_open_model_rule",
+        "uq_retrain_requests_pending_model",
+    }
+    engine = create_engine("postgresql+psycopg://loopline@127.0.0.1:1/none")  # never connects
+    try:
+        for index in partial:
+            ddl = str(CreateIndex(index).compile(dialect=engine.dialect))
+            assert ddl.endswith(f"WHERE {index.dialect_options['sqlite']['where']}"), ddl
+    finally:
+        engine.dispose()
+
+
+def test_garbage_collection_is_back_on_when_the_command_runs() -> None:
+    """cli/_startup.py: off while the process starts, on (start-up objects frozen) in the
+    command itself, so a long-running command collects as usual."""
+    script = """
+import functools, gc, sys
+import loopline.cli as cli
+
+shown = cli.version
+
+@functools.wraps(shown)
+def version(*args, **kwargs):
+    print("gc", gc.isenabled(), gc.get_freeze_count() > 0)
+
+cli.version = version  # Lazy loads "loopline.cli:version" by name, so it runs this one
+sys.argv = ["loopline", "version"]
+cli.main()
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "gc True True"
+
+
+def test_a_command_closes_the_store_at_exit(home: Path) -> None:
+    """The exit hook closes the stores (everything else is frozen, never finalized): SQLite
+    checkpoints and removes its write-ahead log, as when the last connection closes."""
+    if os.environ.get("LOOPLINE_URL") or os.environ.get("LOOPLINE_DB_URL"):
+        pytest.skip("a local SQLite store only")
+    assert run_cli("models", "promote", "churn", "1", "--to", "x").returncode == 2  # no model
+    assert (home / "loopline.db").exists()  # the command created the store
+    assert not (home / "loopline.db-wal").exists()
+    assert run_cli("runs", "list").returncode == 0
+    assert sorted(p.name for p in home.iterdir() if p.name.startswith("loopline.db")) == [
+        "loopline.db"
+    ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
@@ -38,4 +39,77 @@ def test_a_database_behind_head_is_upgraded_on_first_use(tmp_path: Path) -> None
     assert current_revision(engine) == "0006"
     assert ensure_schema(engine, "test") == HEAD
     assert current_revision(engine) == HEAD
+    engine.dispose()
+
+
+def _fill_0007(engine: sa.Engine) -> list[tuple[str, str, float, int, float]]:
+    """Two runs' points in the pre-0008 `metrics` table, inserted as rows: duplicate and
+    out-of-order steps, ties broken by row id, and one key past a migrated chunk's size."""
+    rows = [
+        ("a" * 32, "loss", 0.5, 3, 1.0),
+        ("a" * 32, "loss", 0.25, 1, 1.0),
+        ("a" * 32, "loss", 0.75, 1, 1.0),  # same step and time: after the row above
+        ("a" * 32, "auc", 0.9, 0, 2.0),
+        ("b" * 32, "loss", 7.0, -2, 0.5),
+        *(("b" * 32, "big", float(i), 10_050 - i, 3.0) for i in range(10_050)),
+    ]
+    with engine.begin() as conn:
+        exp = conn.execute(sa.text("INSERT INTO experiments (name, created_at) VALUES ('m', 0)"))
+        eid = (
+            exp.lastrowid
+            if engine.dialect.name == "sqlite"
+            else conn.execute(sa.text("SELECT id FROM experiments WHERE name = 'm'")).scalar()
+        )
+        for rid in ("a" * 32, "b" * 32):
+            conn.execute(
+                sa.text(
+                    "INSERT INTO runs (id, experiment_id, name, status, started_at, heartbeat_at)"
+                    " VALUES (:id, :eid, :id, 'finished', 0, 0)"
+                ),
+                {"id": rid, "eid": eid},
+            )
+        conn.execute(
+            sa.text(
+                "INSERT INTO metrics (run_id, key, value, step, timestamp)"
+                " VALUES (:r, :k, :v, :s, :t)"
+            ),
+            [{"r": r, "k": k, "v": v, "s": s, "t": ts} for r, k, v, s, ts in rows],
+        )
+    return rows
+
+
+def test_0008_moves_existing_points_into_chunks_and_back(tmp_path: Path) -> None:
+    from alembic import command
+
+    from loopline.store import MetricPoint, SqlMetadataStore
+    from loopline.store._migrate import _alembic_config
+
+    url = metadata_url(tmp_path)
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        command.upgrade(_alembic_config(conn), "0007")
+    rows = _fill_0007(engine)
+    ensure_schema(engine, "test")
+    store = SqlMetadataStore(url)
+    for rid in ("a" * 32, "b" * 32):
+        mine = [(i, r) for i, r in enumerate(rows) if r[0] == rid]
+        mine.sort(key=lambda ir: (ir[1][1], ir[1][3], ir[1][4], ir[0]))  # key, step, time, id
+        assert store.metric_history(rid) == [
+            MetricPoint(k, v, s, ts) for _, (_, k, v, s, ts) in mine
+        ]
+    store.close()
+    with engine.connect() as conn:
+        assert not sa.inspect(conn).has_table("metrics")
+        sizes = conn.execute(sa.text("SELECT n FROM metric_chunks WHERE key = 'big' ORDER BY id"))
+        assert [n for (n,) in sizes] == [10_000, 50]  # bounded chunks, in logging order
+    with engine.begin() as conn:
+        command.downgrade(_alembic_config(conn), "0007")
+    with engine.connect() as conn:
+        back = conn.execute(
+            sa.text("SELECT run_id, key, value, step, timestamp FROM metrics ORDER BY id")
+        ).all()
+        assert not sa.inspect(conn).has_table("metric_chunks")
+    # the same rows; their order within each (run, key) (logging order) is kept
+    by_key = sorted(rows, key=lambda r: (r[0], r[1]))
+    assert sorted([tuple(r) for r in back], key=lambda r: (r[0], r[1])) == by_key
     engine.dispose()

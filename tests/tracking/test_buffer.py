@@ -25,7 +25,7 @@ def _history(run_id: str, key: str) -> list[tuple[int, float]]:
     return [(p.step, p.value) for p in open_metadata_store().metric_history(run_id, key)]
 
 
-REFUSED = "metrics"
+REFUSED = "metric_chunks"
 # The outage is made by renaming the table under the embedded store; through a team server
 # the failure arrives as an HTTP error instead (the FlakyStore property below covers the
 # buffer's behaviour whatever the store).
@@ -40,11 +40,11 @@ def metrics_table_away() -> Iterator[None]:
     engine = sa.create_engine(load_settings().db_url)
     try:
         with engine.begin() as conn:
-            conn.execute(sa.text("ALTER TABLE metrics RENAME TO metrics_away"))
+            conn.execute(sa.text("ALTER TABLE metric_chunks RENAME TO metrics_away"))
         yield
     finally:
         with engine.begin() as conn:
-            conn.execute(sa.text("ALTER TABLE metrics_away RENAME TO metrics"))
+            conn.execute(sa.text("ALTER TABLE metrics_away RENAME TO metric_chunks"))
         engine.dispose()
 
 

@@ -9,10 +9,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import loopline as ll
 from loopline.errors import ConflictError, InvalidInputError
-from loopline.store import open_metadata_store
+from loopline.store import MetricPoint, open_metadata_store
 
 
 def test_run_records_params_metrics_and_finishes() -> None:
@@ -136,3 +138,38 @@ def test_unclosed_run_is_finished_at_exit_or_failed_on_crash(home: Path) -> None
     crashed = store.get_run(ids["crash"])
     assert crashed.status == "failed" and crashed.error == "RuntimeError: bad data"
     assert crashed.metrics == {"m": 1.0}
+
+
+def test_a_step_beyond_64_bits_is_refused_and_logging_goes_on() -> None:
+    with ll.start_run() as run:
+        with pytest.raises(InvalidInputError, match="64-bit"):
+            run.log_metric("loss", 1.0, step=2**63)
+        run.log_metric("loss", 0.5, step=2**63 - 1)
+    history = open_metadata_store().metric_history(run.id, "loss")
+    assert [(p.step, p.value) for p in history] == [(2**63 - 1, 0.5)]
+
+
+_point = st.tuples(
+    st.sampled_from(["loss", "auc", "lr"]),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.integers(-3, 6),  # duplicate and out-of-order steps
+    st.sampled_from([1.0, 2.0, 3.5]),  # timestamp ties: logging order decides
+)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@given(batches=st.lists(st.lists(_point, max_size=40), min_size=1, max_size=4))
+def test_logged_points_come_back_sorted_whatever_the_batches(
+    monkeypatch: pytest.MonkeyPatch, batches: list[list[tuple[str, float, int, float]]]
+) -> None:
+    """Through the buffer (batches of 7 points, flushes between the lists) and the store."""
+    monkeypatch.setenv("LOOPLINE_FLUSH_EVERY_POINTS", "7")
+    with ll.start_run() as run:
+        for batch in batches:
+            for key, value, step, stamp in batch:
+                run.log_metric(key, value, step=step, timestamp=stamp)
+            run.flush()
+    logged = [p for batch in batches for p in batch]
+    order = sorted(range(len(logged)), key=lambda i: (logged[i][0], logged[i][2], logged[i][3], i))
+    want = [MetricPoint(*logged[i]) for i in order]
+    assert open_metadata_store().metric_history(run.id) == want

@@ -143,6 +143,9 @@ def version(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
 
 def main() -> None:
     """Console-script entry point."""
+    from loopline.cli import _startup
+
+    _startup.begin()  # garbage collection off while the command starts (see _startup.py)
     try:
         app()
     except LooplineError as exc:

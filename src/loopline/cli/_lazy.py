@@ -11,6 +11,11 @@ Every command loaded here also gets plain help (`plain_help`): docstrings are wr
 wrapped at 100 columns, and Typer prints a paragraph's line breaks as they are, so each
 paragraph is re-flowed to the terminal width; and Typer's type tags (`--json <bool>`,
 `--tag <list[str]>`) are left out: the option names and help lines say what to pass.
+
+Start-up cost (ADR in docs/decisions.md): those parameters convert their values without
+Pydantic (_coerce.py), help screens are drawn by Typer's renderer loaded without the
+Markdown and traceback modules Loopline never uses (_help_render.py), and a command's
+`invoke` tells _startup.py that start-up is over.
 """
 
 from __future__ import annotations
@@ -22,7 +27,11 @@ from typing import Any, ClassVar
 
 import typer
 import typer.main
+from typer._coercion import RuntimeParam
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
+
+from loopline.cli import _help_render, _startup
+from loopline.cli._coerce import quick_runtime_param
 
 
 @dataclass(frozen=True)
@@ -72,6 +81,12 @@ def reflow(text: str | None) -> str | None:
 class _PlainOption(TyperOption):
     __slots__ = ()
 
+    def get_runtime_param(self) -> RuntimeParam:
+        # Plain values convert without Pydantic (_coerce.py); Typer's conversion otherwise.
+        if self._runtime_param is None:
+            self._runtime_param = quick_runtime_param(self.type_descriptor)
+        return self._runtime_param or super().get_runtime_param()
+
     def display_type_rich(self, ctx: Any) -> str | None:
         # Only a choice says something the help line does not: the values allowed.
         return super().display_type_rich(ctx) if self.type_descriptor.is_choice else None
@@ -79,6 +94,11 @@ class _PlainOption(TyperOption):
 
 class _PlainArgument(TyperArgument):
     __slots__ = ()
+
+    def get_runtime_param(self) -> RuntimeParam:
+        if self._runtime_param is None:
+            self._runtime_param = quick_runtime_param(self.type_descriptor)
+        return self._runtime_param or super().get_runtime_param()
 
     def display_type_rich(self, ctx: Any) -> str | None:
         return super().display_type_rich(ctx) if self.type_descriptor.is_choice else None
@@ -114,8 +134,17 @@ def _plain_class(cls: type[Any]) -> type[Any]:
     def get_params(self: Any, ctx: Any) -> list[Any]:
         return _plain_params(cls.get_params(self, ctx))
 
+    def format_help(self: Any, ctx: Any, formatter: Any) -> None:
+        _help_render.load()
+        cls.format_help(self, ctx, formatter)
+
+    def invoke(self: Any, ctx: Any) -> Any:
+        _startup.command_starts()
+        return cls.invoke(self, ctx)
+
     if cls not in _PLAIN_CLASSES:
-        attrs = {"get_params": get_params, "_plain": True}
+        attrs: dict[str, Any] = {"get_params": get_params, "format_help": format_help}
+        attrs.update(invoke=invoke, _plain=True)
         _PLAIN_CLASSES[cls] = type(cls.__name__, (cls,), attrs)
     return _PLAIN_CLASSES[cls]
 
@@ -166,6 +195,7 @@ class LazyGroup(TyperGroup):
         return command
 
     def format_help(self, ctx: Any, formatter: Any) -> None:
+        _help_render.load()
         self._listing = True
         try:
             super().format_help(ctx, formatter)

@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from loopline.cli import _policy
 from loopline.cli._context import store
-from loopline.cli._output import Col, console, number, print_json, table, when
+from loopline.cli._output import Col, console, err_console, number, print_json, table, when
 from loopline.errors import InvalidInputError
+
+if TYPE_CHECKING:
+    from loopline.store import MetadataStore, ModelVersion
 
 app = typer.Typer(
     help="The model registry: versions, aliases, gates, rollback.", no_args_is_help=True
@@ -58,12 +61,37 @@ def list_models(as_json: JsonOpt = False) -> None:
 
 
 @app.command("show")
-def show(name: str, wide: WideOpt = False, as_json: JsonOpt = False) -> None:
-    """Versions of NAME with their metrics, aliases and latest gate decision."""
+def show(
+    name: str,
+    limit: Annotated[
+        int | None,
+        typer.Option("--limit", min=1, max=1000, help="How many versions (default 50)."),
+    ] = None,
+    show_all: Annotated[bool, typer.Option("--all", help="Every version.")] = False,
+    before: Annotated[
+        int | None,
+        typer.Option("--before", min=1, help="Versions older than this one (the next page)."),
+    ] = None,
+    wide: WideOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """The newest versions of NAME with their metrics, aliases and latest gate decision."""
+    if show_all and limit is not None:
+        raise InvalidInputError(
+            "--all and --limit ask for different pages", hint="pass one of them"
+        )
     meta = store(reap=False)
-    versions = meta.list_versions(name)
+    # One page: the store reads its aliases and gate decisions in one query each, so the
+    # cost follows the page, not the model's history. No --limit: the store's default page.
+    page: dict[str, int | None] = {"limit": None} if show_all else {}
+    if limit is not None:
+        page["limit"] = limit
+    versions = meta.list_versions(name, **page, before=before)
+    more = bool(versions) and versions[-1].version > 1  # versions count up from 1
     if as_json:
         print_json([v.as_dict() for v in versions])
+        if more:  # stdout stays one JSON document
+            err_console.print(_cut_note(meta, name, versions), highlight=False)
         return
     keys = sorted({k for v in versions for k in v.metrics})
     unsafe = any(v.card.get("unsafe_pickle") for v in versions)  # the column only if needed
@@ -91,6 +119,19 @@ def show(name: str, wide: WideOpt = False, as_json: JsonOpt = False) -> None:
         *(Col(k, drop=4) for k in keys),
     ]
     table(name, head, rows, wide=wide)
+    if more:
+        console.print(_cut_note(meta, name, versions), highlight=False)
+
+
+def _cut_note(meta: MetadataStore, name: str, versions: list[ModelVersion]) -> str:
+    """How many versions the page holds of how many, and how to see the others."""
+    # Versions count up from 1 and are never deleted: the latest number is the count.
+    total = meta.get_registered_model(name).latest_version or 0
+    older = versions[-1].version
+    return (
+        f"showing {len(versions):,} of {total:,} versions; --all shows every one, "
+        f"--before {older} the next {len(versions):,}"
+    )
 
 
 def _decision_table(result: Any) -> None:

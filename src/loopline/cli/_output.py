@@ -20,8 +20,10 @@ from rich.console import Console, JustifyMethod, OverflowMethod
 from rich.table import Table
 from rich.text import Text
 
-console = Console()
-err_console = Console(stderr=True)
+# No emoji codes: a name or tag such as "stage:rocket:" prints as written, and Rich's emoji
+# table (a few ms to import) stays unloaded.
+console = Console(emoji=False)
+err_console = Console(stderr=True, emoji=False)
 
 # The narrowest a free-text column is squeezed to before other columns are dropped.
 TEXT_MIN = 24
@@ -103,7 +105,6 @@ def table(
     for row in cells:
         t.add_row(*(row[i] for i in kept))
     if wide:
-        # As wide as the table needs: lines run past the terminal rather than wrap.
         # As wide as the table needs (lines run past the terminal rather than wrap): a
         # console of that width on the same stream, as `print(width=)` caps at the terminal.
         natural = console.measure(t, options=console.options.update_width(10_000)).maximum
@@ -112,6 +113,7 @@ def table(
             width=max(console.width, natural),
             color_system=console.color_system,  # type: ignore[arg-type]
             force_terminal=console.is_terminal,
+            emoji=False,
         )
         wide_console.print(t)
     else:

@@ -50,7 +50,7 @@ def check_name_flavor(name: str, flavor: str) -> None:
     """Refuse to mix kinds under one registered name (a prompt cannot follow a model)."""
     store = open_metadata_store()
     try:
-        versions = store.list_versions(name)
+        versions = store.list_versions(name, limit=None)
     except NotFoundError:
         return
     other = sorted({v.flavor for v in versions} - {flavor})

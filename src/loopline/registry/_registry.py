@@ -116,6 +116,15 @@ def get_version(uri: str | ModelRef) -> ModelVersion:
     return store.get_version(ref.name, ref.version)
 
 
+def list_versions(
+    name: str, *, limit: int | None = 50, before: int | None = None
+) -> list[ModelVersion]:
+    """Versions of `name`, newest first: the latest `limit` (1 to 1,000, the store's
+    default page 50; None: every one), or those numbered below `before` — the next page is
+    `before=page[-1].version`."""
+    return _store().list_versions(name, limit=limit, before=before)
+
+
 def load_model(uri: str, *, allow_unsafe_pickle: bool | None = None) -> LoadedModel:
     """Load `models:/name@alias`, `models:/name/N` or `runs:/id/name`, sha256-verified.
 
@@ -267,6 +276,7 @@ __all__ = [
     "evaluate",
     "get_version",
     "lineage",
+    "list_versions",
     "load_model",
     "model_card",
     "register_model",

@@ -42,6 +42,7 @@ BOUNDS: dict[str, dict[str, int]] = {
     "offset": {"ge": 0, "le": 2**31 - 1},
     "after_id": {"ge": 0, "le": 2**63 - 1},
     "before_id": {"ge": 0, "le": 2**63 - 1},
+    "before": {"ge": 1, "le": 2**63 - 1},  # a paged listing's cursor (see Paging)
 }
 
 
@@ -71,6 +72,12 @@ def _endpoint(op: Operation, store: Callable[[], MetadataStore]) -> Callable[...
         if p.name in op.path_params:
             params.append(
                 inspect.Parameter(p.name, _KW, annotation=Annotated[p.annotation, Path()])
+            )
+        elif op.verb == "GET" and op.paging is not None and p.name == "limit":
+            # A page, never everything: the client turns limit=None into pages of `most`.
+            query = Query(ge=1, le=op.paging.most)
+            params.append(
+                inspect.Parameter(p.name, _KW, annotation=Annotated[int, query], default=p.default)
             )
         elif op.verb == "GET":
             default = None if p.default is _EMPTY else p.default

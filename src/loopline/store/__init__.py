@@ -40,6 +40,7 @@ from loopline.store._records import (
     RegisteredModel,
     Run,
 )
+from loopline.store._registry_base import VERSIONS_PAGE
 from loopline.store._sinks import (
     AlertSink,
     DeliveryError,
@@ -101,6 +102,7 @@ def reset_store_cache() -> None:
 __all__ = [
     "PROGRESS_ACTION",
     "RUN_STATUSES",
+    "VERSIONS_PAGE",
     "AlertChange",
     "AlertRecord",
     "AlertSink",

@@ -199,6 +199,19 @@ def _where(url: sa.URL) -> str:
     return f"{url.host or 'localhost'}:{url.port or 5432}/{url.database or ''}"
 
 
+def _postgres_partial_indexes() -> None:
+    """Give the schema's partial indexes their PostgreSQL predicate, kept in `Index.info`:
+    a `postgresql_where=` argument makes SQLAlchemy import the PostgreSQL dialect to check
+    it, at every start-up, for DDL only PostgreSQL reads (`dialect_kwargs` is writable)."""
+    from loopline.store._schema import metadata
+
+    for table in metadata.tables.values():
+        for index in table.indexes:
+            where = index.info.get("postgresql_where")
+            if where is not None:
+                index.dialect_kwargs["postgresql_where"] = sa.text(where)
+
+
 def _postgres_engine(parsed: sa.URL, url: str) -> sa.Engine:
     query = dict(parsed.query)
     pool: dict[str, Any] = {}
@@ -211,6 +224,7 @@ def _postgres_engine(parsed: sa.URL, url: str) -> sa.Engine:
                 f"LOOPLINE_DB_URL option {key}={raw!r} is not a whole number",
                 hint=f"write e.g. ?{key}={default}",
             ) from None
+    _postgres_partial_indexes()
     connect_args: dict[str, Any] = {"application_name": "loopline"}
     if "connect_timeout" not in query:
         connect_args["connect_timeout"] = _CONNECT_TIMEOUT

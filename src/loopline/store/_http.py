@@ -159,6 +159,8 @@ class HttpMetadataStore:
             bound = sig.bind(*args, **kwargs)
             bound.apply_defaults()
             values = dict(bound.arguments)
+            if op.paging is not None and values.get("limit") is None:
+                return every_page(values)
             path = op.path
             for name in op.path_params:
                 path = path.replace("{" + name + "}", httpx_quote(str(values.pop(name))))
@@ -181,6 +183,19 @@ class HttpMetadataStore:
                     ) from None
             data = response.json()
             return None if data is None else adapter.validate_python(data)
+
+        def every_page(values: dict[str, Any]) -> list[Any]:
+            # The server serves a paged listing at most `most` items at a time: `limit=None`
+            # (everything) is pages of `most`, each starting below the last item seen.
+            paging = op.paging
+            assert paging is not None
+            out: list[Any] = []
+            while True:
+                page = call(**{**values, "limit": paging.most})
+                out += page
+                if len(page) < paging.most:
+                    return out
+                values[paging.cursor] = getattr(page[-1], paging.key)
 
         call.__name__ = op.method
         return call

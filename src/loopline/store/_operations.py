@@ -22,9 +22,21 @@ from functools import cache
 from typing import Any
 
 from loopline.store._base import MetadataStore
+from loopline.store._registry_base import MAX_VERSIONS_PAGE
 
 # An action of None means "depends on the alias argument" (see loopline.identity.alias_action).
 ALIAS_DEPENDENT = None
+
+
+@dataclass(frozen=True)
+class Paging:
+    """A listing served a page at a time. The route takes `limit` from 1 to `most` (its
+    default: the method's); `limit=None` never crosses the wire: the remote client asks for
+    pages of `most`, passing the last item's `key` as `cursor`, until one comes back short."""
+
+    most: int
+    cursor: str = "before"
+    key: str = "version"
 
 
 @dataclass(frozen=True)
@@ -34,6 +46,7 @@ class Operation:
     path: str
     action: str | None
     tag: str
+    paging: Paging | None = None
 
     @property
     def path_params(self) -> tuple[str, ...]:
@@ -83,7 +96,6 @@ OPERATIONS: list[Operation] = [
         ("get_registered_model", "GET", "/models/{name}", R),
         ("set_model_owner", "PUT", "/models/{model}/owner", "models.owner"),
         ("create_version", "POST", "/models/{model}/versions", "models.register"),
-        ("list_versions", "GET", "/models/{model}/versions", R),
         ("get_version", "GET", "/models/{model}/versions/{version}", R),
         ("update_card", "PUT", "/models/{model}/versions/{version}/card", "models.register"),
         ("get_version_by_alias", "GET", "/models/{model}/aliases/{alias}", R),
@@ -109,6 +121,14 @@ OPERATIONS: list[Operation] = [
             "evaluate",
         ),
         ("list_evaluations", "GET", "/models/{model}/versions/{version}/evaluations", R),
+    ),
+    Operation(
+        "list_versions",
+        "GET",
+        "/models/{model}/versions",
+        R,
+        "models",
+        paging=Paging(MAX_VERSIONS_PAGE),
     ),
     *_ops(
         "deployments",
@@ -212,12 +232,16 @@ def _check_table() -> None:
         raise RuntimeError(f"store methods without an operation: {sorted(missing)}")
     for op in OPERATIONS:
         params = signature(op.method).parameters.values()
+        if op.paging is not None and {"limit", op.paging.cursor} - {p.name for p in params}:
+            raise RuntimeError(f"{op.method}: paged, but has no limit or {op.paging.cursor}")
         if op.verb == "GET":
             # None-with-another-default crosses the wire as "" (store._http): strings only.
+            # A paged listing's limit=None stays on the client (it fetches every page).
             odd = [
                 p.name
                 for p in params
                 if p.default not in (None, inspect.Parameter.empty)
+                and not (op.paging is not None and p.name == "limit")
                 and type(None) in typing.get_args(p.annotation)
                 and set(typing.get_args(p.annotation)) != {str, type(None)}
             ]
@@ -238,6 +262,7 @@ __all__ = [
     "PROVENANCE_ARGS",
     "ROLE_ARGS",
     "Operation",
+    "Paging",
     "server_filled",
     "signature",
 ]

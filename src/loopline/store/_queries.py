@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from functools import lru_cache
+from typing import Any
 
 import sqlalchemy as sa
 
 from loopline.errors import InvalidInputError
 from loopline.store import _schema as t
+from loopline.store._chunks import CHUNK_COLUMNS, Chunk
 from loopline.store._records import Dataset
-
-if TYPE_CHECKING:
-    from loopline.store._base import PointTuple
 
 
 @dataclass(frozen=True)
@@ -88,38 +87,6 @@ def by_metric(
     return having, lacking
 
 
-def upsert_latest(dialect: str, run_id: str, points: Sequence[PointTuple]) -> Any:
-    """The statement that folds a batch of points into `latest_metrics`: per (run, key) the
-    batch's last point replaces the stored one unless that one has a higher step, or the
-    same step and a newer timestamp (a tie goes to the point logged last, as in the history)."""
-    last: dict[str, PointTuple] = {}
-    for point in points:  # later points win ties: they were logged after
-        have = last.get(point[0])
-        if have is None or (point[2], point[3]) >= (have[2], have[3]):
-            last[point[0]] = point
-    values = [
-        {"run_id": run_id, "key": k, "value": v, "step": s, "timestamp": ts}
-        for k, v, s, ts in last.values()
-    ]
-    # imported here: a dialect module is only loaded when used
-    if dialect == "postgresql":
-        from sqlalchemy.dialects import postgresql as chosen
-    else:
-        from sqlalchemy.dialects import sqlite as chosen  # type: ignore[no-redef]
-    insert = chosen.insert(t.latest_metrics)
-    stored = t.latest_metrics.c
-    return insert.values(values).on_conflict_do_update(
-        index_elements=["run_id", "key"],
-        set_={c: insert.excluded[c] for c in ("value", "step", "timestamp")},
-        where=sa.or_(
-            insert.excluded.step > stored.step,
-            sa.and_(
-                insert.excluded.step == stored.step, insert.excluded.timestamp >= stored.timestamp
-            ),
-        ),
-    )
-
-
 def group_by_run(rows: Any) -> dict[str, dict[str, str]]:
     out: dict[str, dict[str, str]] = {}
     for r in rows:
@@ -142,18 +109,39 @@ def dataset_record(r: Any) -> Dataset:
     )
 
 
-def insert_points(conn: sa.Connection, run_id: str, points: Sequence[PointTuple]) -> None:
-    """Append metric points to the history, as the driver's own executemany of tuples.
+def write_batch(conn: sa.Connection, run_id: str, chunks: Sequence[Chunk], now: float) -> None:
+    """Store a batch of metric points: its chunks (one row per key) appended to the history,
+    each key's last point folded into `latest_metrics`, and the run's heartbeat refreshed.
 
-    SQLAlchemy's executemany builds and processes one dict per row, about 5 us a point: at
-    a million points that was most of `log_metric`'s cost. The statement is fixed and every
-    value is a plain str/float/int, so nothing of SQLAlchemy's processing is needed."""
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    columns = ", ".join(conn.dialect.identifier_preparer.quote(c) for c in _POINT_COLUMNS)
-    conn.exec_driver_sql(
-        f"INSERT INTO metrics ({columns}) VALUES ({', '.join([mark] * len(_POINT_COLUMNS))})",
-        [(run_id, k, v, s, ts) for k, v, s, ts in points],
+    Three fixed statements run as the driver's own executemany: every value is a plain
+    str/int/float/bytes, so none of SQLAlchemy's statement building, compiling or per-row
+    processing is needed. This runs in the tracking writer thread, where each stretch of
+    Python work holds up the training loop that logs (see `loopline.store._chunks`)."""
+    sql = _batch_sql(conn.dialect)
+    conn.exec_driver_sql(sql[0], [c.row(run_id) for c in chunks])
+    conn.exec_driver_sql(sql[1], [(run_id, *c.last()) for c in chunks])
+    conn.exec_driver_sql(sql[2], (now, run_id))
+
+
+@lru_cache(maxsize=8)  # per dialect object: one per engine
+def _batch_sql(dialect: sa.Dialect) -> tuple[str, str, str]:
+    q = dialect.identifier_preparer.quote
+    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+
+    def insert(table: str, columns: tuple[str, ...]) -> str:
+        marks = ", ".join([mark] * len(columns))
+        return f"INSERT INTO {table} ({', '.join(map(q, columns))}) VALUES ({marks})"
+
+    # Per (run, key) the batch's last point replaces the stored one unless that one has a
+    # higher step, or the same step and a newer timestamp (a tie goes to the point logged
+    # last, as in the history). The same text is valid SQLite and PostgreSQL.
+    step, ts = q("step"), q("timestamp")
+    latest = (
+        insert("latest_metrics", ("run_id", "key", "value", "step", "timestamp"))
+        + f" ON CONFLICT ({q('run_id')}, {q('key')}) DO UPDATE SET "
+        + ", ".join(f"{q(c)} = excluded.{q(c)}" for c in ("value", "step", "timestamp"))
+        + f" WHERE excluded.{step} > latest_metrics.{step} OR (excluded.{step} = "
+        f"latest_metrics.{step} AND excluded.{ts} >= latest_metrics.{ts})"
     )
-
-
-_POINT_COLUMNS = ("run_id", "key", "value", "step", "timestamp")
+    touch = f"UPDATE runs SET {q('heartbeat_at')} = {mark} WHERE {q('id')} = {mark}"
+    return insert("metric_chunks", CHUNK_COLUMNS), latest, touch

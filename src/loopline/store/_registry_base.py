@@ -19,6 +19,11 @@ from loopline.store._records import (
     RegisteredModel,
 )
 
+# `list_versions` pages: the newest VERSIONS_PAGE by default, at most MAX_VERSIONS_PAGE per
+# call over REST (a remote client asked for every version fetches them a page at a time).
+VERSIONS_PAGE = 50
+MAX_VERSIONS_PAGE = 1_000
+
 
 class RegistryStore(ABC):
     @abstractmethod
@@ -52,7 +57,13 @@ class RegistryStore(ABC):
     def get_version_by_alias(self, model: str, alias: str) -> ModelVersion: ...
 
     @abstractmethod
-    def list_versions(self, model: str) -> list[ModelVersion]: ...
+    def list_versions(
+        self, model: str, limit: int | None = VERSIONS_PAGE, before: int | None = None
+    ) -> list[ModelVersion]:
+        """Newest first: at most `limit` versions (1 to 1,000; None: every version), those
+        numbered below `before` if given. The next (older) page: `before=page[-1].version`.
+        A version-number cursor, not an offset: registering new versions while paging
+        neither skips nor repeats one."""
 
     @abstractmethod
     def update_card(

@@ -17,7 +17,7 @@ from loopline.store._records import (
     ModelVersion,
     RegisteredModel,
 )
-from loopline.store._registry_base import RegistryStore
+from loopline.store._registry_base import MAX_VERSIONS_PAGE, VERSIONS_PAGE, RegistryStore
 
 _MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 _ALIAS = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
@@ -42,6 +42,24 @@ def check_alias(alias: str) -> str:
             "e.g. production, staging, champion",
         )
     return alias
+
+
+def check_page(limit: int | None, before: int | None) -> None:
+    """The same bounds as the REST route's, so embedded callers meet the same rule."""
+    if limit is not None and (
+        not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_VERSIONS_PAGE
+    ):
+        raise InvalidInputError(
+            f"list_versions: limit {limit!r} is not between 1 and {MAX_VERSIONS_PAGE:,}",
+            hint="pass limit=None for every version (CLI: --all), or page with before=",
+        )
+    if before is not None and (
+        not isinstance(before, int) or isinstance(before, bool) or before < 1
+    ):
+        raise InvalidInputError(
+            f"list_versions: before {before!r} is not a version number",
+            hint="pass the last version of the previous page, e.g. before=951",
+        )
 
 
 class SqlRegistryStore(RegistryStore):
@@ -258,13 +276,32 @@ class SqlRegistryStore(RegistryStore):
                 )
             return self._versions(conn, model, [row])[0]
 
-    def list_versions(self, model: str) -> list[ModelVersion]:
+    def list_versions(
+        self, model: str, limit: int | None = VERSIONS_PAGE, before: int | None = None
+    ) -> list[ModelVersion]:
+        check_page(limit, before)
         with self._engine.begin() as conn:
             mid = self._model_id(conn, model)
-            rows = conn.execute(
-                sa.select(t.model_versions).where(V.model_id == mid).order_by(V.version)
-            ).all()
-            return self._versions(conn, model, list(rows))
+            if limit is not None:
+                return self._page(conn, model, mid, limit, before)
+            # Every version, read a page at a time in one transaction: the alias and gate
+            # lookups take the page's ids as bound parameters, which databases cap.
+            out: list[ModelVersion] = []
+            while page := self._page(conn, model, mid, MAX_VERSIONS_PAGE, before):
+                out += page
+                before = page[-1].version
+            return out
+
+    def _page(
+        self, conn: sa.Connection, model: str, mid: int, limit: int, before: int | None
+    ) -> list[ModelVersion]:
+        """Three statements whatever the model holds: the page (on the unique index of
+        (model_id, version)), its aliases, its latest gate decisions."""
+        q = sa.select(t.model_versions).where(V.model_id == mid)
+        if before is not None:
+            q = q.where(V.version < before)
+        rows = conn.execute(q.order_by(V.version.desc()).limit(limit)).all()
+        return self._versions(conn, model, list(rows)) if rows else []
 
     def update_card(
         self, model: str, version: int, card: Mapping[str, Any], actor: str

@@ -15,13 +15,13 @@ from loopline.errors import ConflictError, InvalidInputError, NotFoundError
 from loopline.store import _schema as t
 from loopline.store._base import PointTuple
 from loopline.store._bounds import check_pairs
+from loopline.store._chunks import history, split
 from loopline.store._engine import lock
 from loopline.store._queries import (
     by_metric,
     group_by_run,
-    insert_points,
     parse_order,
-    upsert_latest,
+    write_batch,
 )
 from loopline.store._records import RUN_STATUSES, Experiment, Lineage, MetricPoint, Run
 
@@ -324,12 +324,9 @@ class SqlRunStore:
     def log_metrics(self, run_id: str, points: Sequence[PointTuple]) -> None:
         if not points:
             return
+        chunks = split(points)  # packed before the transaction: it holds the write lock
         with self._write_engine.begin() as conn:
-            insert_points(conn, run_id, points)
-            conn.execute(upsert_latest(conn.dialect.name, run_id, points))
-            conn.execute(
-                sa.update(t.runs).where(t.runs.c.id == run_id).values(heartbeat_at=time.time())
-            )
+            write_batch(conn, run_id, chunks, time.time())
 
     def heartbeat(self, run_id: str) -> None:
         with self._write_engine.begin() as conn:
@@ -340,11 +337,12 @@ class SqlRunStore:
     def metric_history(self, run_id: str, key: str | None = None) -> list[MetricPoint]:
         with self._engine.begin() as conn:
             rid = self._resolve_run_id(conn, run_id)
-            q = sa.select(t.metrics).where(t.metrics.c.run_id == rid)
+            c = t.metric_chunks.c
+            q = sa.select(c.key, c.steps, c.vals, c.stamps).where(c.run_id == rid)
             if key is not None:
-                q = q.where(t.metrics.c.key == key)
-            q = q.order_by(t.metrics.c.key, t.metrics.c.step, t.metrics.c.timestamp, t.metrics.c.id)
-            return [MetricPoint(r.key, r.value, r.step, r.timestamp) for r in conn.execute(q)]
+                q = q.where(c.key == key)
+            # chunk id order is logging order: `history` sorts by key, step, timestamp, then it
+            return history(conn.execute(q.order_by(c.key, c.id)))
 
 
 def dumps_param(value: object) -> str:

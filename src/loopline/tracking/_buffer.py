@@ -1,20 +1,31 @@
 """Metric buffering: `log_metric` appends to memory; a background writer thread stores batches.
 
-One SQLite transaction of 10,000 rows costs tens of milliseconds while 10,000 transactions
-cost tens of seconds, so points are written in batches. The caller never waits for a write:
-when the current batch reaches `flush_every` points it is handed to the writer thread (a list
-swap), which also writes whatever is buffered every `interval_s` seconds and refreshes the
-run's heartbeat when idle.
+One SQLite transaction of 10,000 points costs milliseconds while 10,000 transactions cost
+seconds, so points are written in batches. The caller never waits for a write: points go
+into the batch being filled (`Points`: three array appends, no object per point); every
+`flush_every` points the writer is woken, and it takes *everything* buffered so far (a
+swap under the lock) and stores it in one transaction. The writer also writes whatever is
+buffered every `interval_s` seconds and refreshes the run's heartbeat when idle.
 
-Back-pressure: at most `MAX_PENDING` full batches wait for the writer. If the writer falls
-that far behind (a slow or unreachable store), the next `log_metric` waits until a batch is
-written; memory stays bounded by (MAX_PENDING + 1) * flush_every points.
+Why take everything, and why columns: the writer shares the GIL with the training loop.
+A loop running Python without pause keeps the GIL; the writer gets it back only when the
+interpreter forces a switch (every 5 ms, `sys.getswitchinterval()`), and the loop then waits
+until the writer blocks again (in SQLite or on a lock). So (1) each stretch of the writer's
+Python work is a stall in the loop: it is kept short, with no per-point Python work at all
+(the store packs the columns with one NumPy call each); and (2) the writer gets roughly one
+stretch per switch interval: a transaction per `flush_every` points could not keep up, one
+per wake-up that takes all that accumulated meanwhile does (it grows until it does).
 
-Failures: a batch the store refuses stays queued and is retried every interval, so a brief
-outage loses nothing and interrupts nothing. The failure reaches the caller when it matters:
-a `log_metric` that would wait on the stuck writer raises it instead (the point is then not
-recorded), `flush()` raises it, and `close()` (run end, interpreter exit) writes what is left
-in the caller's thread and raises if the store still refuses. Nothing is dropped silently.
+Back-pressure: when `MAX_PENDING * flush_every` points wait for the writer (a slow or
+unreachable store), `log_metric` waits until they are written; memory stays bounded by
+(MAX_PENDING + 1) * flush_every points, 24 bytes each.
+
+Failures: a batch the store refuses stays queued and is retried every interval (with what
+was logged since), so a brief outage loses nothing and interrupts nothing. The failure
+reaches the caller when it matters: a `log_metric` that would wait on the stuck writer
+raises it instead (the point is then not recorded), `flush()` raises it, and `close()` (run
+end, interpreter exit) writes what is left in the caller's thread and raises if the store
+still refuses. Nothing is dropped silently.
 
 Durability: a process killed without running its exit handlers loses the points not yet
 written: at most `interval_s` seconds of logging, and never more than the bound above.
@@ -28,10 +39,12 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 
+from loopline.errors import InvalidInputError
 from loopline.store import PointTuple
+from loopline.tracking._points import Appenders, Points
 
 _HEARTBEAT_EVERY_S = 10.0
-MAX_PENDING = 4  # full batches waiting for the writer before log_metric waits
+MAX_PENDING = 20  # flush_every-sized lots waiting for the writer before log_metric waits
 
 
 class MetricBuffer:
@@ -39,7 +52,7 @@ class MetricBuffer:
 
     def __init__(
         self,
-        write: Callable[[list[PointTuple]], None],
+        write: Callable[[Points], None],
         heartbeat: Callable[[], None],
         flush_every: int,
         interval_s: float,
@@ -48,10 +61,13 @@ class MetricBuffer:
         self._heartbeat = heartbeat
         self._flush_every = max(1, flush_every)
         self._interval_s = interval_s
-        self._points: list[PointTuple] = []  # the batch being filled by the caller
-        self._pending: list[list[PointTuple]] = []  # handed over, oldest first
-        self._handed = 0  # batches ever handed over, and ever written: flush() waits on these
-        self._written = 0
+        self._batch = Points()  # being filled by the caller
+        self._appenders: dict[str, Appenders] = {}  # the batch's, per key: the hot path's
+        self._left = self._flush_every  # points until the writer is woken
+        self._taken: Points | None = None  # taken by the writer, not yet stored
+        self._ready = False  # a batch is due: the writer takes it at once
+        self._takes = 0  # batches ever taken, and the last one stored: flush() waits on these
+        self._stored = 0
         self._failures = 0  # failed writes so far; a waiting caller raises on a new one
         self._error: BaseException | None = None  # the latest failure
         self._retry_now = False  # a caller is waiting: the writer skips its back-off
@@ -63,24 +79,53 @@ class MetricBuffer:
         self._thread.start()
 
     # caller side --------------------------------------------------------------------------
-    def append(self, point: PointTuple) -> None:
+    def add(self, key: str, value: float, step: int, timestamp: float) -> None:
+        """Buffer one point (the hot path of `log_metric`)."""
         with self._lock:
-            if len(self._points) >= self._flush_every:
-                self._wait_for(lambda: len(self._pending) < MAX_PENDING)
-                self._hand_over()
-            self._points.append(point)
+            self._left -= 1
+            if self._left < 0:
+                self._due()  # may raise: then the point is not recorded
+            to = self._appenders.get(key) or self._new_key(key)
+            try:
+                to[0](step)  # first: if it fails, nothing of the point is recorded
+            except OverflowError:
+                raise InvalidInputError(
+                    f"metric {key!r} step {step} is outside the 64-bit integer range",
+                    hint="log steps between -2**63 and 2**63 - 1",
+                ) from None
+            to[1](value)
+            to[2](timestamp)
+
+    def append(self, point: PointTuple) -> None:
+        self.add(*point)
 
     def extend(self, points: Iterable[PointTuple]) -> None:
         for point in points:
-            self.append(point)
+            self.add(*point)
+
+    def _new_key(self, key: str) -> Appenders:
+        to = self._appenders[key] = self._batch.appenders(key)
+        return to
+
+    def _due(self) -> None:
+        # Lock held: `flush_every` more points. Wake the writer; wait if too much is queued.
+        self._ready = True
+        self._cond.notify_all()
+        most = MAX_PENDING * self._flush_every
+        self._wait_for(lambda: self._queued() < most)
+        self._left = self._flush_every - 1  # this call's point is one of the next lot
+
+    def _queued(self) -> int:
+        return len(self._batch) + (len(self._taken) if self._taken is not None else 0)
 
     def flush(self) -> None:
         """Return once every point appended so far is stored; raise if the store refuses."""
         with self._cond:
-            if self._points:
-                self._hand_over()
-            target = self._handed
-            self._wait_for(lambda: self._written >= target)
+            target = self._takes + (1 if len(self._batch) else 0)
+            if target == self._stored and self._taken is None:
+                return
+            self._ready = True
+            self._wait_for(lambda: self._stored >= target)
 
     def close(self) -> None:
         """Stop the writer and store what is left from this thread (raises if the store
@@ -93,11 +138,24 @@ class MetricBuffer:
         with self._cond:
             self._write_rest()
 
-    def _hand_over(self) -> None:
-        # Called with the lock held.
-        self._pending.append(self._points)
-        self._points = []
-        self._handed += 1
+    def _take(self) -> Points | None:
+        # Lock held: everything buffered joins what is taken but not stored yet (a retry).
+        if len(self._batch):
+            if self._taken is None:
+                self._taken = self._batch
+            else:
+                self._taken.absorb(self._batch)
+            self._batch = Points()
+            self._appenders = {}
+            self._takes += 1
+        self._ready = False
+        self._left = self._flush_every
+        return self._taken
+
+    def _stored_up_to(self, takes: int) -> None:
+        # Lock held: a write of everything taken up to `takes` succeeded.
+        self._taken = None
+        self._stored = takes
         self._cond.notify_all()
 
     def _wait_for(self, done: Callable[[], bool]) -> None:
@@ -116,28 +174,26 @@ class MetricBuffer:
 
     def _write_rest(self) -> None:
         # Called with the lock held, once the writer has exited: nothing else writes.
-        if self._points:
-            self._hand_over()
-        while self._pending:
-            self._write(self._pending[0])  # a failure leaves it (and the rest) queued
-            self._pending.pop(0)
-            self._written += 1
+        work = self._take()
+        if work is not None:
+            self._write(work)  # a failure leaves it queued
+            self._stored_up_to(self._takes)
 
     # writer side --------------------------------------------------------------------------
     def _loop(self) -> None:
         last_beat = time.monotonic()
         while True:
             with self._cond:
-                self._sleep(lambda: bool(self._pending))
+                # a batch that failed is retried once its back-off (below) is over
+                self._sleep(lambda: self._ready or self._retry_now or self._taken is not None)
                 if self._stopping:  # close() writes the rest from the caller's thread
                     self._writer_done = True
                     self._cond.notify_all()
                     return
-                if not self._pending and self._points:  # the interval is up: write it anyway
-                    self._hand_over()
-                batch = self._pending[0] if self._pending else None
+                work = self._take()  # the interval is up, or a batch is due: write it
+                takes = self._takes
                 self._retry_now = False
-            if batch is None:
+            if work is None:
                 if time.monotonic() - last_beat >= _HEARTBEAT_EVERY_S:
                     last_beat = time.monotonic()
                     # A missed beat is retried at the next one; liveness tolerates a few.
@@ -145,7 +201,7 @@ class MetricBuffer:
                         self._heartbeat()
                 continue
             try:
-                self._write(batch)
+                self._write(work)
             except Exception as exc:  # the batch stays queued: retried after one interval
                 with self._cond:
                     self._error = exc
@@ -155,9 +211,11 @@ class MetricBuffer:
                 continue
             last_beat = time.monotonic()  # a write refreshes the heartbeat too
             with self._cond:
-                self._pending.pop(0)
-                self._written += 1
-                self._cond.notify_all()
+                self._stored_up_to(takes)
+                # Wait for the caller's next wake-up (or the interval) even if a batch came
+                # due meanwhile: that wait gives the GIL back, so the Python work after this
+                # write and before the next one are two short stretches, not one long one.
+                self._ready = False
 
     def _sleep(self, wake: Callable[[], bool]) -> None:
         """Wait (lock held) one interval, or until `wake()` or close()."""

@@ -69,8 +69,11 @@ class ActiveRun:
         self.id = run_id
         self._steps: dict[str, int] = {}
         self._ended = False
+        # The embedded store packs a batch's columns as they are; through a team server the
+        # points travel as JSON, so as tuples.
+        remote = bool(settings.url)
         self._buffer = MetricBuffer(
-            write=lambda batch: store.log_metrics(run_id, batch),
+            write=lambda batch: store.log_metrics(run_id, list(batch) if remote else batch),
             heartbeat=lambda: store.heartbeat(run_id),
             flush_every=settings.flush_every_points,
             interval_s=settings.flush_interval_s,
@@ -106,9 +109,9 @@ class ActiveRun:
             last = -1
         if step is None:
             step = last + 1
-        self._steps[key] = step
         ts = time.time() if timestamp is None else float(timestamp)
-        self._buffer.append((key, v, int(step), ts))
+        self._buffer.add(key, v, int(step), ts)
+        self._steps[key] = step  # after: a refused point does not move the next step
 
     def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
         """Record several metrics at one step."""

@@ -83,7 +83,8 @@ def lineage_svg(
 
 def model_page(store: MetadataStore, name: str, version: int | None, page: int) -> dict[str, Any]:
     model = store.get_registered_model(name)
-    versions = store.list_versions(name)
+    # Every version, oldest first: the page count and the metric chart span them all.
+    versions = list(reversed(store.list_versions(name, limit=None)))
     if not versions:
         raise NotFoundError(f"model {name!r} has no versions", hint="register one first")
     by_number = {v.version: v for v in versions}
