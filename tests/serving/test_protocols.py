@@ -314,7 +314,7 @@ def test_a_model_failure_is_500_in_mlflow_shape(
     server = live_server(capture=False)
     model = server.service.router.route("").slot.current.model
 
-    def broken(self: object, frame: object) -> object:
+    def broken(self: object, frame: object, **options: object) -> object:
         raise RuntimeError("boom")
 
     monkeypatch.setattr(type(model), "score", broken)

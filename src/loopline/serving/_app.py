@@ -152,7 +152,9 @@ class ScoringService:
         self, route: Route, served: Served, checked: pd.DataFrame
     ) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any] | None]:
         """The model's own work: the only step whose failure is the model's fault."""
-        labels, proba = served.model.score(checked)
+        # Typed labels (int64 for int classes, not an object per row): the same JSON and
+        # OIP bodies, and capture can copy them into its pages (serving/_capture_page.py).
+        labels, proba = served.model.score(checked, typed_labels=True)
         route.slot.last_rows = checked.head(5)
         return labels, proba
 
@@ -302,9 +304,10 @@ class ScoringService:
 
 def _score_of(labels: np.ndarray[Any, Any], proba: np.ndarray[Any, Any] | None) -> float:
     """One number per request for distribution checks: mean positive-class probability for
-    binary classifiers, mean prediction for regressors, NaN otherwise."""
-    if proba is not None and proba.ndim == 2 and proba.shape[1] == 2:
-        return float(proba[:, 1].mean())
+    binary classifiers, mean prediction for regressors, NaN otherwise (a mean class label
+    of a multi-class classifier means nothing)."""
+    if proba is not None and proba.ndim == 2:
+        return float(proba[:, 1].mean()) if proba.shape[1] == 2 else float("nan")
     if labels.dtype.kind in "fiu":
         return float(labels.mean())
     return float("nan")

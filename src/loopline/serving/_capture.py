@@ -1,15 +1,19 @@
 """Prediction capture: every scored row, written to Parquet by a background thread.
 
-The request path only appends a tuple of references (the decoded frame, the labels and
-probability arrays the model returned) to a bounded deque: O(1) Python work, no copy, no
-lock. When the deque is full the request is dropped and counted, never waited for, so
-capture cannot slow or block serving. Files are named by process id and sequence, so
-several workers (or replicas on a shared folder) never write to the same file.
+The request path does O(1) work: the common request (a few rows of one numeric dtype) is
+copied into a page of preallocated columns (serving/_capture_page.py: keeping each
+request's DataFrame alive until the writer ran cost ~15% of throughput in garbage
+collection and GIL contention); any other request queues a tuple of references (the
+decoded frame, the labels and probability arrays the model returned). When `max_queue`
+requests are waiting the request is dropped and counted, never waited for, so capture
+cannot block serving. Files are named by process id and sequence, so several workers (or
+replicas on a shared folder) never write to the same file.
 
-The writer builds one Arrow table per schema from many requests at once: `pd.concat` of
-the frames, `pa.Table.from_pandas`, `np.concatenate` of the outputs, `take` for the
-per-request fields. No Python work per row (per-row JSON held the GIL long enough to add
-100 ms to the event loop's p99); the Parquet encoding itself runs in Arrow without the GIL.
+The writer builds one Arrow table per page, and one per schema from queued requests:
+`pd.concat` of the frames, `pa.Table.from_pandas`, `np.concatenate` of the outputs, `take`
+for the per-request fields. No Python work per row (per-row JSON held the GIL long enough
+to add 100 ms to the event loop's p99); the Parquet encoding itself runs in Arrow without
+the GIL.
 
 Layout: `<folder>/<model>/<YYYY-MM-DD>/<unix_ms>-<pid>-<seq>.parquet`, one row per
 prediction: request_id, row, ts, model, version, arm, latency_ms, prediction (typed as the
@@ -36,19 +40,17 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-FORMAT_KEY = b"loopline.capture"
-FORMAT = b"2"
-INPUT_PREFIX = "inputs."  # format 2: input column `x` is stored as `inputs.x`
+from loopline.serving._capture_page import (
+    FORMAT,
+    FORMAT_KEY,
+    INPUT_PREFIX,
+    Page,
+    assemble,
+    page_table,
+    pageable,
+    single_block,
+)
 
-_META = [
-    ("request_id", pa.string()),
-    ("ts", pa.float64()),
-    ("model", pa.string()),
-    ("version", pa.int32()),
-    ("arm", pa.string()),
-    ("latency_ms", pa.float64()),
-]
-_META_SCHEMA = pa.schema(_META)
 _JSON_SCHEMA = pa.schema(  # format 1: what files written before format 2 hold
     [
         ("request_id", pa.string()),
@@ -78,12 +80,17 @@ _SLICE = 64
 Item = tuple[str, float, str, int, str, float, pd.DataFrame, Any, Any]
 
 
+# Pages open at once: requests of a few layouts (A/B arms of different signatures) each
+# fill their own instead of sealing one another's after every request.
+_OPEN_PAGES = 4
+
+
 class PredictionCapture:
     """Bounded, non-blocking capture with a background Parquet writer.
 
-    `batch_rows` queued requests wake the writer early; otherwise it writes what is queued
-    every `flush_interval_s`. `dropped`, `written_rows`, `write_errors` and `depth` are
-    read by /metrics; `write_seconds` is the writer thread's CPU time, for benchmarks."""
+    `batch_rows` waiting requests wake the writer early; otherwise it writes what is
+    waiting every `flush_interval_s`. `dropped`, `written_rows`, `write_errors` and `depth`
+    are read by /metrics; `write_seconds` is the writer thread's CPU time, for benchmarks."""
 
     def __init__(
         self,
@@ -93,8 +100,13 @@ class PredictionCapture:
         flush_interval_s: float = 1.0,
     ) -> None:
         self.folder = folder
-        # deque.append and popleft are atomic under the GIL: the request path takes no lock.
+        # One lock for the request path (the event loop, the shadow thread) and the writer,
+        # held for a few microseconds at a time: a page copy, or taking everything waiting.
+        self._lock = threading.Lock()
         self._queue: deque[Item] = deque()
+        self._open: list[Page] = []  # filling, most recently used first
+        self._sealed: list[Page] = []  # full, or pushed out by other layouts
+        self._pending = 0  # requests waiting, paged or queued
         self._max = max_queue
         self._batch = batch_rows
         self._interval = flush_interval_s
@@ -110,17 +122,43 @@ class PredictionCapture:
 
     @property
     def depth(self) -> int:
-        return len(self._queue)
+        return self._pending
 
     def offer(self, item: Item) -> bool:
-        """Queue one request's predictions; False (and counted) if the queue is full."""
-        queued = len(self._queue)
-        if queued >= self._max:
-            self.dropped += 1
+        """Take one request's predictions; False (and counted) if `max_queue` are waiting."""
+        with self._lock:
+            if self._pending >= self._max:
+                self.dropped += 1
+                return False
+            if not self._page(item):
+                self._queue.append(item)
+            self._pending += 1
+            if self._pending == self._batch:
+                self._wake.set()  # only at the threshold: one event per batch, not per request
+        return True
+
+    def _page(self, item: Item) -> bool:
+        """Copy `item` into an open page of its layout (opening one if needed); False
+        when it is not a paged kind of request."""
+        frame, labels, proba = item[6], item[7], item[8]
+        block = single_block(frame)
+        if block is None or not pageable(block, labels, proba):
             return False
-        self._queue.append(item)
-        if queued + 1 == self._batch:
-            self._wake.set()  # only at the threshold: one event per batch, not per request
+        model, day, columns = item[2], int(item[1] // 86400), frame.columns
+        pages = self._open
+        for i, page in enumerate(pages):
+            if page.fits(model, day, columns, block, labels, proba):
+                if i:  # keep the busiest layout first: one comparison per request
+                    pages.insert(0, pages.pop(i))
+                page.add(item, block)
+                return True
+        if not columns.is_unique:
+            return False
+        if len(pages) >= _OPEN_PAGES:  # the least recently used (or a full one) is done
+            self._sealed.append(pages.pop())
+        page = Page(model, day, columns, block, labels, proba)
+        pages.insert(0, page)
+        page.add(item, block)
         return True
 
     def _run(self) -> None:
@@ -131,27 +169,30 @@ class PredictionCapture:
         self._drain()
 
     def _drain(self) -> None:
-        queue, items = self._queue, []
-        for _ in range(len(queue)):  # only this thread pops, so len() items are there
-            items.append(queue.popleft())
-        if not items:
+        with self._lock:  # everything waiting, in O(1) under the lock
+            items, self._queue = list(self._queue), deque()
+            pages = [*self._sealed, *(p for p in self._open if p.rows)]
+            self._sealed, self._open = [], []
+            self._pending = 0
+        if not items and not pages:
             return
         t0 = time.thread_time()
+        for page in pages:
+            time.sleep(0)
+            self._guarded(page_table, page, page.model, page.meta[1][0])
         for group in _groups(items).values():
             time.sleep(0)
-            try:
-                self._write(group)
-            except OSError:
-                self.write_errors += 1  # visible in /metrics; serving goes on
+            self._guarded(_table_of, group, group[0][2], group[0][1])
         self.write_seconds += time.thread_time() - t0
 
-    def _write(self, items: list[Item]) -> None:
+    def _guarded(self, build: Any, what: Any, model: str, ts: float) -> None:
         try:
-            table = typed_table(items)
-        except _UNTYPABLE:
-            table = json_table(items)
-        model = items[0][2]
-        day = time.strftime("%Y-%m-%d", time.gmtime(items[0][1]))
+            self._write(build(what), model, ts)
+        except OSError:
+            self.write_errors += 1  # visible in /metrics; serving goes on
+
+    def _write(self, table: pa.Table, model: str, ts: float) -> None:
+        day = time.strftime("%Y-%m-%d", time.gmtime(ts))
         target = self.folder / model / day
         target.mkdir(parents=True, exist_ok=True)
         self._seq += 1
@@ -162,10 +203,18 @@ class PredictionCapture:
         self.written_rows += table.num_rows
 
     def close(self, timeout_s: float = 10.0) -> None:
-        """Write what is queued and stop."""
+        """Write what is waiting and stop."""
         self._stop.set()
         self._wake.set()
         self._thread.join(timeout_s)
+
+
+def _table_of(items: list[Item]) -> pa.Table:
+    """Format 2 for a group of queued requests, or format 1 where Arrow cannot type a value."""
+    try:
+        return typed_table(items)
+    except _UNTYPABLE:
+        return json_table(items)
 
 
 def _groups(items: list[Item]) -> dict[tuple[Any, ...], list[Item]]:
@@ -210,7 +259,7 @@ def _dtypes(frame: pd.DataFrame) -> tuple[Any, ...]:
     microseconds per request; the block manager answers the same in well under one, and a
     frame held in one numpy block (what the fast path builds) in a tenth of that."""
     mgr = getattr(frame, "_mgr", None)
-    block = _single_block(frame)
+    block = single_block(frame)
     if block is not None:
         return (block.dtype, block.shape[0])  # every column of this one dtype
     get = getattr(mgr, "get_dtypes", None)
@@ -220,22 +269,6 @@ def _dtypes(frame: pd.DataFrame) -> tuple[Any, ...]:
     if pd.CategoricalDtype in map(type, found):
         found = tuple("category" if isinstance(d, pd.CategoricalDtype) else d for d in found)
     return found
-
-
-def _single_block(frame: pd.DataFrame) -> np.ndarray[Any, Any] | None:
-    """The frame's values as one (columns x rows) numpy array when pandas holds them so,
-    else None. Reads the block manager (pandas internals, hence every getattr): a frame
-    built from one matrix keeps it as one block, and stacking those blocks is the cheapest
-    way to the column-major layout Arrow wants."""
-    blocks = getattr(getattr(frame, "_mgr", None), "blocks", None)
-    if not isinstance(blocks, tuple) or len(blocks) != 1:
-        return None
-    values = getattr(blocks[0], "values", None)
-    if not isinstance(values, np.ndarray) or values.ndim != 2:
-        return None
-    if values.shape != (len(frame.columns), len(frame.index)):
-        return None
-    return values
 
 
 def _inputs(frames: list[pd.DataFrame]) -> pa.Table:
@@ -248,7 +281,7 @@ def _inputs(frames: list[pd.DataFrame]) -> pa.Table:
         # One numpy dtype (the common all-numeric request): stack the frames' values, one
         # view each, and hand Arrow whole columns. pd.concat would compare every frame's
         # columns again and costs several times more per request.
-        found = [_single_block(f) for f in frames]
+        found = [single_block(f) for f in frames]
         blocks = [b for b in found if b is not None]
         if len(blocks) == len(frames):  # already column-major: join along rows
             columns = np.concatenate(blocks, axis=1) if len(blocks) > 1 else blocks[0]
@@ -266,49 +299,14 @@ def _inputs(frames: list[pd.DataFrame]) -> pa.Table:
     return pa.Table.from_pandas(inputs, preserve_index=False)
 
 
-def _values(array: np.ndarray[Any, Any]) -> pa.Array:
-    """One Arrow value per row: a scalar column, or a fixed-size list for 2-D outputs."""
-    if array.ndim == 1:
-        return pa.array(array)
-    width = int(np.prod(array.shape[1:]))
-    return pa.FixedSizeListArray.from_arrays(pa.array(array.reshape(-1)), width)
-
-
 def typed_table(items: list[Item]) -> pa.Table:
-    """Format 2: one Arrow table for requests of one group, built column-wise."""
+    """Format 2: one Arrow table for queued requests of one group, built column-wise."""
     frames = [item[6] for item in items]
     counts = np.fromiter((len(f.index) for f in frames), dtype=np.int64, count=len(frames))
-    typed_inputs = _inputs(frames)
-    per_request = pa.table(
-        [[item[k] for item in items] for k in range(6)], schema=_META_SCHEMA
-    )  # six Python lists, one value per request (not per row)
-    request_of_row = np.repeat(np.arange(len(items)), counts)
-    meta = per_request.take(pa.array(request_of_row))
-    starts = np.repeat(np.cumsum(counts) - counts, counts)
-    row = (np.arange(len(request_of_row)) - starts).astype(np.int32)
-
+    meta = [[item[k] for item in items] for k in range(6)]  # one value per request, not row
     labels = np.concatenate([item[7] for item in items])
-    prediction = _values(labels)
-    if items[0][8] is None:
-        probability = pa.nulls(len(labels), pa.float64())
-        proba = pa.nulls(len(labels), pa.list_(pa.float64()))
-    else:
-        matrix = np.concatenate([item[8] for item in items])
-        binary = matrix.ndim == 2 and matrix.shape[1] == 2
-        probability = (
-            pa.array(matrix[:, 1].astype(np.float64))
-            if binary
-            else pa.nulls(len(labels), pa.float64())
-        )
-        proba = _values(matrix)
-
-    columns = [meta.column(0), pa.array(row), *meta.columns[1:]]
-    columns += [prediction, probability, proba, *typed_inputs.columns]
-    names = ["request_id", "row", *meta.column_names[1:], "prediction", "probability", "proba"]
-    metadata = {**(typed_inputs.schema.metadata or {}), FORMAT_KEY: FORMAT}
-    return pa.Table.from_arrays(
-        columns, names=[*names, *typed_inputs.column_names]
-    ).replace_schema_metadata(metadata)
+    proba = None if items[0][8] is None else np.concatenate([item[8] for item in items])
+    return assemble(meta, counts, labels, proba, _inputs(frames))
 
 
 def json_table(items: list[Item]) -> pa.Table:
