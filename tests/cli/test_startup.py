@@ -69,6 +69,9 @@ def modules(*args: str) -> set[str]:
 
 
 HEAVY_FOR_HELP = MODEL_LIBS | SERVERS | STORE | TYPER_EXTRAS
+# Lookups and an ungated promotion read no YAML (a gate policy is stored as JSON; PyYAML is
+# for a --policy file) and no fsspec (a local artifact folder is read with plain file calls).
+NO_FILES = {"yaml", "fsspec"}
 
 
 def test_root_help_imports_no_subcommand_and_nothing_heavy() -> None:
@@ -104,8 +107,10 @@ def test_store_lookups_import_no_model_library(
     ):
         names = modules(*args)
         tops = {name.split(".")[0] for name in names}
-        assert tops.isdisjoint(heavy), (args, tops & heavy)
+        assert tops.isdisjoint(heavy | NO_FILES), (args, tops & (heavy | NO_FILES))
         assert POSTGRES not in names, args
+    # With no run running, nothing is judged alive or dead: the tracking package stays out.
+    assert "loopline.tracking" not in modules("runs", "list")
 
 
 def test_promote_without_policy_imports_no_scikit_learn(
@@ -116,6 +121,19 @@ def test_promote_without_policy_imports_no_scikit_learn(
     tops = {name.split(".")[0] for name in names}
     assert tops.isdisjoint({"sklearn", "scipy", "skops", *SERVERS, *TYPER_EXTRAS}), tops
     assert POSTGRES not in names
+
+
+def test_promote_without_policy_reads_no_yaml_and_no_fsspec(
+    train_version: Callable[..., ModelVersion], tmp_path: Path
+) -> None:
+    """The candidate's files are verified (read) from the local artifact folder."""
+    train_version()
+    names = imported("models", "promote", "churn", "1", "--to", "staging")
+    assert names.isdisjoint(NO_FILES), names & NO_FILES
+    policy = tmp_path / "gate.yaml"
+    policy.write_text("rules: []\n")
+    names = imported("models", "promote", "churn", "1", "--to", "qa", "--policy", str(policy))
+    assert "yaml" in names  # a policy file is read, with PyYAML
 
 
 def test_promote_without_policy_imports_no_pandas(

@@ -438,7 +438,7 @@ def test_a_real_model_failure_still_counts(
     server = live_server(capture=False)
     model = server.service.router.route("").slot.current.model
 
-    def broken(self: Any, frame: Any) -> Any:
+    def broken(self: Any, frame: Any, **options: Any) -> Any:
         raise RuntimeError("boom")
 
     monkeypatch.setattr(type(model), "score", broken)

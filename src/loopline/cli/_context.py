@@ -74,7 +74,6 @@ def store(reap: bool = True) -> MetadataStore:
     from loopline.cli._output import console
     from loopline.config import load_settings
     from loopline.store import NoStoreError, open_metadata_store
-    from loopline.tracking._liveness import reap_stale_runs
 
     s = load_settings()
     path = command_path()
@@ -86,5 +85,11 @@ def store(reap: bool = True) -> MetadataStore:
             raise typer.Exit(0) from None
         raise
     if reap:
-        reap_stale_runs(meta, s.lost_after_s)
+        # Most calls find no run running: the tracking package (~7 ms to import) is loaded
+        # only when there is one to judge.
+        running = meta.list_running()
+        if running:
+            from loopline.tracking._liveness import reap_stale_runs
+
+            reap_stale_runs(meta, s.lost_after_s, running)
     return meta

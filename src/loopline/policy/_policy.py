@@ -21,9 +21,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from loopline._yaml import safe_load
 from loopline.errors import InvalidInputError
 from loopline.policy._rules import parse_rule
 
@@ -110,6 +107,12 @@ class GatePolicy:
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> GatePolicy:
+        # PyYAML only when a policy file is read: the store imports this module for every
+        # command, and most of them never read a policy file.
+        import yaml
+
+        from loopline._yaml import safe_load
+
         p = Path(path)
         try:
             data = safe_load(p.read_text(), f"gate policy {p}", hint="fix the syntax")

@@ -10,6 +10,10 @@ One table drives three things, so they cannot drift apart:
 
 Paths are relative to `/api/v1`. Path parameters are the method's arguments of the same
 name; for GET the other arguments are query parameters, otherwise one JSON body.
+
+tests/store/test_operations_table.py checks the table against `MetadataStore` (every
+abstract method served or local-only, path parameters, paging, GET defaults), in the build
+rather than at import time, which every CLI command would pay for.
 """
 
 from __future__ import annotations
@@ -223,36 +227,6 @@ def signature(method: str) -> inspect.Signature:
     ]
     return sig.replace(parameters=params, return_annotation=hints.get("return", Any))
 
-
-def _check_table() -> None:
-    # Every abstract method is either served or explicitly local: a new store method
-    # without a route fails at import, not in production.
-    missing = set(MetadataStore.__abstractmethods__) - set(BY_METHOD) - LOCAL_ONLY
-    if missing:
-        raise RuntimeError(f"store methods without an operation: {sorted(missing)}")
-    for op in OPERATIONS:
-        params = signature(op.method).parameters.values()
-        if op.paging is not None and {"limit", op.paging.cursor} - {p.name for p in params}:
-            raise RuntimeError(f"{op.method}: paged, but has no limit or {op.paging.cursor}")
-        if op.verb == "GET":
-            # None-with-another-default crosses the wire as "" (store._http): strings only.
-            # A paged listing's limit=None stays on the client (it fetches every page).
-            odd = [
-                p.name
-                for p in params
-                if p.default not in (None, inspect.Parameter.empty)
-                and not (op.paging is not None and p.name == "limit")
-                and type(None) in typing.get_args(p.annotation)
-                and set(typing.get_args(p.annotation)) != {str, type(None)}
-            ]
-            if odd:
-                raise RuntimeError(f"{op.method}: optional non-str {odd} with a non-None default")
-        unknown = set(op.path_params) - set(signature(op.method).parameters)
-        if unknown:
-            raise RuntimeError(f"{op.path} names {sorted(unknown)}, not arguments of {op.method}")
-
-
-_check_table()
 
 __all__ = [
     "BY_METHOD",

@@ -77,10 +77,13 @@ def stale_runs(
     return out
 
 
-def reap_stale_runs(store: MetadataStore, lost_after_s: float) -> list[StaleRun]:
-    """Mark dead runs failed/lost in `store`; returns what it changed."""
+def reap_stale_runs(
+    store: MetadataStore, lost_after_s: float, running: Iterable[Run] | None = None
+) -> list[StaleRun]:
+    """Mark dead runs failed/lost in `store` (of `running`, if the caller already listed
+    them); returns what it changed."""
     found = stale_runs(
-        store.list_running(),
+        store.list_running() if running is None else running,
         host=socket.gethostname(),
         now=time.time(),
         lost_after_s=lost_after_s,
