@@ -139,6 +139,7 @@ RAY_ENGINE = Peer("Ray engine", venv=None)
 IN_MEMORY = Peer("whole frame in pandas", venv=None)
 UI_BUDGET = Peer("500 ms budget", venv=None, budget=0.5)
 STORE_BUDGET = Peer("50 ms budget", venv=None, budget=0.05)  # issue 18's bound for the sort
+CLI_BUDGET = Peer("400 ms budget", venv=None, budget=0.4)  # issue 18's bound for a command
 
 BENCHMARKS: dict[str, Benchmark] = {
     b.name: b
@@ -344,6 +345,21 @@ BENCHMARKS: dict[str, Benchmark] = {
             "- Standalone, as growth tables: `.venv/bin/python benchmarks/scale/store_listing.py`.",
             folder="scale",
             script="store_listing.py",
+            args=("--harness",),
+        ),
+        Benchmark(
+            "scale-cli",
+            "CLI command latency: a new `loopline` process, spawn to exit",
+            CLI_BUDGET,
+            "- Each command run as a user runs it: a new `python -m loopline ...` process, timed "
+            "from spawn to exit (one warm-up, then the best of 10; medians and CPU time in the "
+            "notes), over a store of 20 versions of one model. `models promote` moves a fresh "
+            "alias with no policy: a store write without an evaluation.\n"
+            "- Held to issue 18's 400 ms per command (`loopline --help`: 150 ms, in the notes); "
+            "`python -c 0` is the interpreter's own start-up, for scale.\n"
+            "- Standalone: `.venv/bin/python benchmarks/scale/cli_latency.py`.",
+            folder="scale",
+            script="cli_latency.py",
             args=("--harness",),
         ),
         Benchmark(
