@@ -12,6 +12,7 @@ import typer
 from loopline.cli import _policy
 from loopline.cli._context import store
 from loopline.cli._output import Col, console, err_console, number, print_json, table, when
+from loopline.cli._rollback import rollback
 from loopline.errors import InvalidInputError
 
 if TYPE_CHECKING:
@@ -21,6 +22,8 @@ app = typer.Typer(
     help="The model registry: versions, aliases, gates, rollback.", no_args_is_help=True
 )
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+# The model a command acts on is MODEL on every surface (docs/vocabulary.md §6).
+ModelArg = Annotated[str, typer.Argument(metavar="MODEL", help="Registered model, e.g. churn")]
 WideOpt = Annotated[
     bool, typer.Option("--wide", help="Every column, unwrapped, however wide the terminal.")
 ]
@@ -30,10 +33,10 @@ app.add_typer(_policy.app, name="policy")
 @app.command("register")
 def register(
     source: Annotated[str, typer.Argument(help="runs:/<run_id>/<name> of a logged model")],
-    name: Annotated[str, typer.Argument(help="Registered model name, e.g. churn")],
+    name: ModelArg,
     as_json: JsonOpt = False,
 ) -> None:
-    """Register a run's model as the next immutable version of NAME."""
+    """Register a run's model as the next immutable version of MODEL."""
     from loopline.registry import register_model
 
     v = register_model(source, name)
@@ -62,7 +65,7 @@ def list_models(as_json: JsonOpt = False) -> None:
 
 @app.command("show")
 def show(
-    name: str,
+    name: ModelArg,
     limit: Annotated[
         int | None,
         typer.Option("--limit", min=1, max=1000, help="How many versions (default 50)."),
@@ -75,7 +78,7 @@ def show(
     wide: WideOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """The newest versions of NAME with their metrics, aliases and latest gate decision."""
+    """The newest versions of MODEL with their metrics, aliases and latest gate decision."""
     if show_all and limit is not None:
         raise InvalidInputError(
             "--all and --limit ask for different pages", hint="pass one of them"
@@ -163,7 +166,7 @@ def _decision_table(result: Any) -> None:
 
 @app.command("promote")
 def promote(
-    name: str,
+    name: ModelArg,
     version: int,
     to: Annotated[str, typer.Option("--to", help="Alias to move, e.g. production")] = "production",
     policy: Annotated[Path | None, typer.Option(help="Gate policy YAML")] = None,
@@ -238,49 +241,29 @@ def gate(
 
 @app.command("approve")
 def approve(
-    name: str,
+    name: ModelArg,
     version: int,
     role: Annotated[str, typer.Option(help="Your role, checked by gate policies")] = "approver",
     comment: Annotated[str | None, typer.Option()] = None,
 ) -> None:
-    """Approve NAME/VERSION (you cannot approve a version you registered)."""
+    """Approve MODEL/VERSION (you cannot approve a version you registered)."""
     from loopline.registry import approve as do_approve
 
     a = do_approve(name, version, role=role, comment=comment)
     console.print(f"{a.approver} approved {name}/{version} as {a.role}")
 
 
-@app.command("rollback")
-def rollback(
-    name: str,
-    alias: Annotated[str, typer.Option("--alias")] = "production",
-    to: Annotated[
-        int | None, typer.Option("--to", help="Version; default the previous holder")
-    ] = None,
-    reason: Annotated[str | None, typer.Option()] = None,
-    as_json: JsonOpt = False,
-) -> None:
-    """Point ALIAS back at the version it held before (a pointer move, audited)."""
-    from loopline.registry import rollback as do_rollback
-
-    move, seconds = do_rollback(name, alias, to_version=to, reason=reason)
-    if as_json:
-        print_json({**move.__dict__, "seconds": seconds})
-    else:
-        console.print(
-            f"rolled back {name}@{alias}: v{move.from_version} → v{move.to_version} "
-            f"in {seconds * 1000:.1f} ms"
-        )
+app.command("rollback")(rollback)  # in _rollback.py: the alias and version spellings
 
 
 @app.command("history")
 def history(
-    name: str,
+    name: ModelArg,
     alias: Annotated[str | None, typer.Option("--alias")] = None,
     wide: WideOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Every alias move of NAME: who, when, from which version to which, and why."""
+    """Every alias move of MODEL: who, when, from which version to which, and why."""
     moves = store(reap=False).alias_history(name, alias)
     if as_json:
         print_json([m.__dict__ for m in moves])
@@ -344,8 +327,10 @@ def evaluate(
 
 
 @app.command("evaluations")
-def evaluations(name: str, version: int, wide: WideOpt = False, as_json: JsonOpt = False) -> None:
-    """Every evaluation of NAME/VERSION with who recorded it; only trusted ones (the ci
+def evaluations(
+    name: ModelArg, version: int, wide: WideOpt = False, as_json: JsonOpt = False
+) -> None:
+    """Every evaluation of MODEL/VERSION with who recorded it; only trusted ones (the ci
     role, admin, the embedded owner) count as evidence for a protected alias."""
     from loopline.identity import TRUSTED_EVALUATOR_ROLES
 
@@ -415,14 +400,14 @@ def lineage(uri: str, as_json: JsonOpt = False) -> None:
 
 @app.command("card")
 def card(
-    name: str,
+    name: ModelArg,
     version: int,
     set_file: Annotated[
         Path | None, typer.Option("--set", help="JSON file with card fields")
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Show the model card of NAME/VERSION, or update fields from a JSON file."""
+    """Show the model card of MODEL/VERSION, or update fields from a JSON file."""
     meta = store(reap=False)
     v = meta.get_version(name, version)
     if set_file is not None:
@@ -454,11 +439,11 @@ def card(
 
 @app.command("owner")
 def owner(
-    name: str,
+    name: ModelArg,
     team: Annotated[str | None, typer.Option(help="The team that owns the model")] = None,
     oncall: Annotated[str | None, typer.Option(help="Who to page: handle, rota, e-mail")] = None,
 ) -> None:
-    """Record who answers for NAME: shown on its model card and in its alerts."""
+    """Record who answers for MODEL: shown on its model card and in its alerts."""
     from loopline.config import current_user
 
     m = store(reap=False).set_model_owner(name, team=team, oncall=oncall, actor=current_user())

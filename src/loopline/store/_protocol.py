@@ -250,8 +250,8 @@ def check_not_backwards(model: str, alias: str, target: Any, holder_version: int
         raise ConflictError(
             f"{model}@{alias} is protected: version {target.version} is older than its "
             f"holder, version {holder_version}; the loop does not promote backwards",
-            hint=f"to go back on purpose: loopline models rollback {model} --alias {alias} "
-            f"--to {target.version} (it must have held {alias} before)",
+            hint=f"to go back on purpose: loopline models rollback {model} {alias} "
+            f"--to-version {target.version} (it must have held {alias} before)",
         )
 
 
