@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -70,7 +71,13 @@ class Settings:
         return d
 
 
-def _read_toml(env: dict[str, str]) -> dict[str, Any]:
+def config_table(
+    name: str, env: Mapping[str, str] | None = None, *, hint: str = "see README, Configuration"
+) -> dict[str, Any]:
+    """The `[name]` table of the config file: the file `LOOPLINE_CONFIG` names (which must
+    exist), else `./loopline.toml`; {} when there is no file or no such table. The one
+    reader of that file: settings take `[loopline]`, the LLM provider `[llm]`."""
+    env = os.environ if env is None else env
     path = Path(env.get("LOOPLINE_CONFIG", "loopline.toml"))
     if not path.exists():
         if "LOOPLINE_CONFIG" in env:
@@ -87,12 +94,18 @@ def _read_toml(env: dict[str, str]) -> dict[str, Any]:
         raise ConfigError(
             f"{path} is not valid TOML: {exc}", hint="fix the syntax or remove the file"
         ) from exc
-    table = data.get("loopline", {})
+    table = data.get(name, {})
     if not isinstance(table, dict):
-        raise ConfigError(f"{path}: [loopline] must be a table", hint="see README, Configuration")
+        raise ConfigError(f"{path}: [{name}] must be a table", hint=hint)
+    return table
+
+
+def _read_toml(env: Mapping[str, str]) -> dict[str, Any]:
+    table = config_table("loopline", env)
     known = {f.name for f in fields(Settings)}
     unknown = sorted(set(table) - known)
     if unknown:
+        path = env.get("LOOPLINE_CONFIG", "loopline.toml")
         raise ConfigError(
             f"{path}: unknown setting(s) {', '.join(unknown)} in [loopline]",
             hint=f"known settings are {', '.join(sorted(known))}",
@@ -146,4 +159,4 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     return Settings(home=home, db_url=str(db_url), artifacts_uri=str(artifacts_uri), **extra)
 
 
-__all__ = ["Settings", "current_user", "load_settings"]
+__all__ = ["Settings", "config_table", "current_user", "load_settings"]

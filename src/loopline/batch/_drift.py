@@ -57,12 +57,10 @@ def drift_dataset(
             hint=f"its columns: {', '.join(source.columns)}; pass columns=[...] to choose",
         )
     runner = resolve_engine(engine)
-    summarize_dataset = getattr(runner, "summarize_dataset", None)
-    if source.format == PARQUET and callable(summarize_dataset):
-        summary: FrameSummary = summarize_dataset(
-            plan, source.files or (path,), plan.columns, chunk_size
-        )
-    else:
+    summary: FrameSummary | None = None
+    if source.format == PARQUET:  # an engine may summarize it where the data lives
+        summary = runner.summarize_dataset(plan, source.files or (path,), plan.columns, chunk_size)
+    if summary is None:
         batches = source.batches(plan.columns, chunk_size)
         summary = merge_all(list(runner.map_chunks(plan.summarize, batches)))
     return plan.drift(summary)

@@ -3,7 +3,9 @@
 `score` reads chunks and writes results in the calling process; the engine only maps a
 function over the chunks. The function and the chunks are picklable (a frozen dataclass
 holding the model; Arrow tables), so an engine that ships them to other processes or a
-cluster is one more implementation of `map_chunks`, not a change to `score`.
+cluster is one more implementation of `map_chunks`, not a change to `score`. An engine that
+can read a Parquet dataset where it lives overrides `score_dataset` / `summarize_dataset`
+(the Ray engine does); their defaults say "not here" and the chunks are read locally.
 """
 
 from __future__ import annotations
@@ -11,18 +13,39 @@ from __future__ import annotations
 import contextlib
 import queue
 import threading
-from collections.abc import Callable, Iterable, Iterator
-from typing import Any, Protocol, TypeVar, runtime_checkable
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
 from loopline.errors import InvalidInputError
+
+if TYPE_CHECKING:
+    from loopline.batch._chunk import ChunkScorer
+    from loopline.stats import FrameSummary, SketchPlan
 
 T = TypeVar("T")
 R = TypeVar("R")
 
 
+@dataclass(frozen=True)
+class DatasetScore:
+    """What `score_dataset` wrote."""
+
+    rows: int
+    parts: int
+    quarantined_rows: int
+    warnings: tuple[str, ...]
+
+
 @runtime_checkable
 class ComputeEngine(Protocol):
-    """Maps a function over chunks; results come back in input order, one per chunk."""
+    """Maps a function over chunks; results come back in input order, one per chunk.
+
+    An engine may also take a whole Parquet dataset where the data lives (`score_dataset`,
+    `summarize_dataset`: the Ray engine, with Ray Data). Their defaults here return None:
+    the caller then reads the chunks itself and maps them. An engine object that brings
+    only `name` and `map_chunks` gets these defaults from `resolve_engine`."""
 
     name: str
 
@@ -31,8 +54,48 @@ class ComputeEngine(Protocol):
         hold a few chunks in flight, never the whole input."""
         ...
 
+    def score_dataset(
+        self,
+        scorer: ChunkScorer,
+        files: Sequence[Path],
+        columns: Sequence[str],
+        folder: Path,
+        chunk_size: int,
+        contract: bool = False,
+    ) -> DatasetScore | None:
+        """Score the Parquet `files` into `folder` (which exists, empty) as
+        `part-00000.parquet`, … in row order, or None: not this engine's way (the default)."""
+        return None
 
-class LocalEngine:
+    def summarize_dataset(
+        self, plan: SketchPlan, files: Sequence[Path], columns: Sequence[str], chunk_size: int
+    ) -> FrameSummary | None:
+        """The merged drift summary of the Parquet `files`, or None: not this engine's way
+        (the default)."""
+        return None
+
+
+@runtime_checkable
+class _MapsChunks(Protocol):
+    """The least an engine object brings (see `resolve_engine`)."""
+
+    name: str
+
+    def map_chunks(self, fn: Callable[[T], R], chunks: Iterable[T]) -> Iterator[R]: ...
+
+
+class _ChunksOnly(ComputeEngine):
+    """An engine object with `name` and `map_chunks` only: the seam's defaults for the rest."""
+
+    def __init__(self, inner: _MapsChunks) -> None:
+        self.inner = inner
+        self.name = inner.name
+
+    def map_chunks(self, fn: Callable[[T], R], chunks: Iterable[T]) -> Iterator[R]:
+        return self.inner.map_chunks(fn, chunks)
+
+
+class LocalEngine(ComputeEngine):
     """In-process: scores one chunk at a time while a thread reads the next one ahead.
 
     Parquet decoding and CSV parsing release the GIL, so with `prefetch` chunks read ahead
@@ -146,6 +209,8 @@ def resolve_engine(engine: str | ComputeEngine | None = None) -> ComputeEngine:
     the `LOOPLINE_ENGINE` environment variable, else `local`."""
     if isinstance(engine, ComputeEngine):
         return engine
+    if isinstance(engine, _MapsChunks):
+        return _ChunksOnly(engine)
     from_settings = engine is None
     if engine is None:
         from loopline.config import load_settings
@@ -170,6 +235,7 @@ __all__ = [
     "ENGINES",
     "ENGINE_ENV",
     "ComputeEngine",
+    "DatasetScore",
     "LocalEngine",
     "Staged",
     "close_iterator",

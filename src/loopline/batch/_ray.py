@@ -23,15 +23,19 @@ import collections
 import json
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from loopline.batch._engine import ComputeEngine, DatasetScore
 from loopline.errors import ConfigError, LooplineError
+
+if TYPE_CHECKING:
+    from loopline.batch._chunk import ChunkScorer
+    from loopline.stats import FrameSummary, SketchPlan
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -100,16 +104,6 @@ def _apply(fn: Callable[[T], R], chunk: T) -> R:
     return fn(chunk)
 
 
-@dataclass(frozen=True)
-class DatasetScore:
-    """What `score_dataset` wrote."""
-
-    rows: int
-    parts: int
-    quarantined_rows: int
-    warnings: tuple[str, ...]
-
-
 class _Tally:
     """A Ray actor counting what the scoring actors' contract checks set aside or warned."""
 
@@ -145,7 +139,7 @@ class _ScoreBatches:
         return out
 
 
-class RayEngine:
+class RayEngine(ComputeEngine):
     """Runs chunks as Ray tasks, or a whole Parquet dataset through Ray Data."""
 
     name = "ray"
@@ -180,8 +174,8 @@ class RayEngine:
                 close()
 
     def summarize_dataset(
-        self, plan: Any, files: Sequence[Path], columns: Sequence[str], chunk_size: int
-    ) -> Any:
+        self, plan: SketchPlan, files: Sequence[Path], columns: Sequence[str], chunk_size: int
+    ) -> FrameSummary:
         """The merged drift summary (`loopline.stats.FrameSummary`) of the Parquet `files`,
         each batch summarized on the cluster by Ray Data; only the counts come back."""
         return summarize_dataset(self, plan, files, columns, chunk_size)
@@ -195,7 +189,7 @@ class RayEngine:
 
     def score_dataset(
         self,
-        scorer: Any,
+        scorer: ChunkScorer,
         files: Sequence[Path],
         columns: Sequence[str],
         folder: Path,
@@ -259,8 +253,12 @@ class _Summarize:
 
 
 def summarize_dataset(
-    engine: RayEngine, plan: Any, files: Sequence[Path], columns: Sequence[str], chunk_size: int
-) -> Any:
+    engine: RayEngine,
+    plan: SketchPlan,
+    files: Sequence[Path],
+    columns: Sequence[str],
+    chunk_size: int,
+) -> FrameSummary:
     from loopline.stats import FrameSummary, merge_all
 
     ray = connect(engine.address)
@@ -305,4 +303,4 @@ def _part_order(path: Path) -> tuple[int, int]:
     return int(task), int(i)
 
 
-__all__ = ["ADDRESS_ENV", "INSTALL_HINT", "DatasetScore", "RayEngine", "connect", "unwrap"]
+__all__ = ["ADDRESS_ENV", "INSTALL_HINT", "RayEngine", "connect", "unwrap"]

@@ -29,7 +29,13 @@ from loopline.batch._readers import (
     open_source,
     rechunk,
 )
-from loopline.batch._writers import PartSink, Sink, is_folder_output, replace_folder
+from loopline.batch._writers import (
+    PartSink,
+    Sink,
+    check_folder_output,
+    is_folder_output,
+    replace_folder,
+)
 from loopline.errors import InvalidInputError
 from loopline.models import LoadedModel, Signature
 from loopline.registry import get_version, load_model
@@ -137,6 +143,29 @@ def _plan(
     return features, tuple(kept)
 
 
+@dataclass(frozen=True)
+class _Job:
+    """One `score` call, resolved: what either way of running it needs."""
+
+    runner: ComputeEngine
+    scorer: ChunkScorer
+    source: Source
+    src: Path
+    dst: Path
+    columns: tuple[str, ...]
+    chunk_size: int
+    contract: Contract | None
+
+
+@dataclass(frozen=True)
+class _Done:
+    rows: int
+    chunks: int
+    quarantined: int
+    warnings: tuple[str, ...]
+    out_columns: tuple[str, ...]
+
+
 def score(
     uri: str,
     input: str | os.PathLike[str],
@@ -180,6 +209,43 @@ def score(
         )
     runner = resolve_engine(engine)
     model, version = _load(uri)
+    job = _job(runner, model, version, src, dst, chunk_size, id_columns, contract)
+    total = job.source.total_rows
+    if progress is not None:
+        progress(0, total)  # a bar can show the total before the first chunk
+    done = _on_engine(job) if folder and job.source.format == PARQUET else None
+    if done is None:
+        done = _chunked(job, folder, progress)
+    elif progress is not None:
+        progress(done.rows + done.quarantined, total)
+    return ScoreReport(
+        model_uri=uri,
+        model_version=version,
+        model_sha256=model.sha256,
+        input=str(src),
+        output=str(dst),
+        rows=done.rows,
+        chunks=done.chunks,
+        id_columns=job.scorer.ids,
+        output_columns=done.out_columns,
+        engine=runner.name,
+        seconds=time.perf_counter() - started,
+        contract=None if contract is None else str(contract),
+        quarantined_rows=done.quarantined,
+        contract_warnings=done.warnings,
+    )
+
+
+def _job(
+    runner: ComputeEngine,
+    model: LoadedModel,
+    version: str,
+    src: Path,
+    dst: Path,
+    chunk_size: int,
+    id_columns: Sequence[str] | None,
+    contract: str | os.PathLike[str] | None,
+) -> _Job:
     source = open_source(src, _csv_types(model.signature))
     features, ids = _plan(source, model, version, id_columns)
     spec = None if contract is None else _load_contract(contract)
@@ -188,53 +254,41 @@ def score(
     scorer = ChunkScorer(
         model, version, features, ids, src.name, _per_chunk(spec), version_column(version, longest)
     )
+    return _Job(runner, scorer, source, src, dst, columns, chunk_size, spec)
+
+
+def _on_engine(job: _Job) -> _Done | None:
+    """Parquet in, folder out: scored where the engine reads the data (Ray Data), written
+    beside `dst` and moved into place; None when the engine has no such way (the default)."""
+    check_folder_output(job.dst)
+    temp = job.dst.with_name(f".{job.dst.name}.{uuid.uuid4().hex[:12]}.part")
+    temp.mkdir()
+    try:
+        files = job.source.files or (job.src,)
+        wrote = job.runner.score_dataset(
+            job.scorer, files, job.columns, temp, job.chunk_size, job.contract is not None
+        )
+        if wrote is None:
+            return None
+        rows, quarantined = wrote.rows, wrote.quarantined_rows
+        _check_counts(job.src, rows, quarantined)
+        if job.contract is not None:
+            _check_file_rules(job.contract, rows + quarantined, job.src.name)
+        warnings = tuple(dict.fromkeys(wrote.warnings))
+        done = _Done(rows, wrote.parts, quarantined, warnings, tuple(pq_schema_names(temp)))
+        replace_folder(temp, job.dst)
+    finally:
+        shutil.rmtree(temp, ignore_errors=True)
+    return done
+
+
+def _chunked(job: _Job, folder: bool, progress: Progress | None) -> _Done:
+    """The chunks read here, scored by the engine, written here in order."""
     rows = n_chunks = quarantined = 0
     warned: dict[str, None] = {}
-    if progress is not None:
-        progress(0, source.total_rows)  # a bar can show the total before the first chunk
-    score_dataset = getattr(runner, "score_dataset", None)
-    if folder and source.format == PARQUET and callable(score_dataset):
-        if dst.exists() and not dst.is_dir():
-            raise InvalidInputError(
-                f"cannot write partitions to {dst}: it is a file",
-                hint="name a folder (no extension) for partitioned output, or a .parquet file",
-            )
-        temp = dst.with_name(f".{dst.name}.{uuid.uuid4().hex[:12]}.part")
-        temp.mkdir()
-        try:
-            done = score_dataset(
-                scorer, source.files or (src,), columns, temp, chunk_size, spec is not None
-            )
-            rows, n_chunks = done.rows, done.parts
-            quarantined, warned = done.quarantined_rows, dict.fromkeys(done.warnings)
-            _check_counts(src, rows, quarantined)
-            if spec is not None:
-                _check_file_rules(spec, rows + quarantined, src.name)
-            out_columns = tuple(pq_schema_names(temp))
-            replace_folder(temp, dst)
-        finally:
-            shutil.rmtree(temp, ignore_errors=True)
-        if progress is not None:
-            progress(rows + quarantined, source.total_rows)
-        return _report(
-            uri,
-            version,
-            model,
-            src,
-            dst,
-            rows,
-            n_chunks,
-            ids,
-            out_columns,
-            runner,
-            started,
-            contract,
-            quarantined,
-            tuple(warned),
-        )
-    chunks = _numbered(rechunk(source.batches(columns, chunk_size), chunk_size))
-    with PartSink(dst) if folder else Sink(dst) as sink:
-        results = runner.map_chunks(scorer, chunks)
+    chunks = _numbered(rechunk(job.source.batches(job.columns, job.chunk_size), job.chunk_size))
+    with PartSink(job.dst) if folder else Sink(job.dst) as sink:
+        results = job.runner.map_chunks(job.scorer, chunks)
         try:
             for scored in results:
                 if scored.table is not None:
@@ -244,30 +298,15 @@ def score(
                 quarantined += scored.quarantined_rows
                 warned.update(dict.fromkeys(scored.warnings))
                 if progress is not None:
-                    progress(rows + quarantined, source.total_rows)
+                    progress(rows + quarantined, job.source.total_rows)
         finally:
             close_iterator(results)  # on failure, stop the engine before the output is removed
-        _check_counts(src, rows, quarantined)
-        if spec is not None:
-            _check_file_rules(spec, rows + quarantined, src.name)
+        _check_counts(job.src, rows, quarantined)
+        if job.contract is not None:
+            _check_file_rules(job.contract, rows + quarantined, job.src.name)
         sink.commit()
         out_columns = tuple(sink.columns)
-    return _report(
-        uri,
-        version,
-        model,
-        src,
-        dst,
-        rows,
-        n_chunks,
-        ids,
-        out_columns,
-        runner,
-        started,
-        contract,
-        quarantined,
-        tuple(warned),
-    )
+    return _Done(rows, n_chunks, quarantined, tuple(warned), out_columns)
 
 
 def _check_counts(src: Path, rows: int, quarantined: int) -> None:
@@ -286,40 +325,6 @@ def pq_schema_names(folder: Path) -> list[str]:
 
     first = min(folder.glob("part-*.parquet"))
     return list(pq.ParquetFile(first).schema_arrow.names)
-
-
-def _report(
-    uri: str,
-    version: str,
-    model: LoadedModel,
-    src: Path,
-    dst: Path,
-    rows: int,
-    n_chunks: int,
-    ids: tuple[str, ...],
-    out_columns: tuple[str, ...],
-    runner: ComputeEngine,
-    started: float,
-    contract: str | os.PathLike[str] | None,
-    quarantined: int,
-    warned: tuple[str, ...],
-) -> ScoreReport:
-    return ScoreReport(
-        model_uri=uri,
-        model_version=version,
-        model_sha256=model.sha256,
-        input=str(src),
-        output=str(dst),
-        rows=rows,
-        chunks=n_chunks,
-        id_columns=ids,
-        output_columns=out_columns,
-        engine=runner.name,
-        seconds=time.perf_counter() - started,
-        contract=None if contract is None else str(contract),
-        quarantined_rows=quarantined,
-        contract_warnings=warned,
-    )
 
 
 def _load_contract(path: str | os.PathLike[str]) -> Contract:

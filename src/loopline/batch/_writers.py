@@ -137,16 +137,7 @@ class PartSink(Sink):
     """
 
     def __init__(self, path: Path) -> None:
-        if path.exists() and not path.is_dir():
-            raise InvalidInputError(
-                f"cannot write partitions to {path}: it is a file",
-                hint="name a folder (no extension) for partitioned output, or a .parquet file",
-            )
-        if not path.parent.is_dir():
-            raise InvalidInputError(
-                f"cannot write {path}: folder {path.parent} does not exist",
-                hint="create the folder first, or choose another output path",
-            )
+        check_folder_output(path)
         self.format = PARQUET
         self.path = path
         self.temp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.part")
@@ -186,6 +177,20 @@ class PartSink(Sink):
             shutil.rmtree(self.temp, ignore_errors=True)
 
 
+def check_folder_output(path: Path) -> None:
+    """Refuse a partition folder that cannot be written, before any work is done."""
+    if path.exists() and not path.is_dir():
+        raise InvalidInputError(
+            f"cannot write partitions to {path}: it is a file",
+            hint="name a folder (no extension) for partitioned output, or a .parquet file",
+        )
+    if not path.parent.is_dir():
+        raise InvalidInputError(
+            f"cannot write {path}: folder {path.parent} does not exist",
+            hint="create the folder first, or choose another output path",
+        )
+
+
 def replace_folder(temp: Path, path: Path) -> None:
     """Move the finished folder `temp` to `path`, replacing a folder already there."""
     old = None
@@ -197,4 +202,4 @@ def replace_folder(temp: Path, path: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-__all__ = ["PartSink", "Sink", "is_folder_output", "replace_folder"]
+__all__ = ["PartSink", "Sink", "check_folder_output", "is_folder_output", "replace_folder"]

@@ -16,14 +16,13 @@ import math
 import os
 import threading
 import time
-import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Protocol
 
 import httpx
 
+from loopline.config import config_table
 from loopline.errors import ConfigError
 from loopline.llm._errors import ProviderError
 
@@ -197,26 +196,13 @@ class OpenAICompatibleProvider:
         )
 
 
-def _llm_table() -> dict[str, Any]:
-    path = Path(os.environ.get("LOOPLINE_CONFIG", "loopline.toml"))
-    if not path.exists():
-        return {}
-    try:
-        table = tomllib.loads(path.read_text()).get("llm", {})
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path} is not valid TOML: {exc}", hint="fix the syntax") from None
-    if not isinstance(table, dict):
-        raise ConfigError(f"{path}: [llm] must be a table", hint="see docs/llmops.md")
-    return table
-
-
 def provider_from_config(base_url: str | None = None) -> OpenAICompatibleProvider:
     """The provider `LOOPLINE_LLM_*` variables (over `[llm]` in loopline.toml) describe.
 
     Keys: base_url, api_key, model, timeout_s, max_retries, requests_per_second, and
     `[llm.pricing.<model>]` tables with input_per_mtok / output_per_mtok.
     """
-    table = _llm_table()
+    table = config_table("llm", hint="see docs/llmops.md")
 
     def pick(key: str) -> Any:
         value = os.environ.get(f"LOOPLINE_LLM_{key.upper()}", "")

@@ -145,12 +145,23 @@ def finish(model: str, *, promote: bool, reason: str | None = None) -> Deploymen
     return out
 
 
-def rollback_deployment(model: str, *, reason: str | None = None) -> Deployment:
+def rollback_deployment(
+    model: str, *, reason: str | None = None, expected: Deployment | None = None
+) -> Deployment:
     """Roll the active rollout back: all traffic returns to the champion and the rollout
     ends as `rolled_back` (audited as deploy.rollback, which DORA counts as a failed
     change — unlike `finish(promote=False)`, a planned stop). The one function behind
-    `loopline deploy rollback` and the web UI's button."""
-    d = _active(model)
+    `loopline deploy rollback`, the web UI's button and the canary controller.
+
+    `expected` is the record the decision was made on (the controller's judged step):
+    the rollback lands only if that rollout is still active at that step, so of several
+    replicas deciding at once one write lands and the others get a `ConflictError`."""
+    if expected is not None and expected.model != model:
+        raise InvalidInputError(
+            f"deployment #{expected.id} is of {expected.model!r}, not {model!r}",
+            hint="pass the deployment of the model being rolled back",
+        )
+    d = expected or _active(model)
     out = open_metadata_store().update_deployment(
         d.id,
         expected_step=d.step,

@@ -30,8 +30,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from loopline.config import current_user
-from loopline.errors import LooplineError
+from loopline.errors import ConflictError, LooplineError
 from loopline.serving._app import ScoringService
+from loopline.serving._deploy import rollback_deployment
 from loopline.serving._health import ArmStats, Slo, Window, canary_violations
 from loopline.serving._router import SingleRouter
 from loopline.serving._routers import router_for
@@ -191,16 +192,11 @@ class RolloutFollower:
             self.service.router = SingleRouter(self.champion)  # traffic back first
             reason = "; ".join(broken)
             # The store writes the deploy.rollback event and its alert in one transaction.
-            landed = store.update_deployment(
-                d.id,
-                expected_step=d.step,
-                actor=current_user(),
-                action="deploy.rollback",
-                status="rolled_back",
-                challenger_percent=0.0,
-                reason=reason,
-            )
-            if landed is not None:  # this replica's decision: it tells the humans
+            try:
+                rollback_deployment(d.model, reason=reason, expected=d)
+            except ConflictError:
+                pass  # another replica rolled it back (or ended it) first: it alerts
+            else:  # this replica's decision: it tells the humans
                 self._raise_rollback_alert(store, d, reason)
             self.sync()
             return
