@@ -18,7 +18,8 @@ import pandas as pd
 
 from loopline.errors import InvalidInputError
 from loopline.models import Signature
-from loopline.serving._oip import HEADER_LENGTH, oip_datatype, signature_datatype
+from loopline.serving._oip import HEADER_LENGTH
+from loopline.serving._oip_tensors import oip_datatype, signature_datatype
 
 
 def _datatype_of(values: np.ndarray[Any, Any]) -> str:

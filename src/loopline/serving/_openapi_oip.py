@@ -9,7 +9,8 @@ from typing import Any
 
 from loopline.models import ColumnSpec, OutputSpec, Signature
 from loopline.models._frames import family
-from loopline.serving._oip import DATATYPES, OUTPUTS, oip_datatype
+from loopline.serving._oip import OUTPUTS
+from loopline.serving._oip_tensors import DATATYPES, oip_datatype
 from loopline.serving._openapi_schemas import (
     TENSOR_TYPES,
     Schema,
