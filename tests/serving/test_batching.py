@@ -21,6 +21,13 @@ from loopline.serving._batching import MicroBatcher, OverloadedError, Prediction
 from loopline.store import ModelVersion
 
 
+def run(coroutine: Any) -> Any:
+    """`asyncio.run` on a thread of its own: a test run earlier in the same worker (the
+    Playwright browser tests) may leave an event loop running on the main thread."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
 class Recorder:
     """A model: label = 2 * x, proba = (x, 1 - x); records the rows of every call."""
 
@@ -65,7 +72,7 @@ def test_every_request_gets_exactly_its_own_rows_back(sizes: list[int], max_batc
         frames.append(frame_of([float(v) for v in range(start, start + n)]))
         start += n
     try:
-        results = asyncio.run(gather(batcher, model, frames))
+        results = run(gather(batcher, model, frames))
     finally:
         batcher.close()
     for frame, (labels, proba) in zip(frames, results, strict=True):
@@ -83,7 +90,7 @@ def test_concurrent_requests_share_predict_calls() -> None:
     batcher = MicroBatcher(max_batch_size=64, max_latency_ms=60_000)
     frames = [frame_of([i / 100]) for i in range(50)]
     try:
-        asyncio.run(gather(batcher, model, frames))
+        run(gather(batcher, model, frames))
     finally:
         batcher.close()
     # All fifty were decoded in the same turn of the event loop: one call scores them.
@@ -94,7 +101,7 @@ def test_a_lone_request_is_not_held_back() -> None:
     model = Recorder()
     batcher = MicroBatcher(max_batch_size=64, max_latency_ms=60_000)
     try:
-        labels, _ = asyncio.run(batcher.score(model, model, frame_of([0.25])))
+        labels, _ = run(batcher.score(model, model, frame_of([0.25])))
     finally:
         batcher.close()
     assert labels.tolist() == [0.5]
@@ -106,7 +113,7 @@ def test_a_failing_request_fails_alone() -> None:
     batcher = MicroBatcher(max_batch_size=64, max_latency_ms=60_000)
     frames = [frame_of([i / 100]) for i in range(20)]
     try:
-        results = asyncio.run(gather(batcher, model, frames))
+        results = run(gather(batcher, model, frames))
     finally:
         batcher.close()
     failed = [i for i, r in enumerate(results) if isinstance(r, BaseException)]
@@ -129,7 +136,7 @@ def test_requests_for_different_models_never_share_a_call() -> None:
         return await asyncio.gather(*tasks)
 
     try:
-        results = asyncio.run(mixed())
+        results = run(mixed())
     finally:
         batcher.close()
     assert [r[0].tolist() for r in results] == [[i / 10 * 2] for i in range(10)]
@@ -141,7 +148,7 @@ def test_a_saturated_queue_sheds_with_503() -> None:
     batcher = MicroBatcher(max_batch_size=1, max_latency_ms=50)
     frames = [frame_of([i / 10]) for i in range(4)]
     try:
-        results = asyncio.run(gather(batcher, model, frames))
+        results = run(gather(batcher, model, frames))
     finally:
         batcher.close()
     assert results[0][0].tolist() == [0.0]  # the first was scored at once
