@@ -9,7 +9,7 @@ SECURITY_STORE_TESTS := tests/security/test_promotion_protocol.py \
   tests/security/test_protocol_property.py tests/security/test_identity.py \
   tests/security/test_store_bounds.py
 
-.PHONY: demo test services lint typecheck pytest pytest-postgres pytest-remote bench clean
+.PHONY: demo test services lint typecheck pytest pytest-postgres pytest-remote soak bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -50,13 +50,20 @@ $(MLFLOW_VENV)/.installed: tests/requirements-mlflow.txt
 	  $(MLFLOW_VENV)/bin/pip --disable-pip-version-check -q install -r $< && touch $@) || \
 	  echo "mlflow venv not built: tests/serving/test_mlflow_conformance.py will skip"
 
+# 60 s of load at 80% of the measured maximum throughput against `loopline models serve`: a
+# throughput and memory measurement, run by `make soak` and `make bench`, not by `make test`.
+SOAK_TESTS := tests/e2e/test_serving_soak.py
+
 # The core tier on both cores (tests that share the session's Ray cluster stay on one
-# worker), then the integration tier; the e2e tests (the soak measures throughput, the demo
-# runs twice) run alone afterwards.
+# worker), then the integration tier; the other e2e tests (the demo runs twice) run alone
+# afterwards.
 pytest: $(VENV)/.dev-installed $(MLFLOW_VENV)/.installed
 	$(PY) -m pytest -n 2 --dist loadgroup --ignore=tests/e2e $(addprefix --ignore=,$(INTEGRATION_TESTS))
 	$(PY) -m pytest -n 2 --dist loadgroup $(INTEGRATION_TESTS)
-	$(PY) -m pytest tests/e2e
+	$(PY) -m pytest tests/e2e $(addprefix --ignore=,$(SOAK_TESTS))
+
+soak: $(VENV)/.dev-installed
+	$(PY) -m pytest $(SOAK_TESTS)
 
 # The store and registry suites again on a real PostgreSQL server (issue 10): a throwaway
 # server (tests/_backends.py: initdb + pg_ctl, as user postgres when root, trust auth, 127.0.0.1
@@ -74,9 +81,10 @@ pytest-postgres: $(VENV)/.dev-installed
 	else echo "PostgreSQL pass skipped: the server could not be started (reason above)"; fi
 
 # The tracking and registry suites again through a live `loopline server` (issue 8):
-# every library call crosses HTTP with an API token, against a real server per test.
+# every library call crosses HTTP with an API token. One server per xdist worker; each test
+# gets a fresh app over its own store and home behind it (tests/conftest.py).
 pytest-remote: $(VENV)/.dev-installed
-	LL_TEST_REMOTE=1 $(PY) -m pytest -q tests/tracking tests/registry $(SECURITY_STORE_TESTS)
+	LL_TEST_REMOTE=1 $(PY) -m pytest -q -n 2 tests/tracking tests/registry $(SECURITY_STORE_TESTS)
 
 # Services the tests need, installed when missing (CI runs as root on Debian); a test whose
 # service cannot be installed skips and says why.
@@ -95,10 +103,15 @@ services:
 	  (apt-get update -qq && apt-get install -y -qq --no-install-recommends prometheus >/dev/null)) || \
 	  echo "promtool not installed: tests/serving/test_prometheus.py will not lint /metrics"
 
-test: services lint typecheck pytest pytest-postgres pytest-remote
+# The PostgreSQL and remote passes run at once: each alone leaves part of CI's two cores idle
+# (the PostgreSQL pass is one pytest process, the remote pass ends on one long test). Each
+# pass's output is printed whole when it ends; make fails if either fails.
+test: services lint typecheck pytest
+	$(MAKE) --no-print-directory -j2 --output-sync=target pytest-postgres pytest-remote
 
 bench: $(VENV)/.dev-installed
 	$(PY) benchmarks/run.py
+	$(MAKE) soak
 
 clean:
 	rm -rf $(VENV) $(MLFLOW_VENV) .loopline demo-output .mypy_cache .ruff_cache .pytest_cache

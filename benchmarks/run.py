@@ -220,11 +220,12 @@ BENCHMARKS: dict[str, Benchmark] = {
             "Online serving: throughput and latency, one worker",
             MLFLOW,
             "- One scikit-learn `GradientBoostingClassifier` (breast-cancer data, 30 float "
-            "columns) served by each tool with **one worker**: `loopline serve`, `mlflow models "
-            "serve`, `bentoml serve`, and a bare Starlette app calling `predict_proba` (the "
-            "floor). Same single-row `POST /invocations` body (MLflow `dataframe_split`) to all, "
-            "except BentoML with its adaptive batching (`batchable=True`), whose batchable API "
-            "takes the same row as a 1 x 30 array; plain BentoML is reported too.\n"
+            "columns) served by each tool with **one worker**: `loopline models serve`, "
+            "`mlflow models serve`, `bentoml serve`, and a bare Starlette app calling "
+            "`predict_proba` (the floor). Same single-row `POST /invocations` body (MLflow "
+            "`dataframe_split`) to all, except BentoML with its adaptive batching "
+            "(`batchable=True`), whose batchable API takes the same row as a 1 x 30 array; "
+            "plain BentoML is reported too.\n"
             "- Load: `wrk`, 1 thread, keep-alive, 1, 16 and 64 connections (`c1`, `c16`, "
             "`c64`), 20 s each after a 2 s warm-up; server and load generator share the "
             "machine's cores.\n"
@@ -554,6 +555,9 @@ def write_report(new_sections: dict[str, str], versions: dict[str, str]) -> None
     previous = REPORT.read_text() if REPORT.exists() else ""
     old = {m["name"]: m[0] for m in SECTION_RE.finditer(previous)}
     sections = [new_sections.get(name) or old.get(name) or "" for name in BENCHMARKS]
+    # Sections measured by a script of their own (benchmarks/scale/tracking_log_latency.py)
+    # are kept as they were written.
+    sections += [text for name, text in old.items() if name not in BENCHMARKS]
     head = [
         "# Benchmarks",
         "",

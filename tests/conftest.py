@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from loopline.config import load_settings
+from loopline.config import Settings, load_settings
 from loopline.store import reset_store_cache
 from tests import _backends
+from tests._cli import run_cli as run_cli  # where the tests import it from
 from tests._team_server import TeamServer, start_team_server
 
 # LL_TEST_REMOTE=1 runs the selected suites through a live team server (make pytest-remote).
@@ -22,8 +21,25 @@ _SERVERS: list[TeamServer] = []
 pytest_plugins = ["tests.registry.fixtures"]
 
 
+@pytest.fixture(scope="session")
+def team_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TeamServer | None]:
+    """Remote mode: one live team server for the session (per xdist worker); `home` puts a
+    fresh app over each test's own store in front of it. None when not remote."""
+    if not REMOTE:
+        yield None
+        return
+    first = tmp_path_factory.mktemp("team-server") / ".loopline"
+    server = start_team_server(
+        Settings(first, f"sqlite:///{first / 'loopline.db'}", str(first / "artifacts"))
+    )
+    yield server
+    server.stop()
+
+
 @pytest.fixture(autouse=True)
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def home(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, team_server: TeamServer | None
+) -> Iterator[Path]:
     for key in list(os.environ):
         if key.startswith("LOOPLINE_"):
             monkeypatch.delenv(key)
@@ -33,17 +49,15 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     monkeypatch.setenv("LOOPLINE_HOME", str(work / ".loopline"))
     _backends.configure(monkeypatch)  # PostgreSQL runs: a fresh database per test
     reset_store_cache()
-    server = None
-    if REMOTE:  # the same test, every call through a live team server on this store
-        server = start_team_server(load_settings())
-        _SERVERS.append(server)
-        monkeypatch.setenv("LOOPLINE_TOKEN", server.token("tester"))
-        monkeypatch.setenv("LOOPLINE_URL", server.url)
+    if team_server is not None:  # the same test, every call through the team server
+        team_server.serve(load_settings())  # ...over this test's own store and home
+        _SERVERS.append(team_server)
+        monkeypatch.setenv("LOOPLINE_TOKEN", team_server.token("tester"))
+        monkeypatch.setenv("LOOPLINE_URL", team_server.url)
     yield work / ".loopline"
     reset_store_cache()
-    if server is not None:
-        server.stop()
-        _SERVERS.remove(server)
+    if team_server is not None:
+        _SERVERS.remove(team_server)
 
 
 @pytest.fixture
@@ -55,21 +69,9 @@ def switch_user(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
         if not REMOTE:
             monkeypatch.setenv("LOOPLINE_USER", name)
             return
-        from loopline.store._http import _whoami
+        from loopline.store.remote import _whoami
 
         monkeypatch.setenv("LOOPLINE_TOKEN", _SERVERS[-1].token(name, role))
         _whoami.cache_clear()
 
     return switch
-
-
-def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """Run the real `loopline` command in a subprocess, as a user would."""
-    return subprocess.run(
-        [sys.executable, "-m", "loopline", *args],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "COLUMNS": "200", **(env or {})},
-        timeout=120,
-        check=False,
-    )

@@ -35,8 +35,8 @@ import sqlalchemy as sa
 
 from loopline import __version__
 from loopline.store import Lineage, SqlMetadataStore
-from loopline.store import _schema as t
 from loopline.store._chunks import CHUNK_COLUMNS, split
+from loopline.store.sql import _schema as t
 
 POINTS = 40
 REPS = 7  # median of this many calls after a warm-up (the harness's --reps is not used)

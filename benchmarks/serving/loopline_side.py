@@ -1,4 +1,4 @@
-"""Loopline side of the serving benchmark: ``loopline serve``, one worker.
+"""Loopline side of the serving benchmark: ``loopline models serve``, one worker.
 
 Run by ``benchmarks/run.py`` with the product interpreter in a fresh temporary directory as cwd.
 Registers the model as ``bench`` with alias ``production`` in an embedded store in the cwd,
@@ -66,7 +66,7 @@ def main() -> None:
     if batching:
         options += ["--batch-max-size", str(BATCH_MAX_SIZE)]
     cmd += options
-    shown = " ".join(["loopline serve models:/bench@production --workers 1", *options])
+    shown = " ".join(["loopline models serve models:/bench@production --workers 1", *options])
     with serve(cmd, port=port, ready_path="/v2/health/ready") as url:
         measured = measure(f"{url}/invocations", prepared.mlflow_body, args)
     emit(

@@ -196,9 +196,9 @@ def main() -> None:
         f"(try --break-column tenure, then add --quarantine)\n"
         f"  • monitoring:  {OUT.resolve()}/monitoring.html (drift heatmap, histograms)\n"
         f"  • pipeline:    {OUT.resolve()}/pipeline.mmd (Mermaid; "
-        f"`loopline diagram examples/churn --format svg` for a picture)\n"
+        f"`loopline pipelines diagram examples/churn --format svg` for a picture)\n"
         f"  • production:  .venv/bin/loopline models lineage {loop_uri()}\n"
-        "  • web UI:      .venv/bin/loopline ui  (then open http://127.0.0.1:8001)\n"
+        "  • web UI:      .venv/bin/loopline server --local  (then open http://127.0.0.1:8001)\n"
         f"  • the store:  {Path(os.environ.get('LOOPLINE_HOME', '.loopline')).resolve()}"
     )
 

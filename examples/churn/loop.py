@@ -90,12 +90,12 @@ def _post(url: str, frame: pd.DataFrame) -> dict[str, Any]:
 
 
 def serve_and_replay(console: Console, golden: pd.DataFrame, out: Path) -> None:
-    """`loopline serve` in a subprocess; this month's customers, then next month's, whose
+    """`loopline models serve` in a subprocess; this month's customers, then next month's, whose
     charges went up by half after a price change (the shift the monitor must catch)."""
     port = _free_port()
     log = (out / "server.log").open("w")
     server = subprocess.Popen(
-        [sys.executable, "-m", "loopline", "serve", URI, "--port", str(port)],
+        [sys.executable, "-m", "loopline", "models", "serve", URI, "--port", str(port)],
         stdout=log,
         stderr=log,
         env=os.environ.copy(),
@@ -155,7 +155,7 @@ def monitor_and_retrain(console: Console, out: Path) -> None:
             sys.executable,
             "-m",
             "loopline",
-            "monitor",
+            "monitors",
             "run",
             URI,
             "--html",
@@ -200,5 +200,7 @@ def summary(console: Console, out: Path) -> None:
     for m in info["alias_history"][-3:]:
         table.add_row(f"@{m['alias']}: {m['action']}", f"v{m['from']} → v{m['to']} by {m['actor']}")
     console.print(table)
-    subprocess.run([sys.executable, "-m", "loopline", "dora", "--since", "30d"], check=True)
+    subprocess.run(
+        [sys.executable, "-m", "loopline", "reports", "dora", "--since", "30d"], check=True
+    )
     (out / "pipeline.mmd").write_text(str(render_diagram(load_pipeline(HERE), "mermaid")))

@@ -41,6 +41,10 @@ class Settings:
     # Metric points are buffered and written in one transaction per flush.
     flush_every_points: int = 5000
     flush_interval_s: float = 1.0
+    # While a run's writer thread is alive, CPython's GIL switch interval is lowered to this
+    # (never raised): at the default 5 ms, a training loop waits up to 5 ms whenever the writer
+    # holds the GIL; at 0.1 ms no `log_metric` call measured over 1 ms (ADR-051). 0: leave it.
+    writer_switch_interval_s: float = 0.0001
     # Remote mode: with a server URL set, the library and CLI talk to `loopline server`
     # (authenticated by the API token) instead of the local store.
     url: str = ""
@@ -54,7 +58,7 @@ class Settings:
     rate_limit_burst: int = 2000
     max_request_mb: float = 32.0
     max_artifact_mb: float = 4096.0
-    # Scoring server (`loopline serve`): rows per request (larger jobs: `loopline score`),
+    # Scoring server (`loopline models serve`): rows per request (larger jobs: `loopline score`),
     # and a file of bearer tokens, one per line, that every route but the health checks
     # then requires (`--token-file`).
     serve_max_rows: int = 10_000

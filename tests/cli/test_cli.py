@@ -3,7 +3,7 @@ from __future__ import annotations
 import json
 
 import loopline as ll
-from loopline.store._migrate import known_revisions
+from loopline.store.sql._migrate import known_revisions
 from tests.conftest import run_cli
 
 

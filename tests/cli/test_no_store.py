@@ -27,11 +27,11 @@ def looked_at(folder: Path) -> str:
         ("runs", "list"),
         ("models", "list"),
         ("experiments", "list"),
-        ("deploy", "list", "churn"),
+        ("deployments", "list", "churn"),
         ("data", "versions", "churn-feed"),
-        ("dora",),
-        ("monitor", "alerts"),  # found by the tryout: these five created .loopline/
-        ("monitor", "retrains"),
+        ("reports", "dora"),
+        ("monitors", "alerts"),  # found by the tryout: these five created .loopline/
+        ("monitors", "retrains"),
     ],
 )
 def test_a_listing_outside_a_project_says_where_it_looked(command: tuple[str, ...]) -> None:
@@ -48,10 +48,10 @@ def test_a_listing_outside_a_project_says_where_it_looked(command: tuple[str, ..
         ("runs", "show", "abc123"),
         ("models", "show", "churn"),
         ("models", "history", "churn"),
-        ("deploy", "status", "churn"),
+        ("deployments", "status", "churn"),
         ("models", "policy", "show", "churn", "production"),
         ("models", "lineage", "models:/churn@production"),
-        ("monitor", "slo", "models:/churn@production"),
+        ("monitors", "slo", "models:/churn@production"),
         ("audit", "verify"),
         ("audit", "export"),
     ],
@@ -61,6 +61,19 @@ def test_asking_for_one_object_outside_a_project_is_exit_2(command: tuple[str, .
     p = run_cli(*command, env=OUTSIDE)
     assert p.returncode == 2, (p.stdout, p.stderr)
     assert looked_at(here) in p.stderr and len(p.stderr.strip().splitlines()) == 1, p.stderr
+    assert not (here / ".loopline").exists()
+
+
+@pytest.mark.parametrize(
+    "command", [("deploy", "list", "churn"), ("dora",), ("monitor", "slo", "x")]
+)
+def test_old_spellings_outside_a_project_create_nothing_either(command: tuple[str, ...]) -> None:
+    """The read-only commands are known by their new names; the old ones reach them."""
+    here = Path.cwd()
+    p = run_cli(*command, env=OUTSIDE)
+    assert p.returncode == (2 if "slo" in command else 0), (p.stdout, p.stderr)
+    assert p.stderr.startswith("warning: `loopline ") and "is deprecated" in p.stderr
+    assert looked_at(here) in p.stdout + p.stderr
     assert not (here / ".loopline").exists()
 
 

@@ -40,7 +40,7 @@ STORE = {"sqlalchemy", "alembic", "fsspec", "yaml", "httpx"}
 # values (cli/_coerce.py does it for Loopline's types), markdown-it, Pygments and attrs come
 # with Rich's Markdown and traceback renderers (cli/_help_render.py leaves them out).
 TYPER_EXTRAS = {"pydantic", "pydantic_core", "markdown_it", "pygments", "attr"}
-# A SQLite store never needs the PostgreSQL dialect (see store/_engine.py, partial indexes).
+# A SQLite store never needs the PostgreSQL dialect (see store/sql/_engine.py, partial indexes).
 POSTGRES = "sqlalchemy.dialects.postgresql"
 
 
@@ -189,8 +189,8 @@ assert isinstance(tb, rich.traceback.Traceback), tb
 def test_partial_indexes_get_their_postgresql_predicate_with_a_postgresql_engine() -> None:
     from sqlalchemy.schema import CreateIndex
 
-    from loopline.store._engine import create_engine
-    from loopline.store._schema import metadata
+    from loopline.store.sql._engine import create_engine
+    from loopline.store.sql._schema import metadata
 
     indexes = [i for t in metadata.tables.values() for i in t.indexes]
     partial = [i for i in indexes if i.dialect_options["sqlite"]["where"] is not None]

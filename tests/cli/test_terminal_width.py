@@ -158,22 +158,24 @@ def test_help_has_no_type_tags_and_no_hard_line_breaks() -> None:
         assert "<bool>" not in out and "<str>" not in out and "<list[str]>" not in out, out
     group = CliRunner().invoke(app, ["models", "--help"], env={"COLUMNS": "200"}).output
     # The docstring breaks this sentence after "rollout"; re-flowed, it is on one line.
-    assert any("for a rollout (`loopline deploy start`)" in line for line in group.splitlines())
+    assert any(
+        "for a rollout (`loopline deployments start`)" in line for line in group.splitlines()
+    )
     usage = CliRunner().invoke(app, ["models", "gate", "--help"], env={"COLUMNS": "120"}).output
-    assert "loopline models gate [OPTIONS] NAME VERSION" in usage
+    assert "loopline models gate [OPTIONS] MODEL VERSION [ALIAS]" in usage
 
 
-def test_deploy_list_keeps_status_and_versions_whole(
+def test_deployments_list_keeps_status_and_versions_whole(
     width: int, versions: list[ModelVersion]
 ) -> None:
-    """Finding (tryout): at 80 columns `deploy list` cut status and strategy to
-    "complet…"/"strate…" and the percentage to "1…"."""
+    """Finding (tryout): at 80 columns `deploy list` (now `deployments list`) cut status and
+    strategy to "complet…"/"strate…" and the percentage to "1…"."""
     from loopline.serving import deploy, rollback_deployment
 
     promote("churn", 1, "production", reason="first model")
     deploy("churn", 2, strategy="blue_green")
     rollback_deployment("churn", reason=REASON)
-    out = render(width, "deploy", "list", "churn")
+    out = render(width, "deployments", "list", "churn")
     seen = words(out)
     assert {"blue_green", "rolled_back", "v1", "v2"} <= seen, out
     assert "…" not in out

@@ -1,4 +1,5 @@
-"""The `loopline llm` sub-app, run as a user would (a subprocess with the CLI's error contract)."""
+"""The `loopline prompts` sub-app (it was `loopline llm`), run as a user would (a subprocess
+with the CLI's error contract)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from tests.llm.conftest import JSON_PROMPT, PROSE_PROMPT, LlmServer, support_cas
 
 def llm(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "loopline", "llm", *args],
+        [sys.executable, "-m", "loopline", "prompts", *args],
         capture_output=True, text=True, timeout=180, check=False,
         env={**os.environ, "COLUMNS": "200", **(env or {})},
     )  # fmt: skip
@@ -28,7 +29,7 @@ def test_register_eval_promote_refuse_from_the_shell(llm_server: LlmServer, tmp_
     (tmp_path / "gate.yaml").write_text("rules:\n  - pass_rate >= champion.pass_rate\n")
     evals = write_jsonl(tmp_path / "support.jsonl", support_cases())
     assert llm("register", "support-reply", str(tmp_path / "v1.yaml")).returncode == 0
-    r = llm("eval", "prompts:/support-reply/1", "--set", str(evals), "--json", env=env)
+    r = llm("evaluate", "prompts:/support-reply/1", "--set", str(evals), "--json", env=env)
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["metrics"]["pass_rate"] == 1.0
     ok = llm("promote", "support-reply", "1", "--policy", str(tmp_path / "gate.yaml"))
@@ -44,7 +45,7 @@ def test_register_eval_promote_refuse_from_the_shell(llm_server: LlmServer, tmp_
     shown = llm("show", "prompts:/support-reply@production")
     assert "prompts:/support-reply/1" in shown.stdout and "Reply in JSON" in shown.stdout
     low = llm(
-        "eval", "prompts:/support-reply/2", "--set", str(evals), "--fail-under", "0.5", env=env
+        "evaluate", "prompts:/support-reply/2", "--set", str(evals), "--fail-under", "0.5", env=env
     )
     assert low.returncode == 1 and "failing cases" in low.stdout
 
@@ -54,7 +55,7 @@ def test_user_mistakes_are_one_line_exit_2(tmp_path: Path) -> None:
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "prompts:/<name>@<alias>" in r.stderr
     (tmp_path / "p.yaml").write_text(yaml.safe_dump(JSON_PROMPT))
     llm("register", "p", str(tmp_path / "p.yaml"))
-    r = llm("eval", "prompts:/p/1", "--set", str(tmp_path / "missing.jsonl"))
+    r = llm("evaluate", "prompts:/p/1", "--set", str(tmp_path / "missing.jsonl"))
     assert r.returncode == 2 and "no LLM provider configured" in r.stderr
 
 

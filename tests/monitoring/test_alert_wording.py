@@ -10,8 +10,7 @@ from typing import Any
 
 from loopline.monitoring import MonitorConfig, run_monitor
 from loopline.monitoring._alerts import _ordered, breach_start, span, window_text
-from loopline.store import ModelVersion, open_metadata_store
-from loopline.store._monitoring_base import WindowResult
+from loopline.store import ModelVersion, WindowResult, open_metadata_store
 from tests.monitoring.test_end_to_end import URI, frame, send
 
 

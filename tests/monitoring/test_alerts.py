@@ -16,8 +16,7 @@ from loopline.monitoring import (
     monitoring_store,
     redeliver,
 )
-from loopline.store import open_metadata_store
-from loopline.store._monitoring_base import MonitoringStore
+from loopline.store import MonitoringStore, open_metadata_store
 from tests.monitoring.conftest import Receiver
 
 

@@ -12,7 +12,7 @@ from alembic import command
 
 from loopline.monitoring import MonitorConfig, run_monitor
 from loopline.store import ModelVersion, open_metadata_store
-from loopline.store._migrate import _alembic_config, current_revision
+from loopline.store.sql._migrate import _alembic_config, current_revision
 
 
 def test_a_batch_scored_file_is_monitored_like_the_capture(

@@ -52,7 +52,7 @@ def test_shifted_traffic_fires_one_alert_and_one_webhook(
     assert [c.alert.rule for c in fired] == ["data_drift"]
     alert = fired[0].alert
     assert "`a`" in alert.message and "promotion of churn v1 to @production" in alert.message
-    assert "loopline monitor report" in alert.runbook
+    assert "loopline monitors report" in alert.runbook
     assert first.retrain is not None and first.retrain_created
     assert len(webhook.received) == 1
     payload = webhook.received[0]

@@ -1,4 +1,4 @@
-"""`loopline monitor labels list|remove` (issue 16): every ingested labels file can be seen (id,
+"""`loopline monitors labels list|remove` (issue 16): every ingested labels file can be seen (id,
 file, rows, when, who) and removed again by its id; ingesting and removing are audited, and a
 refused call leaves the files as they were."""
 
@@ -66,18 +66,18 @@ def test_list_shows_each_file_and_remove_takes_it_out(
     capture(home, "churn", ids)
     runner = CliRunner()
     first = runner.invoke(
-        app, ["monitor", "labels", str(outcomes(tmp_path / "week1.csv", ids[:10])), "--json"]
+        app, ["monitors", "labels", str(outcomes(tmp_path / "week1.csv", ids[:10])), "--json"]
     )  # the form documented before `add` existed still works
     assert first.exit_code == 0, first.output
     one = json.loads(first.stdout)
     assert (one["model"], one["rows"], one["matched"]) == ("churn", 10, 10)
     second = runner.invoke(
-        app, ["monitor", "labels", "add", str(outcomes(tmp_path / "week2.csv", ids[5:15], 0))]
+        app, ["monitors", "labels", "add", str(outcomes(tmp_path / "week2.csv", ids[5:15], 0))]
     )
     assert second.exit_code == 0, second.output
     assert "10 label(s) for churn; 10 match a prediction" in second.stdout
 
-    listed = runner.invoke(app, ["monitor", "labels", "list", "--json"])
+    listed = runner.invoke(app, ["monitors", "labels", "list", "--json"])
     assert listed.exit_code == 0, listed.output
     files = json.loads(listed.stdout)
     assert [(f["model"], f["source"], f["rows"], f["ingested_by"]) for f in files] == [
@@ -85,14 +85,14 @@ def test_list_shows_each_file_and_remove_takes_it_out(
         ("churn", "week2.csv", 10, "dana"),
     ]
     assert files[0]["id"] == one["id"] and files[0]["ingested_at"] <= files[1]["ingested_at"]
-    text = runner.invoke(app, ["monitor", "labels", "list"], env={"COLUMNS": "200"})
+    text = runner.invoke(app, ["monitors", "labels", "list"], env={"COLUMNS": "200"})
     assert one["id"] in text.stdout and "week1.csv" in text.stdout and "dana" in text.stdout
     labels = load_labels(load_settings().home, "churn")
     assert len(labels) == 15  # r5..r9 labelled twice: the later file wins
     assert labels.set_index("request_id").loc["r7", "label"] == "0"
 
     switch_user("omar", "ml-engineer")
-    gone = runner.invoke(app, ["monitor", "labels", "remove", files[1]["id"]])
+    gone = runner.invoke(app, ["monitors", "labels", "remove", files[1]["id"]])
     assert gone.exit_code == 0, gone.output
     assert f"removed labels {files[1]['id']} of churn (10 row(s))" in gone.stdout
     assert [f.id for f in list_labels()] == [one["id"]]
@@ -143,13 +143,13 @@ def test_mistakes_are_one_line_and_change_nothing(home: Path, tmp_path: Path) ->
         (["list", "--model", "../x"], "not a plain name"),
         (["add", str(tmp_path / "missing.csv")], "does not exist"),
     ):
-        bad = run_cli("monitor", "labels", *args)
+        bad = run_cli("monitors", "labels", *args)
         assert bad.returncode == 2, (args, bad.stdout, bad.stderr)
         assert words in bad.stderr and "Traceback" not in bad.stderr
         assert len(bad.stderr.strip().splitlines()) == 1
     nokey = tmp_path / "nokey.csv"
     pd.DataFrame({"id": ["a1"], "label": [1]}).to_csv(nokey, index=False)
-    bad = run_cli("monitor", "labels", str(nokey))
+    bad = run_cli("monitors", "labels", str(nokey))
     assert bad.returncode == 2 and "no column 'request_id'" in bad.stderr
     assert sorted((home / "labels").rglob("*")) == before
     assert label_actions() == events

@@ -26,7 +26,7 @@ from loopline.monitoring._errors import parse_requests
 from loopline.monitoring._schedule import due_monitors, next_run
 from loopline.monitoring._skew import skew_report
 from loopline.monitoring._slo import latency_histogram, slower_than
-from loopline.store._monitoring_base import MonitorRecord, WindowResult
+from loopline.store import MonitorRecord, WindowResult
 
 
 def window(start: float, **result: object) -> WindowResult:

@@ -5,16 +5,12 @@ from __future__ import annotations
 import typer
 from typer.testing import CliRunner, Result
 
-from loopline.cli import _ci, _dora, _pipelines
+from loopline.cli import _pipelines, _reports
 from loopline.errors import LooplineError
 
 app = typer.Typer(pretty_exceptions_enable=False, add_completion=False)
-app.command("run")(_pipelines.run)
-app.command("scheduler")(_pipelines.scheduler)
-app.command("diagram")(_pipelines.diagram)
-app.add_typer(_ci.app, name="ci")
-app.add_typer(_ci.report_app, name="report")
-app.command("dora")(_dora.dora)
+app.add_typer(_pipelines.app, name="pipelines")
+app.add_typer(_reports.app, name="reports")
 
 
 def invoke(*args: str) -> Result:

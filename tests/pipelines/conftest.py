@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from loopline.pipelines import PipelineSpec, load_pipeline
-from loopline.store._monitoring_base import MonitoringStore
+from loopline.store import MonitoringStore
 
 STEPS = """
 import os
@@ -135,8 +135,8 @@ def monitoring_store() -> MonitoringStore:
     """
     import loopline.store as store_mod
     from loopline.store import open_metadata_store
-    from loopline.store._sql import SqlMetadataStore
-    from loopline.store._sql_monitoring import SqlMonitoringStore
+    from loopline.store.sql import SqlMetadataStore
+    from loopline.store.sql._monitoring import SqlMonitoringStore
 
     store = open_metadata_store()
     if isinstance(store, MonitoringStore):

@@ -75,11 +75,11 @@ def test_github_workflow_runs_the_loop_on_pr_merge_and_tag() -> None:
     jobs = data["jobs"]
     assert isinstance(jobs, dict) and list(jobs) == ["pull-request", "staging", "production"]
     pr = "\n".join(str(s.get("run", "")) for s in jobs["pull-request"]["steps"])
-    run = "loopline run examples/churn/loopline.yaml --trigger ci"
+    run = "loopline pipelines run examples/churn/loopline.yaml --trigger ci"
     assert f"{run} --to validate --param rows=1000" in pr  # contract validation
     assert "python -m pytest -q" in pr  # unit tests
     assert f"{run} --to evaluate --param rows=1000" in pr  # small-sample training
-    assert "loopline report pr examples/churn/loopline.yaml --format markdown" in pr
+    assert "loopline reports pr examples/churn/loopline.yaml --format markdown" in pr
     assert "--fail-on-gate --env production" in pr and "gh pr comment" in pr
     assert f"{run} --to staging" in jobs["staging"]["steps"][-1]["run"]
     assert jobs["production"]["environment"] == "production"  # reviewers approve the release
@@ -111,10 +111,12 @@ def test_ci_init_command_writes_the_file_relative_to_the_repository(tmp_path: Pa
     (repo / "ml").mkdir(parents=True)
     (repo / "ml" / "loopline.yaml").write_text((CHURN / "loopline.yaml").read_text())
     (repo / "ml" / "contract.yaml").write_text((CHURN / "contract.yaml").read_text())
-    result = invoke("ci", "init", "--provider", "github", str(repo / "ml"), "--root", str(repo))
+    result = invoke(
+        "pipelines", "ci", "--provider", "github", str(repo / "ml"), "--root", str(repo)
+    )
     assert result.exit_code == 0, result.output
     text = (repo / ".github" / "workflows" / "loopline.yml").read_text()
-    assert "loopline run ml/loopline.yaml --trigger ci" in text
+    assert "loopline pipelines run ml/loopline.yaml --trigger ci" in text
     assert "python -m pip install loopline" in text  # no pyproject.toml: install from PyPI
-    again = invoke("ci", "init", "--provider", "github", str(repo / "ml"), "--root", str(repo))
+    again = invoke("pipelines", "ci", "--provider", "github", str(repo / "ml"), "--root", str(repo))
     assert again.exit_code == 2 and "already exists — pass --force" in again.output

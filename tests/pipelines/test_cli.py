@@ -1,4 +1,4 @@
-"""`loopline run`, `loopline scheduler` and `loopline report pr` as a user types them."""
+"""`loopline pipelines run`, `pipelines schedule` and `loopline reports pr` as a user types them."""
 
 from __future__ import annotations
 
@@ -14,26 +14,26 @@ from tests.pipelines.conftest import SPEC, Toy
 
 def test_run_shows_each_step_then_says_cached(toy: Toy) -> None:
     toy.write()
-    first = invoke("run", str(toy.folder))
+    first = invoke("pipelines", "run", str(toy.folder))
     assert first.exit_code == 0, first.output
     assert "✓ make ok" in first.output and "promotion none" in first.output
     assert "details: loopline runs show" in first.output
-    again = invoke("run", str(toy.folder), "--param", "n=50")
+    again = invoke("pipelines", "run", str(toy.folder), "--param", "n=50")
     assert again.exit_code == 0
     assert again.output.count("cached") >= 4 and "↺ report cached" in again.output
-    changed = invoke("run", str(toy.folder), "-p", "factor=3", "--json")
+    changed = invoke("pipelines", "run", str(toy.folder), "-p", "factor=3", "--json")
     data = json.loads(changed.output)
     assert {s["name"]: s["status"] for s in data["steps"]}["double"] == "ok"
 
 
 def test_a_failed_step_exits_1_and_a_mistake_exits_2(toy: Toy) -> None:
     toy.write(SPEC + "  bad: {run: steps:boom, inputs: {data: make.data}, outputs: [x]}\n")
-    failed = invoke("run", str(toy.folder))
+    failed = invoke("pipelines", "run", str(toy.folder))
     assert failed.exit_code == 1
     assert "✗ bad failed" in failed.output and "ValueError: boom" in failed.output
-    wrong = invoke("run", str(toy.folder), "--param", "nope=1")
+    wrong = invoke("pipelines", "run", str(toy.folder), "--param", "nope=1")
     assert wrong.exit_code == 2 and "error: pipeline 'toy' has no param(s) nope" in wrong.output
-    missing = invoke("run", str(toy.folder / "absent.yaml"))
+    missing = invoke("pipelines", "run", str(toy.folder / "absent.yaml"))
     assert missing.exit_code == 2 and "does not exist" in missing.output
 
 
@@ -54,14 +54,14 @@ def test_params_take_the_type_of_their_default(toy: Toy) -> None:
 
 def test_scheduler_once_runs_what_is_due(toy: Toy) -> None:
     toy.write(SPEC + "schedule: '* * * * *'\n")
-    result = invoke("scheduler", str(toy.folder), "--once")
+    result = invoke("pipelines", "schedule", str(toy.folder), "--once")
     assert result.exit_code == 0, result.output
     assert "watching toy" in result.output and "toy: starting (schedule" in result.output
     assert "finished; promotion none" in result.output
-    assert "nothing due" in invoke("scheduler", str(toy.folder), "--once").output
+    assert "nothing due" in invoke("pipelines", "schedule", str(toy.folder), "--once").output
 
 
 def test_report_pr_without_runs_is_a_one_line_error(toy: Toy) -> None:
     toy.write()
-    result = invoke("report", "pr", str(toy.folder))
+    result = invoke("reports", "pr", str(toy.folder))
     assert result.exit_code == 2 and "has no runs yet" in result.output

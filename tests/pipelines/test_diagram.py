@@ -65,7 +65,7 @@ def test_graphviz_renders_svg_and_png(fmt: str, tmp_path: Path) -> None:
     if shutil.which("dot") is None:
         pytest.skip("Graphviz `dot` is not installed (apt-get install graphviz)")
     out = tmp_path / f"churn.{fmt}"
-    result = invoke("diagram", str(CHURN), "--format", fmt, "--output", str(out))
+    result = invoke("pipelines", "diagram", str(CHURN), "--format", fmt, "--output", str(out))
     assert result.exit_code == 0, result.output
     data = out.read_bytes()
     assert data.startswith(b"\x89PNG") if fmt == "png" else b"<svg" in data[:500]
@@ -83,5 +83,5 @@ def test_missing_graphviz_and_unknown_formats_are_one_line_errors(
 
 
 def test_the_diagram_command_prints_mermaid() -> None:
-    result = invoke("diagram", str(CHURN))
+    result = invoke("pipelines", "diagram", str(CHURN))
     assert result.exit_code == 0 and result.output.startswith("flowchart LR")

@@ -9,8 +9,7 @@ import pandas as pd
 import pytest
 
 from loopline.pipelines import Scheduler, publish_dataset, run_scheduler
-from loopline.store import open_metadata_store
-from loopline.store._monitoring_base import MonitoringStore
+from loopline.store import MonitoringStore, open_metadata_store
 from tests.pipelines.conftest import SPEC, Toy
 
 MONDAY_6 = datetime(2026, 1, 5, 6, 0, 30, tzinfo=UTC)

@@ -97,5 +97,5 @@ def test_a_cached_step_says_where_it_came_from_once(toy: Toy) -> None:
     again = run_pipeline(spec)
     step = again.step("make")
     assert step.status == "cached" and step.note == f"from run {first.run_id[:8]}", step.note
-    out = invoke("run", str(toy.folder)).output
+    out = invoke("pipelines", "run", str(toy.folder)).output
     assert "cached — cached" not in out and "make cached" in out, out

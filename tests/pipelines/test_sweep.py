@@ -1,5 +1,6 @@
-"""`loopline run --sweep`: each trial a tracked run with its params, run in parallel on the
-local engine (processes) or on Ray; mistakes in the sweep stop it before any trial runs."""
+"""`loopline pipelines run --sweep`: each trial a tracked run with its params, run in
+parallel on the local engine (processes) or on Ray; mistakes in the sweep stop it before any
+trial runs."""
 
 from __future__ import annotations
 
@@ -123,7 +124,9 @@ steps:
 def test_cli_sweep_json_and_exit_code(toy: Toy, tmp_path: Path) -> None:
     toy.write()
     path = sweep_file(tmp_path, "trials:\n  - {seed: 3}\n  - {seed: 4}\n")
-    result = invoke("run", str(toy.folder), "--sweep", str(path), "--param", "factor=7", "--json")
+    result = invoke(
+        "pipelines", "run", str(toy.folder), "--sweep", str(path), "--param", "factor=7", "--json"
+    )
     assert result.exit_code == 0, result.output
     out = json.loads(result.output)
     assert [t["params"] for t in out["trials"]] == [
@@ -131,7 +134,7 @@ def test_cli_sweep_json_and_exit_code(toy: Toy, tmp_path: Path) -> None:
         {"factor": 7, "seed": 4},
     ]
     assert out["ok"] and all(t["status"] == "finished" for t in out["trials"])
-    bad = invoke("run", str(toy.folder), "--sweep", str(path), "--from", "stats")
+    bad = invoke("pipelines", "run", str(toy.folder), "--sweep", str(path), "--from", "stats")
     assert bad.exit_code == 2 and "does not combine with --from" in bad.output
 
 

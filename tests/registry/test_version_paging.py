@@ -23,11 +23,11 @@ from loopline.store import (
     SqlMetadataStore,
     open_artifact_store,
     open_metadata_store,
+    operations,
 )
-from loopline.store import _operations as operations
-from loopline.store import _schema as t
-from loopline.store._http import HttpMetadataStore
-from loopline.store._registry_base import MAX_VERSIONS_PAGE, VERSIONS_PAGE
+from loopline.store.interfaces import MAX_VERSIONS_PAGE, VERSIONS_PAGE
+from loopline.store.remote import HttpMetadataStore
+from loopline.store.sql import _schema as t
 from tests._backends import metadata_url
 from tests._team_server import TeamServer, start_team_server
 

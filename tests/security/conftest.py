@@ -18,7 +18,7 @@ import loopline as ll
 from loopline.config import load_settings
 from loopline.identity import _CURRENT, Principal
 from loopline.store import MetadataStore, ModelVersion, open_metadata_store, reset_store_cache
-from loopline.store._schema import metadata
+from loopline.store.sql._schema import metadata
 from tests import conftest as root
 
 Become = Callable[[str, str], MetadataStore]
@@ -31,7 +31,7 @@ def become(monkeypatch: pytest.MonkeyPatch) -> Iterator[Become]:
 
     def switch(user: str, role: str) -> MetadataStore:
         if root.REMOTE:
-            from loopline.store._http import _whoami
+            from loopline.store.remote import _whoami
 
             monkeypatch.setenv("LOOPLINE_TOKEN", root._SERVERS[-1].token(user, role))
             _whoami.cache_clear()

@@ -11,7 +11,7 @@ import pytest
 
 from loopline.errors import InvalidInputError
 from loopline.identity import canonical_user
-from loopline.store._sql_registry import check_alias, check_model_name
+from loopline.store import check_alias, check_model_name
 
 CHECKS: list[tuple[Callable[[str], Any], str]] = [
     (canonical_user, "alice"),

@@ -23,7 +23,7 @@ from tests.security.model_payloads import Payload, Threshold
 
 
 def _as(monkeypatch: pytest.MonkeyPatch, team: TeamServer, user: str, role: str) -> dict[str, str]:
-    from loopline.store._http import _whoami
+    from loopline.store.remote import _whoami
 
     env = {"LOOPLINE_URL": team.url, "LOOPLINE_TOKEN": team.token(user, role)}
     for key, value in env.items():
@@ -111,11 +111,11 @@ def test_approver_clears_and_ml_engineer_rolls_out(
     paul = _as(monkeypatch, team, "paul", "approver")
     assert run_cli("models", "promote", "loan", "1", env=paul).returncode == 0
     erin = _as(monkeypatch, team, "erin", "ml-engineer")
-    refused = run_cli("deploy", "start", "loan", "2", "--strategy", "canary", env=erin)
+    refused = run_cli("deployments", "start", "loan", "2", "--strategy", "canary", env=erin)
     assert refused.returncode == 2 and "loopline models gate loan 2" in refused.stderr
     assert len(refused.stderr.strip().splitlines()) == 1
     cleared = run_cli("models", "gate", "loan", "2", env=paul)
     assert cleared.returncode == 0, cleared.stdout + cleared.stderr
-    started = run_cli("deploy", "start", "loan", "2", "--strategy", "canary", env=erin)
+    started = run_cli("deployments", "start", "loan", "2", "--strategy", "canary", env=erin)
     assert started.returncode == 0, started.stderr
     assert team.store.active_deployment("loan").challenger_version == 2  # type: ignore[union-attr]

@@ -304,7 +304,7 @@ def test_deep_model_card_is_refused_and_reads_keep_working(
 
 def test_clients_cannot_write_audit_events() -> None:
     """Finding: POST /audit/events with any action and target is accepted."""
-    from loopline.store._operations import BY_METHOD
+    from loopline.store.operations import BY_METHOD
 
     assert "record_event" not in BY_METHOD
     assert all(op.path != "/audit/events" or op.verb == "GET" for op in BY_METHOD.values())
@@ -383,7 +383,7 @@ def test_a_pickled_model_is_marked_by_the_store_and_refused_for_production(
 def test_the_store_knows_the_same_safe_formats_as_the_loader() -> None:
     """The store marks packages itself; it must agree with the model flavors."""
     from loopline.models import _flavors
-    from loopline.store._governed import SAFE_SERIALIZATIONS
+    from loopline.store.governed import SAFE_SERIALIZATIONS
 
     every = {s for formats in _flavors.SERIALIZATIONS.values() for s in formats}
     assert every - set(_flavors.PICKLE_SERIALIZATIONS) == SAFE_SERIALIZATIONS

@@ -191,7 +191,7 @@ def test_a_bad_monitor_window_is_an_error_on_its_card_only(
     Each page now answers 200 and shows the problem on that monitor's card."""
     import sqlalchemy as sa
 
-    from loopline.store._schema import monitors
+    from loopline.store.sql._schema import monitors
 
     server, filled = team
     with acting_as(None):

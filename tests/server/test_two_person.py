@@ -16,7 +16,7 @@ from tests._team_server import TeamServer
 
 
 def _as(monkeypatch: pytest.MonkeyPatch, team: TeamServer, user: str, role: str) -> None:
-    from loopline.store._http import _whoami
+    from loopline.store.remote import _whoami
 
     monkeypatch.setenv("LOOPLINE_URL", team.url)
     monkeypatch.setenv("LOOPLINE_TOKEN", team.token(user, role))

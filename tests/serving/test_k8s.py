@@ -1,4 +1,4 @@
-"""`loopline deploy k8s --emit DIR`: manifests that the Kubernetes v1.37 JSON schemas
+"""`loopline deployments k8s --emit DIR`: manifests that the Kubernetes v1.37 JSON schemas
 (strict: no unknown fields) accept, with probes on the v2 health routes, scrape annotations
 and a CPU (and optionally requests/s) autoscaler. Schemas: tests/fixtures/k8s-schemas/."""
 
@@ -39,7 +39,7 @@ def check(path: Path) -> subprocess.CompletedProcess[str]:
 def test_emitted_manifests_validate_against_the_kubernetes_schemas(tmp_path: Path) -> None:
     out = tmp_path / "k8s"
     result = run_cli(
-        "deploy",
+        "deployments",
         "k8s",
         "models:/Churn_Model@production",
         "--emit",
@@ -74,7 +74,7 @@ def test_emitted_manifests_validate_against_the_kubernetes_schemas(tmp_path: Pat
         "prometheus.io/path": "/metrics",
     }
     c = pod["spec"]["containers"][0]
-    assert c["args"][:3] == ["loopline", "serve", "models:/Churn_Model@production"]
+    assert c["args"][:4] == ["loopline", "models", "serve", "models:/Churn_Model@production"]
     assert c["args"][-2:] == ["--workers", "3"]
     assert c["readinessProbe"]["httpGet"] == {"path": "/v2/health/ready", "port": "http"}
     assert c["livenessProbe"]["httpGet"] == {"path": "/v2/health/live", "port": "http"}
@@ -117,5 +117,5 @@ def test_bad_options_are_one_line(options: K8sOptions, message: str) -> None:
 
 
 def test_bad_uri_is_exit_2(tmp_path: Path) -> None:
-    result = run_cli("deploy", "k8s", "churn", "--emit", str(tmp_path / "k"))
+    result = run_cli("deployments", "k8s", "churn", "--emit", str(tmp_path / "k"))
     assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1

@@ -95,7 +95,7 @@ def test_automatic_rollback_raises_an_alert_and_posts_the_webhook(
     assert alert.status == "open"
     assert f"v{broken_challenger}" in alert.message and "error rate" in alert.message
     assert alert.context["deployment"] == d.id and alert.context["challenger"] == 2
-    assert "loopline deploy" in alert.runbook
+    assert "loopline deployments" in alert.runbook
     assert wait_for(lambda: len(webhook.received) == 1), webhook
     payload = webhook.received[0]
     assert "canary_rolled_back fired" in payload["text"]

@@ -1,4 +1,4 @@
-"""`loopline serve` says it serves only once it can, and names a wrong model clearly."""
+"""`loopline models serve` says it serves only once it can, and names a wrong model clearly."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from tests.serving.conftest import free_port
 
 
 def test_wrong_model_name_is_one_line_with_did_you_mean(production: ModelVersion) -> None:
-    p = run_cli("serve", "models:/chrun@production", "--port", str(free_port()))
+    p = run_cli("models", "serve", "models:/chrun@production", "--port", str(free_port()))
     assert p.returncode == 2, p.stderr
     assert "serving" not in p.stdout, p.stdout  # no promise of a server that never starts
     lines = p.stderr.strip().splitlines()
@@ -23,13 +23,13 @@ def test_wrong_model_name_is_one_line_with_did_you_mean(production: ModelVersion
 
 
 def test_wrong_model_name_lists_the_registered_models(production: ModelVersion) -> None:
-    p = run_cli("serve", "models:/zzzz@production", "--port", str(free_port()))
+    p = run_cli("models", "serve", "models:/zzzz@production", "--port", str(free_port()))
     assert p.returncode == 2 and "serving" not in p.stdout, p.stdout
     assert "'zzzz'" in p.stderr and "registered models: churn" in p.stderr, p.stderr
 
 
 def test_wrong_alias_prints_no_serving_line(production: ModelVersion) -> None:
-    p = run_cli("serve", "models:/churn@staging", "--port", str(free_port()))
+    p = run_cli("models", "serve", "models:/churn@staging", "--port", str(free_port()))
     assert p.returncode == 2 and "serving" not in p.stdout, p.stdout
     assert "no alias 'staging'" in p.stderr, p.stderr
     assert "churn has aliases: production; promote a version first" in p.stderr, p.stderr
@@ -40,7 +40,7 @@ def test_an_alias_typo_gets_did_you_mean_not_an_invitation_to_create_it(
 ) -> None:
     """Finding (tryout): `serve models:/churn@prodution` said "promote a version first:
     loopline models promote churn N --to prodution", i.e. create the misspelled alias."""
-    p = run_cli("serve", "models:/churn@prodution", "--port", str(free_port()))
+    p = run_cli("models", "serve", "models:/churn@prodution", "--port", str(free_port()))
     assert p.returncode == 2 and "serving" not in p.stdout, p.stdout
     assert "no alias 'prodution'" in p.stderr and "did you mean 'production'?" in p.stderr
     assert "--to prodution" not in p.stderr, p.stderr
@@ -48,7 +48,7 @@ def test_an_alias_typo_gets_did_you_mean_not_an_invitation_to_create_it(
 
 def test_serving_line_comes_once_the_model_is_loaded(production: ModelVersion) -> None:
     port = free_port()
-    args = ["serve", "models:/churn@production", "--port", str(port), "--no-capture"]
+    args = ["models", "serve", "models:/churn@production", "--port", str(port), "--no-capture"]
     proc = subprocess.Popen(
         [sys.executable, "-m", "loopline", *args],
         stdout=subprocess.PIPE,

@@ -11,7 +11,7 @@ import fsspec
 import pytest
 
 from loopline.store import FsspecArtifactStore
-from loopline.store._artifacts import _local_folder
+from loopline.store.artifacts import _local_folder
 
 
 @pytest.mark.parametrize(

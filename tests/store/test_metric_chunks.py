@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from loopline.store import Lineage, MetricPoint, SqlMetadataStore
-from loopline.store import _schema as t
+from loopline.store.sql import _schema as t
 from loopline.tracking._points import Points
 from tests._backends import metadata_url
 

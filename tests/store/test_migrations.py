@@ -8,9 +8,9 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from loopline.store._engine import create_engine
-from loopline.store._migrate import HEAD, current_revision, ensure_schema, known_revisions
-from loopline.store._schema import metadata
+from loopline.store.sql._engine import create_engine
+from loopline.store.sql._migrate import HEAD, current_revision, ensure_schema, known_revisions
+from loopline.store.sql._schema import metadata
 from tests._backends import metadata_url
 
 
@@ -31,7 +31,7 @@ def test_the_fast_path_head_is_the_newest_script() -> None:
 def test_a_database_behind_head_is_upgraded_on_first_use(tmp_path: Path) -> None:
     from alembic import command
 
-    from loopline.store._migrate import _alembic_config
+    from loopline.store.sql._migrate import _alembic_config
 
     engine = create_engine(metadata_url(tmp_path))
     with engine.begin() as conn:
@@ -82,7 +82,7 @@ def test_0008_moves_existing_points_into_chunks_and_back(tmp_path: Path) -> None
     from alembic import command
 
     from loopline.store import MetricPoint, SqlMetadataStore
-    from loopline.store._migrate import _alembic_config
+    from loopline.store.sql._migrate import _alembic_config
 
     url = metadata_url(tmp_path)
     engine = create_engine(url)

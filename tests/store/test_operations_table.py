@@ -1,4 +1,4 @@
-"""The operation table (`store/_operations.py`) agrees with the `MetadataStore` it serves.
+"""The operation table (`store/operations.py`) agrees with the `MetadataStore` it serves.
 
 These checks ran at import time in every process (~10 ms of each CLI command); here they
 fail the build instead: a new store method without a route never reaches production."""
@@ -10,7 +10,7 @@ import typing
 from collections.abc import Iterable, Mapping
 
 from loopline.store import MetadataStore
-from loopline.store._operations import (
+from loopline.store.operations import (
     BY_METHOD,
     LOCAL_ONLY,
     OPERATIONS,

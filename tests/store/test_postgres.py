@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from loopline.errors import StoreUnavailableError
 from loopline.store import Lineage, SqlMetadataStore
-from loopline.store._engine import CONTROL_KEY, create_engine
+from loopline.store.sql._engine import CONTROL_KEY, create_engine
 from tests._backends import metadata_url, postgres_url
 
 pytest.importorskip("psycopg")

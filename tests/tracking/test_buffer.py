@@ -3,11 +3,13 @@ that refuses them is reported (at run end, at `flush`, or by the call that would
 
 from __future__ import annotations
 
+import gc
 import subprocess
 import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -17,7 +19,8 @@ from hypothesis import strategies as st
 import loopline as ll
 from loopline.config import load_settings
 from loopline.store import PointTuple, open_metadata_store
-from loopline.tracking._buffer import MAX_PENDING, MetricBuffer
+from loopline.tracking._buffer import MAX_PENDING, SWITCH_INTERVAL, MetricBuffer
+from loopline.tracking._run import ActiveRun
 from tests.conftest import REMOTE
 
 
@@ -111,6 +114,110 @@ def test_a_call_that_would_wait_on_a_failing_writer_raises_instead(
             run.flush()
     run.end()  # the refused call's point was not recorded; every accepted one is
     assert _history(run.id, "loss") == [(i, float(i)) for i in range(accepted)]
+
+
+# One-off work a training loop must not wait for: done when the run starts, not in the
+# writer thread (whose Python holds the GIL the loop needs) and not in a loop's allocation.
+
+
+def test_objects_made_before_a_buffer_starts_are_no_longer_young() -> None:
+    """So the first generation-1 collection inside the loop does not traverse them all."""
+    made = [[i] for i in range(2_000)]  # lists are tracked by the collector
+    buffer = MetricBuffer(lambda batch: None, lambda: None, flush_every=10, interval_s=60.0)
+    try:
+        young = {id(o) for o in gc.get_objects(0) + gc.get_objects(1)}
+        assert not any(id(o) in young for o in made)
+    finally:
+        buffer.close()
+
+
+class RecordingStore:
+    """A store stand-in that notes every method looked up on it."""
+
+    def __init__(self) -> None:
+        self.looked_up: list[str] = []
+        self.points: list[PointTuple] = []
+
+    def __getattr__(self, name: str) -> Any:
+        self.looked_up.append(name)
+        calls = {
+            "log_metrics": lambda run_id, batch: self.points.extend(batch),
+            "heartbeat": lambda run_id: None,
+            "finish_run": lambda run_id, status, error: None,
+        }
+        return calls[name]
+
+
+def test_the_writer_thread_looks_nothing_up_on_the_store() -> None:
+    """A governed store builds each method's wrapper on first lookup (~160 µs)."""
+    store = RecordingStore()
+    run = ActiveRun(store, None, load_settings(), "run-1")  # type: ignore[arg-type]
+    assert sorted(store.looked_up) == ["heartbeat", "log_metrics"]
+    for i in range(3):
+        run.log_metric("loss", float(i))
+    run.flush()
+    assert sorted(store.looked_up) == ["heartbeat", "log_metrics"]
+    assert [(key, step) for key, _, step, _ in store.points] == [
+        ("loss", 0),
+        ("loss", 1),
+        ("loss", 2),
+    ]
+    run.end()
+
+
+def _buffer(switch_interval_s: float) -> MetricBuffer:
+    return MetricBuffer(
+        lambda batch: None,
+        lambda: None,
+        flush_every=10,
+        interval_s=60.0,
+        switch_interval_s=switch_interval_s,
+    )
+
+
+def test_the_switch_interval_is_short_while_a_writer_runs_and_restored_after() -> None:
+    """The loop gets the GIL back within 0.1 ms of asking, not the default 5 ms."""
+    before = sys.getswitchinterval()
+    first, second = _buffer(0.0001), _buffer(0.0001)
+    assert sys.getswitchinterval() == pytest.approx(0.0001, abs=2e-6)
+    first.close()
+    assert sys.getswitchinterval() == pytest.approx(0.0001, abs=2e-6)  # the other run still writes
+    second.close()
+    assert sys.getswitchinterval() == before
+
+
+def test_the_switch_interval_is_never_raised_and_a_programs_own_value_is_kept() -> None:
+    before = sys.getswitchinterval()
+    try:
+        sys.setswitchinterval(0.00005)
+        _buffer(0.0001).close()
+        # lower already: unchanged
+        assert sys.getswitchinterval() == pytest.approx(0.00005, abs=2e-6)
+        sys.setswitchinterval(before)
+        buffer = _buffer(0.0001)
+        sys.setswitchinterval(0.002)  # the program sets its own while the run writes
+        buffer.close()
+        assert sys.getswitchinterval() == pytest.approx(0.002, abs=2e-6)
+    finally:
+        sys.setswitchinterval(before)
+    assert SWITCH_INTERVAL.holders == 0
+
+
+def test_zero_leaves_the_switch_interval_alone() -> None:
+    before = sys.getswitchinterval()
+    buffer = _buffer(0.0)
+    assert sys.getswitchinterval() == before
+    buffer.close()
+    assert sys.getswitchinterval() == before
+
+
+def test_a_run_lowers_the_switch_interval_from_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    before = sys.getswitchinterval()
+    monkeypatch.setenv("LOOPLINE_WRITER_SWITCH_INTERVAL_S", "0.0003")
+    with ll.start_run("switch") as run:
+        assert sys.getswitchinterval() == pytest.approx(0.0003, abs=2e-6)
+        run.log_metric("loss", 1.0)
+    assert sys.getswitchinterval() == before
 
 
 # The buffer itself, over a store stand-in that can be switched off: interleavings of

@@ -118,7 +118,7 @@ def test_loopline_ui_embedded_store_no_login(home: Path, monkeypatch: pytest.Mon
 
 
 def test_loopline_ui_listens_on_loopback_only() -> None:
-    from loopline.cli._ui import ui
+    from loopline.cli._ui import run_local_ui  # `loopline server --local` (it was `ui`)
 
     with pytest.raises(ConfigError, match="only listens on this machine"):
-        ui(host="0.0.0.0", port=8001)
+        run_local_ui(host="0.0.0.0", port=8001)

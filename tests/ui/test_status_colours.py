@@ -19,8 +19,7 @@ import pytest
 from loopline.config import load_settings
 from loopline.monitoring import STATUS_COLOURS, STATUSES, cell_status, status_colour
 from loopline.monitoring._report import render_report
-from loopline.store import SqlMetadataStore
-from loopline.store._monitoring_base import WindowResult
+from loopline.store import SqlMetadataStore, WindowResult
 
 DAY = 86_400.0
 CSS = Path(__file__).resolve().parents[2] / "src/loopline/server/ui/static/ui.css"

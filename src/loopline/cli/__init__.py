@@ -7,82 +7,72 @@ and keeps its traceback.
 from __future__ import annotations
 
 import json
-from typing import Annotated, ClassVar
+from typing import Annotated, Any, ClassVar
 
 import typer
 
 from loopline._version import __version__
+from loopline.cli._deprecated import renamed
 from loopline.cli._lazy import Lazy, LazyGroup
 from loopline.errors import LooplineError
 
 
 class _Commands(LazyGroup):
-    # name → where it lives and its help line, in `loopline --help` order. Each module is
-    # imported only when its command runs (or prints its own help): see _lazy.py.
+    # name → where it lives and its help line, in `loopline --help` order (the loop's
+    # order, then administration). Each module is imported only when its command runs (or
+    # prints its own help): see _lazy.py. Names are plural nouns (docs/vocabulary.md).
     subcommands: ClassVar[dict[str, Lazy]] = {
-        "serve": Lazy(
-            "loopline.cli._serve:serve",
-            "Serve a registered model over HTTP (MLflow /invocations, OIP v2, /metrics).",
+        "data": Lazy(
+            "loopline.cli._data:app", "Data contracts, validation, profiles and dataset versions."
         ),
-        "run": Lazy(
-            "loopline.cli._pipelines:run",
-            "Run a pipeline: unchanged steps come from cache; exits 1 if a step failed or a "
-            "gate refused the candidate. With --sweep, run it once per param set, in parallel.",
+        "runs": Lazy("loopline.cli._runs:app", "Tracked runs: list, show one, compare several."),
+        "experiments": Lazy("loopline.cli:experiments", "Experiments group runs."),
+        "models": Lazy(
+            "loopline.cli._models:app",
+            "The model registry: versions, aliases, gates, rollback; serve a model over HTTP.",
         ),
-        "scheduler": Lazy(
-            "loopline.cli._pipelines:scheduler",
-            "Run pipelines when their schedule, a drift/performance retrain request or a new "
-            "dataset version says so. In-process; stop it with Ctrl-C.",
+        "deployments": Lazy(
+            "loopline.cli._deploy:app", "Roll a version out: canary, shadow, blue-green, A/B."
         ),
-        "diagram": Lazy(
-            "loopline.cli._pipelines:diagram",
-            "Draw the pipeline and its deployment flow from the spec the runner uses.",
+        "monitors": Lazy(
+            "loopline.cli._monitor:app",
+            "Drift, delayed-label performance, SLOs, alerts and retrain triggers.",
         ),
-        "dora": Lazy(
-            "loopline.cli._dora:dora",
-            "Deployment frequency, lead time, change failure rate and time to restore, per "
-            "model and per week, plus drift-to-production time, retrain cadence and gate "
-            "rejections.",
+        "pipelines": Lazy(
+            "loopline.cli._pipelines:app",
+            "Pipelines from loopline.yaml: run, schedule, diagram, CI workflow.",
+        ),
+        "reports": Lazy(
+            "loopline.cli._reports:app",
+            "Reports: the pull-request comment, DORA's four keys and model health.",
+        ),
+        "prompts": Lazy(
+            "loopline.cli._llm:app",
+            "LLM prompts: registry, evals, gates, canaries, traces and feedback.",
+        ),
+        "indexes": Lazy(
+            "loopline.cli._llm:index_app", "Retrieval indexes: build, register, evaluate."
         ),
         "score": Lazy(
             "loopline.cli._score:score",
             "Score a file with a model, in chunks: the output keeps the id columns and adds "
             "prediction, probability and model_version. Nothing is written if any row fails.",
         ),
+        "audit": Lazy("loopline.cli._audit:app", "The tamper-evident audit log."),
+        "tokens": Lazy("loopline.cli._server:tokens", "API tokens for the team server."),
         "server": Lazy(
             "loopline.cli._server:server",
-            "Run the team server: the REST API under /api/v1 (OpenAPI at /openapi.json).",
+            "Run the team server: the REST API under /api/v1 (OpenAPI at /openapi.json) and "
+            "the web UI; with --local, the UI alone over the local store, no login.",
         ),
-        "ui": Lazy(
-            "loopline.cli._ui:ui",
-            "Open the web UI over the local store: the loop at a glance (no login: you own it).",
-        ),
-        "version": Lazy("loopline.cli:version", "Print Loopline's version."),
-        "runs": Lazy("loopline.cli._runs:app", "Tracked runs: list, show one, compare several."),
-        "data": Lazy(
-            "loopline.cli._data:app", "Data contracts, validation, profiles and dataset versions."
-        ),
-        "models": Lazy(
-            "loopline.cli._models:app", "The model registry: versions, aliases, gates, rollback."
-        ),
-        "audit": Lazy("loopline.cli._audit:app", "The tamper-evident audit log."),
-        "deploy": Lazy(
-            "loopline.cli._deploy:app", "Roll a version out: canary, shadow, blue-green, A/B."
-        ),
-        "ci": Lazy("loopline.cli._ci:app", "CI/CD: workflow templates derived from loopline.yaml."),
-        "report": Lazy("loopline.cli._ci:report_app", "Reports for reviewers."),
-        "monitor": Lazy(
-            "loopline.cli._monitor:app",
-            "Drift, delayed-label performance, SLOs, alerts and retrain triggers.",
-        ),
-        "tokens": Lazy("loopline.cli._server:tokens", "API tokens for the team server."),
-        "llm": Lazy(
-            "loopline.cli._llm:app",
-            "LLMOps: prompt registry, evals, gates, canaries, traces, retrieval.",
-        ),
-        "experiments": Lazy("loopline.cli:experiments", "Experiments group runs."),
         "db": Lazy("loopline.cli:db", "The metadata store's schema."),
+        "version": Lazy("loopline.cli:version", "Print Loopline's version."),
     }
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        # Last release's spellings (`deploy`, `run PIPELINE`, `llm`…) become the new ones
+        # here, with a one-line notice, before anything is parsed: see _deprecated.py.
+        return super().parse_args(ctx, renamed(args))
 
 
 app = typer.Typer(
@@ -121,8 +111,7 @@ def experiments_list(as_json: Annotated[bool, typer.Option("--json")] = False) -
 def db_upgrade() -> None:
     """Apply schema migrations (also done automatically on first use)."""
     from loopline.cli._context import settings
-    from loopline.store._engine import create_engine
-    from loopline.store._migrate import ensure_schema
+    from loopline.store.sql import create_engine, ensure_schema
 
     s = settings()
     engine = create_engine(s.db_url)

@@ -15,16 +15,17 @@ if TYPE_CHECKING:
     from loopline.config import Settings
     from loopline.store import MetadataStore
 
-# Commands (by their path under `loopline`) that only read the store.
+# Commands (by their path under `loopline`, new spellings: old ones are rewritten before
+# they run, see _deprecated.py) that only read the store.
 _LISTINGS = {
     ("experiments", "list"),
     ("runs", "list"),
     ("models", "list"),
-    ("deploy", "list"),
+    ("deployments", "list"),
     ("data", "versions"),
-    ("dora",),
-    ("monitor", "alerts"),
-    ("monitor", "retrains"),
+    ("reports", "dora"),
+    ("monitors", "alerts"),
+    ("monitors", "retrains"),
 }
 _LOOKUPS = {
     ("runs", "show"),
@@ -33,10 +34,10 @@ _LOOKUPS = {
     ("models", "history"),
     ("models", "evaluations"),
     ("models", "card"),
-    ("deploy", "status"),
+    ("deployments", "status"),
     ("models", "policy", "show"),
     ("models", "lineage"),
-    ("monitor", "slo"),
+    ("monitors", "slo"),
     ("audit", "verify"),
     ("audit", "export"),
 }

@@ -1,5 +1,5 @@
-"""`loopline deploy start|status|switch|promote|stop|rollback|list`: traffic policies;
-`loopline deploy k8s`: Kubernetes manifests."""
+"""`loopline deployments start|status|switch|complete|stop|rollback|list`: traffic
+policies; `loopline deployments k8s`: Kubernetes manifests."""
 
 from __future__ import annotations
 
@@ -126,9 +126,10 @@ def switch(model: str, as_json: JsonOpt = False) -> None:
     _show(do_switch(model), as_json)
 
 
-@app.command("promote")
-def promote(model: str, reason: Annotated[str | None, typer.Option()] = None) -> None:
-    """End the rollout by moving the alias to the challenger."""
+@app.command("complete")
+def complete(model: str, reason: Annotated[str | None, typer.Option()] = None) -> None:
+    """End the rollout by moving the alias to the challenger (it was `promote`: promoting is
+    the gate's word, docs/vocabulary.md §9)."""
     from loopline.serving import finish
 
     _show(finish(model, promote=True, reason=reason), False)

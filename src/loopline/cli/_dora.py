@@ -1,4 +1,4 @@
-"""`loopline dora`: DORA's four keys and model-health KPIs from the audit trail."""
+"""`loopline reports dora`: DORA's four keys and model-health KPIs from the audit trail."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""`loopline llm ...`: prompts (register, show, diff, eval, promote, canary), traffic
-(traces, feedback, check) and retrieval indexes (index build, index eval)."""
+"""`loopline prompts ...`: prompts (register, show, diff, evaluate, promote, canary) and their
+traffic (traces, feedback, check); `loopline indexes ...`: retrieval indexes (build,
+evaluate). Both were `loopline llm` (docs/vocabulary.md §4)."""
 
 from __future__ import annotations
 
@@ -12,11 +13,10 @@ import typer
 from loopline.cli._output import console, print_json, table
 
 app = typer.Typer(
-    help="LLMOps: prompt registry, evals, gates, canaries, traces, retrieval.",
+    help="LLM prompts: registry, evals, gates, canaries, traces and feedback.",
     no_args_is_help=True,
 )
 index_app = typer.Typer(help="Retrieval indexes: build, register, evaluate.", no_args_is_help=True)
-app.add_typer(index_app, name="index")
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 BaseUrl = Annotated[
     str | None, typer.Option("--base-url", help="OpenAI-compatible /v1 URL (else config).")
@@ -61,8 +61,8 @@ def _failures_table(report_failures: list[tuple[str, str]]) -> None:
     table("failing cases", ["case", "why"], report_failures, fold=True)
 
 
-@app.command("eval")
-def eval_(
+@app.command("evaluate")
+def evaluate(
     uri: Annotated[str, typer.Argument(help="prompts:/name/N to evaluate")],
     eval_set: Annotated[Path, typer.Option("--set", help="Eval set (JSON Lines)")],
     base_url: BaseUrl = None,
@@ -229,8 +229,8 @@ def index_build(
     console.print(f"registered indexes:/{v.model}/{v.version} ({len(docs)} documents)")
 
 
-@index_app.command("eval")
-def index_eval(
+@index_app.command("evaluate")
+def index_evaluate(
     uri: str,
     queries: Annotated[Path, typer.Option(help='JSONL: {"query": ..., "relevant": [...]}')],
     as_json: JsonOpt = False,
@@ -246,4 +246,4 @@ def index_eval(
         table(uri, ["metric", "value"], [[k, f"{v:.4f}"] for k, v in metrics.items()])
 
 
-__all__ = ["app"]
+__all__ = ["app", "index_app"]

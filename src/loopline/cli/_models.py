@@ -1,25 +1,29 @@
-"""`loopline models ...`: register, list, show, evaluate, promote, approve, rollback,
-history, lineage, card."""
+"""`loopline models ...`: register, list, show, promote, gate, approve, rollback, history,
+evaluate, evaluations, lineage, card, owner, policy, serve (the gate's commands are in
+_gates.py, `rollback` in _rollback.py, `serve` in _serve.py)."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from loopline.cli import _policy
 from loopline.cli._context import store
+from loopline.cli._gates import approve, gate, promote
 from loopline.cli._output import Col, console, err_console, number, print_json, table, when
 from loopline.cli._rollback import rollback
+from loopline.cli._serve import serve
 from loopline.errors import InvalidInputError
 
 if TYPE_CHECKING:
     from loopline.store import MetadataStore, ModelVersion
 
 app = typer.Typer(
-    help="The model registry: versions, aliases, gates, rollback.", no_args_is_help=True
+    help="The model registry: versions, aliases, gates, rollback; serve a model over HTTP.",
+    no_args_is_help=True,
 )
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 # The model a command acts on is MODEL on every surface (docs/vocabulary.md §6).
@@ -137,122 +141,9 @@ def _cut_note(meta: MetadataStore, name: str, versions: list[ModelVersion]) -> s
     )
 
 
-def _decision_table(result: Any) -> None:
-    d = result.decision
-    table(
-        f"gate {d.policy.get('name', '')}: {result.candidate.uri} → @{result.alias}"
-        + (f" (champion v{result.champion.version})" if result.champion else " (no champion)"),
-        [
-            Col("rule", key=True),
-            Col("value"),
-            Col("threshold"),
-            Col("verdict", key=True),
-            Col("why", text=True),
-        ],
-        [
-            [
-                r.rule,
-                "" if r.value is None else number(r.value, 5),
-                "" if r.threshold is None else number(r.threshold, 5),
-                {"pass": "[green]pass[/green]", "fail": "[red]FAIL[/red]"}.get(
-                    r.verdict, r.verdict
-                ),
-                r.reason,
-            ]
-            for r in d.results
-        ],
-    )
-
-
-@app.command("promote")
-def promote(
-    name: ModelArg,
-    version: int,
-    to: Annotated[str, typer.Option("--to", help="Alias to move, e.g. production")] = "production",
-    policy: Annotated[Path | None, typer.Option(help="Gate policy YAML")] = None,
-    data: Annotated[Path | None, typer.Option(help="Hold-out data to evaluate both on")] = None,
-    target: Annotated[str | None, typer.Option(help="Label column in --data")] = None,
-    slice_: Annotated[
-        list[str] | None,
-        typer.Option("--slice", help="Slice column of --data (repeatable): slice_gap.* metrics"),
-    ] = None,
-    reason: Annotated[str | None, typer.Option(help="Why (kept in the audit log)")] = None,
-    as_json: JsonOpt = False,
-) -> None:
-    """Run the gate against the alias's holder; move the alias only if it passes (exit 1 if not)."""
-    from loopline.gates import promote as run_promotion
-
-    result = run_promotion(
-        name,
-        version,
-        to,
-        policy=policy,
-        data=data,
-        target=target,
-        slices=slice_ or [],
-        reason=reason,
-    )
-    if as_json:
-        print_json(
-            {
-                "promoted": result.promoted,
-                "decision_id": result.decision_id,
-                "rules": [r.to_dict() for r in result.decision.results],
-            }
-        )
-    else:
-        _decision_table(result)
-        if result.promoted:
-            console.print(f"[green]promoted[/green] {name}/{version} to @{to}")
-        else:
-            console.print(f"[red]refused[/red]: {result.decision.summary()}; @{to} unchanged")
-            if any(r.rule.startswith("approvals") for r in result.decision.failures):
-                console.print(
-                    f"to fix: an approver runs `loopline models approve {name} {version}`"
-                )
-    if not result.promoted:
-        raise typer.Exit(1)
-
-
-@app.command("gate")
-def gate(
-    name: str,
-    version: int,
-    to: Annotated[str, typer.Option("--to", help="Alias to clear, e.g. production")] = "production",
-    policy: Annotated[Path | None, typer.Option(help="Gate policy YAML")] = None,
-    data: Annotated[Path | None, typer.Option(help="Hold-out data to evaluate both on")] = None,
-    target: Annotated[str | None, typer.Option(help="Label column in --data")] = None,
-    as_json: JsonOpt = False,
-) -> None:
-    """Run and record the gate without moving the alias: clears a version for a rollout
-    (`loopline deploy start`) against a protected alias (exit 1 if it fails)."""
-    from loopline.gates import gate as run_gate_only
-
-    result = run_gate_only(name, version, to, policy=policy, data=data, target=target)
-    if as_json:
-        print_json({"passed": result.decision.passed, "decision_id": result.decision_id})
-    else:
-        _decision_table(result)
-        verdict = "[green]passed[/green]" if result.decision.passed else "[red]failed[/red]"
-        console.print(f"gate {verdict} for {name}/{version} @{to} (decision #{result.decision_id})")
-    if not result.decision.passed:
-        raise typer.Exit(1)
-
-
-@app.command("approve")
-def approve(
-    name: ModelArg,
-    version: int,
-    role: Annotated[str, typer.Option(help="Your role, checked by gate policies")] = "approver",
-    comment: Annotated[str | None, typer.Option()] = None,
-) -> None:
-    """Approve MODEL/VERSION (you cannot approve a version you registered)."""
-    from loopline.registry import approve as do_approve
-
-    a = do_approve(name, version, role=role, comment=comment)
-    console.print(f"{a.approver} approved {name}/{version} as {a.role}")
-
-
+app.command("promote")(promote)  # in _gates.py, with `gate` and `approve`
+app.command("gate")(gate)
+app.command("approve")(approve)
 app.command("rollback")(rollback)  # in _rollback.py: the alias and version spellings
 
 
@@ -448,3 +339,6 @@ def owner(
 
     m = store(reap=False).set_model_owner(name, team=team, oncall=oncall, actor=current_user())
     console.print(f"{m.name}: team {m.team or '—'}, on-call {m.oncall or '—'}")
+
+
+app.command("serve")(serve)  # it was `loopline serve` (docs/vocabulary.md §2)

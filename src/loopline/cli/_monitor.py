@@ -1,4 +1,4 @@
-"""`loopline monitor ...`: run, report, labels, performance, alerts, slo, skew, schedule,
+"""`loopline monitors ...`: run, report, labels, performance, alerts, slo, skew, schedule,
 retrains, redeliver. Thin: parse, call `loopline.monitoring`, print."""
 
 from __future__ import annotations
@@ -136,7 +136,7 @@ def report(uri: UriArg, html: Annotated[Path, typer.Option(help="Output HTML fil
 
 
 class _LabelsGroup(TyperGroup):
-    """`monitor labels FILE` (no sub-command) stays `monitor labels add FILE`."""
+    """`monitors labels FILE` (no sub-command) stays `monitors labels add FILE`."""
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
@@ -195,11 +195,11 @@ def labels_list(
 
 @labels_app.command("remove")
 def labels_remove(
-    labels_id: Annotated[str, typer.Argument(metavar="ID", help="From `monitor labels list`")],
+    labels_id: Annotated[str, typer.Argument(metavar="ID", help="From `monitors labels list`")],
     model: Annotated[str | None, typer.Option(help="The model, when the id is ambiguous")] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Remove one ingested labels file (audited); the next `monitor run` recomputes without it."""
+    """Remove one ingested labels file (audited); the next `monitors run` recomputes without it."""
     from loopline.monitoring import remove_labels
 
     gone = remove_labels(labels_id, model=model)
@@ -211,7 +211,7 @@ def labels_remove(
 
 @app.command("performance")
 def performance(uri: UriArg, as_json: JsonOpt = False) -> None:
-    """Labelled performance per window (from the last `monitor run`)."""
+    """Labelled performance per window (from the last `monitors run`)."""
     from loopline.monitoring import stored_history
 
     rows = [(w, w.result.get("performance") or {}) for w in stored_history(uri)]
@@ -261,7 +261,7 @@ def alerts(
 
 @app.command("slo")
 def slo(uri: UriArg, as_json: JsonOpt = False) -> None:
-    """SLO status per window and error-budget burn (objectives: `monitor run --slo`)."""
+    """SLO status per window and error-budget burn (objectives: `monitors run --slo`)."""
     from loopline.cli._context import store
     from loopline.monitoring import SLO, MonitorConfig, monitor_for, slo_report, stored_history
 

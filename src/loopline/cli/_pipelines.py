@@ -1,4 +1,5 @@
-"""`loopline run`, `loopline scheduler`, `loopline diagram`: pipelines from loopline.yaml."""
+"""`loopline pipelines run|schedule|diagram|ci`: pipelines from loopline.yaml (they were
+`loopline run`, `scheduler`, `diagram` and `ci init`; docs/vocabulary.md §1)."""
 
 from __future__ import annotations
 
@@ -11,16 +12,17 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from loopline.cli._ci import PipelineArg, ci
 from loopline.cli._output import print_json
 from loopline.errors import InvalidInputError
 
 if TYPE_CHECKING:
-    from loopline.pipelines import PipelineSpec, StepEvent
+    from loopline.pipelines import PipelineResult, PipelineSpec, StepEvent
 
-PipelineArg = Annotated[
-    str | None,
-    typer.Argument(help="loopline.yaml, or the folder holding it [default: ./loopline.yaml]"),
-]
+app = typer.Typer(
+    help="Pipelines from loopline.yaml: run, schedule, diagram, CI workflow.",
+    no_args_is_help=True,
+)
 ICONS = {
     "ok": "[green]✓[/green]",
     "cached": "[cyan]↺[/cyan]",
@@ -106,9 +108,7 @@ def run(
 ) -> None:
     """Run a pipeline: unchanged steps come from cache; exits 1 if a step failed or a gate
     refused the candidate. With --sweep, run it once per param set, in parallel."""
-    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn
-
-    from loopline.pipelines import load_pipeline, run_pipeline
+    from loopline.pipelines import load_pipeline
 
     spec = load_pipeline(pipeline)
     params = parse_params(spec, param or [])
@@ -122,6 +122,40 @@ def run(
         return
     # Bound to the stream as it is now: steps' own prints are redirected into their logs.
     out = Console(file=sys.stdout, stderr=False)
+    result, seconds = _run_with_progress(
+        out, spec, params, from_step, to or [], trigger, reason, as_json
+    )
+    if as_json:
+        print_json(result.as_dict())
+    else:
+        color = "green" if result.ok else "red"
+        out.print(
+            f"run {result.run_id[:8]} [{color}]{result.status}[/{color}] in {seconds:.1f}s; "
+            f"promotion [bold]{result.promotion}[/bold]"
+            + (f": {escape(result.promotion_reason)}" if result.promotion_reason else ""),
+            highlight=False,
+        )
+        out.print(f"  details: loopline runs show {result.run_id[:8]}", highlight=False)
+    if not result.ok or result.promotion == "rejected":
+        raise typer.Exit(1)
+
+
+def _run_with_progress(
+    out: Console,
+    spec: PipelineSpec,
+    params: dict[str, Any],
+    from_step: str | None,
+    to: list[str],
+    trigger: str,
+    reason: str | None,
+    as_json: bool,
+) -> tuple[PipelineResult, float]:
+    """The pipeline run under a progress bar on `out`, each step's outcome printed as it
+    ends (not with --json); the result and the seconds it took."""
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn
+
+    from loopline.pipelines import run_pipeline
+
     progress = Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),
@@ -153,24 +187,12 @@ def run(
             spec,
             params=params,
             from_step=from_step,
-            to_steps=tuple(to or ()),
+            to_steps=tuple(to),
             trigger=trigger,
             reason=reason,
             on_event=show,
         )
-    if as_json:
-        print_json(result.as_dict())
-    else:
-        color = "green" if result.ok else "red"
-        out.print(
-            f"run {result.run_id[:8]} [{color}]{result.status}[/{color}] in "
-            f"{time.perf_counter() - t0:.1f}s; promotion [bold]{result.promotion}[/bold]"
-            + (f": {escape(result.promotion_reason)}" if result.promotion_reason else ""),
-            highlight=False,
-        )
-        out.print(f"  details: loopline runs show {result.run_id[:8]}", highlight=False)
-    if not result.ok or result.promotion == "rejected":
-        raise typer.Exit(1)
+    return result, time.perf_counter() - t0
 
 
 def _run_sweep(
@@ -183,7 +205,7 @@ def _run_sweep(
     reason: str | None,
     as_json: bool,
 ) -> None:
-    """`loopline run --sweep`: --param values apply to every trial (a trial's own win)."""
+    """`loopline pipelines run --sweep`: --param values apply to every trial (a trial's own win)."""
     from dataclasses import replace
 
     from loopline.pipelines._sweep import TrialResult, load_sweep, run_sweep
@@ -284,4 +306,9 @@ def diagram(
     print(f"wrote {path}")
 
 
-__all__ = ["diagram", "parse_params", "run", "scheduler"]
+app.command("run")(run)
+app.command("schedule")(scheduler)
+app.command("diagram")(diagram)
+app.command("ci")(ci)
+
+__all__ = ["app", "diagram", "parse_params", "run", "scheduler"]

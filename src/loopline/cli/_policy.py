@@ -18,11 +18,11 @@ app = typer.Typer(
 
 @app.command("set")
 def set_policy(
-    name: Annotated[str, typer.Argument(help="Registered model name")],
+    name: Annotated[str, typer.Argument(metavar="MODEL", help="Registered model, e.g. churn")],
     alias: Annotated[str, typer.Argument(help="Alias to protect, e.g. production")],
     policy: Annotated[Path, typer.Argument(help="Gate policy YAML file")],
 ) -> None:
-    """Register POLICY as the gate of NAME@ALIAS (approver or admin; audited)."""
+    """Register POLICY as the gate of MODEL@ALIAS (approver or admin; audited)."""
     from loopline.config import current_user
     from loopline.gates import GatePolicy
 
@@ -35,11 +35,11 @@ def set_policy(
 
 @app.command("show")
 def show_policy(
-    name: Annotated[str, typer.Argument(help="Registered model name")],
+    name: Annotated[str, typer.Argument(metavar="MODEL", help="Registered model, e.g. churn")],
     alias: Annotated[str, typer.Argument(help="Alias, e.g. production")] = "production",
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
-    """The policy in force for NAME@ALIAS, and whether the alias is protected."""
+    """The policy in force for MODEL@ALIAS, and whether the alias is protected."""
     p = store(reap=False).get_alias_policy(name, alias)
     if as_json:
         print_json(p.__dict__)

@@ -20,7 +20,7 @@ from loopline.cli._output import (
 from loopline.errors import InvalidInputError
 
 if TYPE_CHECKING:
-    from loopline.store import MetadataStore, Run
+    from loopline.store import Artifact, DatasetUse, MetadataStore, Run
 
 app = typer.Typer(help="Tracked runs: list, show one, compare several.", no_args_is_help=True)
 
@@ -116,25 +116,8 @@ def show(
     for p in history:
         points[p.key] = points.get(p.key, 0) + 1
     if as_json:
-        data = _run_json(run)
-        data["metric_points"] = points
-        data["datasets"] = [
-            {
-                "name": u.name,
-                "role": u.role,
-                "fingerprint": u.dataset.fingerprint,
-                "n_rows": u.dataset.n_rows,
-                "n_columns": u.dataset.n_columns,
-            }
-            for u in datasets
-        ]
-        data["artifacts"] = [
-            {"path": a.path, "kind": a.kind, "sha256": a.sha256, "size": a.size, "meta": a.meta}
-            for a in artifacts
-        ]
-        print_json(data)
+        print_json(_show_json(run, points, datasets, artifacts))
         return
-    lin = run.lineage
     console.print(f"[bold]run {run.id}[/bold]  {run.name}  ({run.experiment})")
     console.print(
         f"status {status(run.status)}  started {when(run.started_at)}  "
@@ -142,6 +125,45 @@ def show(
     )
     if run.error:
         console.print(f"[red]error:[/red] {run.error}")
+    _lineage_table(run)
+    if run.params:
+        table("Params", ["param", "value"], sorted(run.params.items()))
+    if run.tags:
+        table("Tags", ["tag", "value"], sorted(run.tags.items()), fold=True)
+    if run.metrics:
+        table(
+            "Metrics (last value)",
+            ["metric", "value", "points"],
+            [[k, number(v), points.get(k, 0)] for k, v in sorted(run.metrics.items())],
+        )
+    _files_tables(datasets, artifacts)
+
+
+def _show_json(
+    run: Run, points: dict[str, int], datasets: list[DatasetUse], artifacts: list[Artifact]
+) -> dict[str, Any]:
+    """`runs show --json`: the run, its metric point counts, datasets and artifacts."""
+    data = _run_json(run)
+    data["metric_points"] = points
+    data["datasets"] = [
+        {
+            "name": u.name,
+            "role": u.role,
+            "fingerprint": u.dataset.fingerprint,
+            "n_rows": u.dataset.n_rows,
+            "n_columns": u.dataset.n_columns,
+        }
+        for u in datasets
+    ]
+    data["artifacts"] = [
+        {"path": a.path, "kind": a.kind, "sha256": a.sha256, "size": a.size, "meta": a.meta}
+        for a in artifacts
+    ]
+    return data
+
+
+def _lineage_table(run: Run) -> None:
+    lin = run.lineage
     commit = lin.git_commit[:12] if lin.git_commit else "(not in a git repository)"
     dirty = " [yellow](uncommitted changes)[/yellow]" if lin.git_dirty else ""
     table(
@@ -157,16 +179,9 @@ def show(
         ],
         fold=True,
     )
-    if run.params:
-        table("Params", ["param", "value"], sorted(run.params.items()))
-    if run.tags:
-        table("Tags", ["tag", "value"], sorted(run.tags.items()), fold=True)
-    if run.metrics:
-        table(
-            "Metrics (last value)",
-            ["metric", "value", "points"],
-            [[k, number(v), points.get(k, 0)] for k, v in sorted(run.metrics.items())],
-        )
+
+
+def _files_tables(datasets: list[DatasetUse], artifacts: list[Artifact]) -> None:
     if datasets:
         table(
             "Datasets",

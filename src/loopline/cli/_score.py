@@ -21,6 +21,7 @@ from loopline.cli._output import console, err_console, print_json
 
 if TYPE_CHECKING:
     from loopline.batch import Progress as OnProgress
+    from loopline.batch import ScoreReport
 
 
 @contextmanager
@@ -115,7 +116,12 @@ def score(
         )
     if as_json:
         print_json(report.as_dict())
-        return
+    else:
+        _print_report(report)
+
+
+def _print_report(report: ScoreReport) -> None:
+    """What was scored, how fast, and the rows the contract set aside or warned about."""
     chunks = f"{report.chunks:,} chunk{'s' if report.chunks != 1 else ''}"
     console.print(
         f"scored {report.rows:,} rows with {report.model_version} → {report.output} "

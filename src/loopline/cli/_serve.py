@@ -1,4 +1,4 @@
-"""`loopline serve URI`."""
+"""`loopline models serve URI` (it was `loopline serve URI`). Registered in _models.py."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`loopline server` and `loopline tokens create|list|revoke`."""
+"""`loopline server [--local]` and `loopline tokens create|list|revoke`."""
 
 from __future__ import annotations
 
@@ -13,11 +13,32 @@ tokens = typer.Typer(help="API tokens for the team server.", no_args_is_help=Tru
 
 
 def server(
-    host: Annotated[str, typer.Option(help="Interface to bind")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
+    host: Annotated[
+        str, typer.Option(help="Interface to bind (with --local: loopback only)")
+    ] = "127.0.0.1",
+    port: Annotated[
+        int | None,
+        typer.Option(min=1, max=65535, help="Port to listen on [default: 8000; with --local 8001]"),
+    ] = None,
+    local: Annotated[
+        bool,
+        typer.Option(
+            "--local",
+            help="The web UI alone over the local store, no login, on this machine only "
+            "(it was `loopline ui`)",
+        ),
+    ] = False,
 ) -> None:
-    """Run the team server: the REST API under /api/v1 (OpenAPI at /openapi.json)."""
+    """Run the team server: the REST API under /api/v1 (OpenAPI at /openapi.json) and the
+    web UI; with --local, the UI alone over the local store, no login."""
+    if local:
+        from loopline.cli._ui import LOCAL_PORT, run_local_ui
+
+        run_local_ui(host, LOCAL_PORT if port is None else port)
+        return
     from loopline.server import run_server
+
+    port = 8000 if port is None else port
 
     console.print(f"Loopline server on http://{host}:{port}  (API /api/v1, docs /docs)")
     run_server(host, port)

@@ -1,14 +1,14 @@
-"""`loopline ui`: the web UI over the local (embedded) store, no login."""
+"""`loopline server --local` (it was `loopline ui`): the web UI over the local (embedded)
+store, no login."""
 
 from __future__ import annotations
 
 import ipaddress
-from typing import Annotated
-
-import typer
 
 from loopline.cli._output import console
 from loopline.errors import ConfigError
+
+LOCAL_PORT = 8001  # beside a team server on 8000
 
 
 def _loopback(host: str) -> bool:
@@ -20,15 +20,12 @@ def _loopback(host: str) -> bool:
         return False
 
 
-def ui(
-    host: Annotated[str, typer.Option(help="Interface to bind (loopback only)")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on")] = 8001,
-) -> None:
+def run_local_ui(host: str, port: int) -> None:
     """Open the web UI over the local store: the loop at a glance (no login: you own it)."""
     if not _loopback(host):
         # Without a login every visitor would act as the store's owner (rollbacks included).
         raise ConfigError(
-            f"loopline ui has no login, so it only listens on this machine, not {host}",
+            f"loopline server --local has no login, so it only listens on this machine, not {host}",
             hint="share the UI with `loopline server` (tokens and roles) instead",
         )
     import uvicorn

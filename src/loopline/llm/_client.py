@@ -8,7 +8,7 @@ Routing reuses the serving layer unchanged: the prompt's champion and challenger
 sit in `ModelSlot`s, `router_for` (the same canary/A-B/shadow/blue-green policies models use)
 picks the arm, and the `RolloutFollower` follows the deployment record and drives the canary
 (step up, complete, or roll back on its SLO) from each arm's outcomes. Start a canary with
-`loopline.serving.deploy(name, version, strategy="canary")` or `loopline llm canary`.
+`loopline.serving.deploy(name, version, strategy="canary")` or `loopline prompts canary`.
 """
 
 from __future__ import annotations

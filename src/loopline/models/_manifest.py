@@ -22,7 +22,7 @@ from loopline.errors import (
 from loopline.models import _flavors
 
 if TYPE_CHECKING:
-    from loopline.store._artifacts import ArtifactStore
+    from loopline.store.artifacts import ArtifactStore
 
 MODEL_FORMAT = "loopline-model/1"
 _SHA256 = re.compile(r"[0-9a-f]{64}")

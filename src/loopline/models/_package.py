@@ -41,7 +41,7 @@ from loopline.models._manifest import (
 from loopline.models._signature import MAX_CLASSES, OutputSpec, Signature, infer_signature
 
 if TYPE_CHECKING:
-    from loopline.store._artifacts import ArtifactStore
+    from loopline.store.artifacts import ArtifactStore
 
 EXAMPLE_ROWS = 5
 

@@ -27,8 +27,13 @@ from typing import Any
 from loopline.errors import NotFoundError
 from loopline.monitoring._runbooks import runbook
 from loopline.monitoring._signals import SIGNALS, breached, explaining
-from loopline.store import MetadataStore, ModelVersion
-from loopline.store._monitoring_base import AlertChange, MonitoringStore, WindowResult
+from loopline.store import (
+    AlertChange,
+    MetadataStore,
+    ModelVersion,
+    MonitoringStore,
+    WindowResult,
+)
 
 DRIFT_RULES = {"data_drift": "features", "sudden_change": "previous"}
 _RANK = {"ok": 0, "insufficient": 0, "warning": 1, "critical": 2}

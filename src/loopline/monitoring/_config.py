@@ -12,7 +12,7 @@ from loopline.monitoring._reference import MIN_ROWS, Threshold
 from loopline.monitoring._signals import NullRateThreshold
 from loopline.monitoring._slo import SLO
 from loopline.monitoring._triggers import RetrainPolicy
-from loopline.store._monitoring_base import MonitorRecord
+from loopline.store import MonitorRecord
 
 
 @dataclass(frozen=True)

@@ -45,8 +45,7 @@ from loopline.monitoring._signals import (
 from loopline.monitoring._slo import latency_histogram
 from loopline.registry import get_version
 from loopline.stats import Reference, column_drift, reference_from_values
-from loopline.store import MetadataStore, ModelVersion
-from loopline.store._monitoring_base import WindowResult
+from loopline.store import MetadataStore, ModelVersion, WindowResult
 
 LOOKBACK_WINDOWS = 30
 

@@ -46,7 +46,7 @@ class LabelsIngested:
 
 @dataclass(frozen=True)
 class LabelFile:
-    """One ingested labels file: `id` names it in `loopline monitor labels remove`."""
+    """One ingested labels file: `id` names it in `loopline monitors labels remove`."""
 
     id: str
     model: str
@@ -92,7 +92,7 @@ def _multi_row_ids(home: Path, model: str) -> set[str]:
 
 def _check_labels(frame: pd.DataFrame, path: str | Path, key: str) -> None:
     """Refuse a labels file whole, before anything is stored, if it could not be joined:
-    one bad file must never break every later `monitor run`."""
+    one bad file must never break every later `monitors run`."""
     if frame[key].isna().any():
         n = int(frame[key].isna().sum())
         raise InvalidInputError(
@@ -175,7 +175,7 @@ def _check_name(what: str, name: str) -> None:
     if not _PLAIN_NAME.fullmatch(name):
         raise InvalidInputError(
             f"{what} {name!r} is not a plain name",
-            hint="use letters, digits, '.', '_' and '-' (see `loopline monitor labels list`)",
+            hint="use letters, digits, '.', '_' and '-' (see `loopline monitors labels list`)",
         )
 
 
@@ -224,13 +224,13 @@ def list_labels(model: str | None = None) -> list[LabelFile]:
 
 def remove_labels(labels_id: str, *, model: str | None = None) -> LabelFile:
     """Remove one ingested labels file by its id (audited as `labels.removed`); the next
-    `monitor run` no longer sees its labels."""
+    `monitors run` no longer sees its labels."""
     _check_name("labels id", labels_id)
     hits = [f for f in list_labels(model) if f.id == labels_id]
     if not hits:
         where = f" of {model}" if model is not None else ""
         raise NotFoundError(
-            f"no labels file {labels_id!r}{where}", hint="see `loopline monitor labels list`"
+            f"no labels file {labels_id!r}{where}", hint="see `loopline monitors labels list`"
         )
     if len(hits) > 1:
         raise InvalidInputError(

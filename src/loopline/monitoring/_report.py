@@ -17,7 +17,7 @@ from typing import Any
 from loopline.monitoring._signals import SIGNALS
 from loopline.monitoring._status import STATUSES, cell_status, status_colour
 from loopline.monitoring._svg import heatmap, line_chart, paired_bars
-from loopline.store._monitoring_base import AlertRecord, WindowResult
+from loopline.store import AlertRecord, WindowResult
 
 _CSS = """
 body{font:14px/1.45 system-ui,sans-serif;margin:24px auto;max-width:1100px;color:#222}

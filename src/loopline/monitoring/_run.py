@@ -34,21 +34,19 @@ from loopline.monitoring._reference import output_kind
 from loopline.monitoring._slo import SLO, slo_report, window_status
 from loopline.monitoring._triggers import RetrainPolicy, trigger_retrain
 from loopline.store import (
+    AlertChange,
     AlertSink,
+    DeliveryRecord,
     MetadataStore,
     ModelVersion,
-    StoreSink,
-    WebhookSink,
-    deliver,
-    open_metadata_store,
-)
-from loopline.store._monitoring_base import (
-    AlertChange,
-    DeliveryRecord,
     MonitoringStore,
     MonitorRecord,
     RetrainRequest,
+    StoreSink,
+    WebhookSink,
     WindowResult,
+    deliver,
+    open_metadata_store,
 )
 
 
@@ -216,15 +214,7 @@ def run_monitor(
         data=data,
     )
     version = dm.version()
-    if saved is None or MonitorConfig.from_record(saved) != cfg:
-        saved = mon.save_monitor(
-            uri,
-            model=version.model,
-            window=cfg.window,
-            config=cfg.as_dict(),
-            schedule=saved.schedule if saved else None,
-            actor=actor,
-        )
+    monitor = _save_config(mon, uri, saved, cfg, version.model, actor)
     now = time.time() if now is None else now
     rows = dm.scored(version, now)
     windows, info = dm.compute(meta, now, rows)
@@ -232,36 +222,24 @@ def run_monitor(
         _attach_performance(windows, rows, version, cfg)
     summary: dict[str, Any] = {"reference": info, "version": version.version}
     if cfg.metrics_url and windows:
-        last = mon.list_monitor_runs(saved.id, limit=1)
-        before = last[0].summary.get("errors_snapshot") if last else None
-        errors, snapshot = error_counts(cfg.metrics_url, before)
-        summary["errors_snapshot"] = snapshot
-        windows[-1] = replace(windows[-1], result={**windows[-1].result, "errors": errors})
+        summary["errors_snapshot"] = _attach_errors(mon, monitor.id, cfg.metrics_url, windows)
     windows = [replace(w, result=_jsonable(w.result)) for w in windows]
     mon.record_monitor_run(
-        saved.id,
+        monitor.id,
         windows,
         status="ok" if windows else "no_data",
         summary=_jsonable(summary),
         actor=actor,
     )
-    history = mon.list_windows(saved.id)
+    history = mon.list_windows(monitor.id)
     slo = SLO.parse(cfg.slo)
-    open_rules = [a.rule for a in mon.list_alerts(version.model, "open")]
-    findings = (
-        drift_findings(meta, version, history)
-        + signal_findings(meta, version, history, open_rules)
-        + slo_findings(history, slo)
-    )
-    changes = apply_findings(mon, uri, version.model, findings, actor)
-    sinks: list[AlertSink] = [StoreSink(), *(WebhookSink(u) for u in cfg.webhooks), *extra_sinks]
-    deliveries = deliver(mon, changes, sinks)
+    changes, deliveries = _alert(meta, uri, version, history, slo, cfg, actor, extra_sinks)
     drift_alert = next((c.alert.id for c in changes if c.alert.rule == "data_drift"), None)
     fired = trigger_retrain(
         mon, version, history, RetrainPolicy.parse(cfg.retrain), actor=actor, alert_id=drift_alert
     )
     return MonitorReport(
-        saved,
+        monitor,
         version,
         info,
         windows,
@@ -272,6 +250,63 @@ def run_monitor(
         bool(fired and fired[1]),
         slo_report(history, slo),
     )
+
+
+def _save_config(
+    mon: MonitoringStore,
+    uri: str,
+    saved: MonitorRecord | None,
+    cfg: MonitorConfig,
+    model: str,
+    actor: str,
+) -> MonitorRecord:
+    """The monitor's record, saved anew when there was none or its configuration changed
+    (its schedule is kept)."""
+    if saved is not None and MonitorConfig.from_record(saved) == cfg:
+        return saved
+    return mon.save_monitor(
+        uri,
+        model=model,
+        window=cfg.window,
+        config=cfg.as_dict(),
+        schedule=saved.schedule if saved else None,
+        actor=actor,
+    )
+
+
+def _attach_errors(
+    mon: MonitoringStore, monitor_id: int, metrics_url: str, windows: list[WindowResult]
+) -> dict[str, float]:
+    """Server errors since the previous run, from the scoring server's /metrics, added to
+    the latest window; returns the counters' snapshot for the next run to subtract."""
+    last = mon.list_monitor_runs(monitor_id, limit=1)
+    before = last[0].summary.get("errors_snapshot") if last else None
+    errors, snapshot = error_counts(metrics_url, before)
+    windows[-1] = replace(windows[-1], result={**windows[-1].result, "errors": errors})
+    return snapshot
+
+
+def _alert(
+    meta: MetadataStore,
+    uri: str,
+    version: ModelVersion,
+    history: list[WindowResult],
+    slo: SLO,
+    cfg: MonitorConfig,
+    actor: str,
+    extra_sinks: Sequence[AlertSink],
+) -> tuple[list[AlertChange], list[DeliveryRecord]]:
+    """Rules over the stored windows → deduplicated alert changes → the sinks told of them."""
+    mon = monitoring_store(meta)
+    open_rules = [a.rule for a in mon.list_alerts(version.model, "open")]
+    findings = (
+        drift_findings(meta, version, history)
+        + signal_findings(meta, version, history, open_rules)
+        + slo_findings(history, slo)
+    )
+    changes = apply_findings(mon, uri, version.model, findings, actor)
+    sinks: list[AlertSink] = [StoreSink(), *(WebhookSink(u) for u in cfg.webhooks), *extra_sinks]
+    return changes, deliver(mon, changes, sinks)
 
 
 def configured_sinks(mon: MonitoringStore) -> list[AlertSink]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 RUNBOOKS: dict[str, str] = {
     "data_drift": (
-        "1. Look: `loopline monitor report {uri} --html drift.html` shows reference vs current "
+        "1. Look: `loopline monitors report {uri} --html drift.html` shows reference vs current "
         "histograms of {features}.\n"
         "2. Find the cause: the change named above (deployment, promotion or dataset) and any "
         "upstream source, schema or feature-pipeline change at that time "
@@ -13,15 +13,15 @@ RUNBOOKS: dict[str, str] = {
         "3. Broken input (a bug upstream): fix the pipeline; the alert resolves itself once a "
         "window is back within thresholds.\n"
         "4. Real change in the world: check labelled performance "
-        "(`loopline monitor performance {uri}`), retrain on recent data (see "
-        "`loopline monitor retrains`) and promote through the gate.\n"
+        "(`loopline monitors performance {uri}`), retrain on recent data (see "
+        "`loopline monitors retrains`) and promote through the gate.\n"
         "5. Expected and harmless: raise this feature's threshold in the monitor "
-        "(`loopline monitor run {uri} --threshold FEATURE=WARN,ALERT`)."
+        "(`loopline monitors run {uri} --threshold FEATURE=WARN,ALERT`)."
     ),
     "sudden_change": (
         "1. The latest window differs sharply from the one before it in {features}: look for "
         "an outage, a partial batch, a new client or traffic source, or a deployment then.\n"
-        "2. `loopline monitor report {uri} --html drift.html` shows the windows side by side.\n"
+        "2. `loopline monitors report {uri} --html drift.html` shows the windows side by side.\n"
         "3. If a deployment caused it, roll back: `loopline models rollback {model}`."
     ),
     "output_drift": (
@@ -30,23 +30,23 @@ RUNBOOKS: dict[str, str] = {
         "2. If inputs are stable, the model or its features changed: compare versions "
         "(`loopline models show {model}`) and roll back if a new version caused it "
         "(`loopline models rollback {model}`).\n"
-        "3. Confirm with labels as they arrive: `loopline monitor performance {uri}`."
+        "3. Confirm with labels as they arrive: `loopline monitors performance {uri}`."
     ),
     "performance": (
         "1. Labelled performance of {model} fell below its minimum ({features}).\n"
         "2. If a promotion preceded the drop, roll back: `loopline models rollback {model}`.\n"
         "3. Otherwise the world changed: retrain on recent labelled data (a retrain request is "
-        "recorded when the policy allows: `loopline monitor retrains`), gate, promote.\n"
-        "4. Check slices (`loopline monitor performance {uri} --slice COLUMN`) for a segment "
+        "recorded when the policy allows: `loopline monitors retrains`), gate, promote.\n"
+        "4. Check slices (`loopline monitors performance {uri} --slice COLUMN`) for a segment "
         "that broke."
     ),
     "null_rate": (
         "1. More rows of {features} arrive without a value than in training: look for a "
         "failing upstream source, a join that stopped matching, or a schema change that "
         "renamed the field (`loopline audit export` around the window's start).\n"
-        "2. `loopline monitor report {uri} --html drift.html` shows the null rate per window.\n"
+        "2. `loopline monitors report {uri} --html drift.html` shows the null rate per window.\n"
         "3. If the model imputes nulls, check labelled performance "
-        "(`loopline monitor performance {uri}`); if not, its predictions are degraded now.\n"
+        "(`loopline monitors performance {uri}`); if not, its predictions are degraded now.\n"
         "4. Expected (a field made optional): raise its threshold "
         "(`--threshold FEATURE=null_rate:WARN,ALERT`) and retrain on data with the new rate."
     ),
@@ -63,7 +63,7 @@ RUNBOOKS: dict[str, str] = {
         "training: usually a default filled in by a broken join or a stuck upstream job.\n"
         "2. Check the feature pipeline and the change named above; do not retrain on these "
         "rows.\n"
-        "3. `loopline monitor report {uri} --html drift.html` shows the histograms."
+        "3. `loopline monitors report {uri} --html drift.html` shows the histograms."
     ),
     "vanished_column": (
         "1. {features}, an input of {model}, is missing from the monitored rows: the caller "
@@ -82,7 +82,7 @@ RUNBOOKS: dict[str, str] = {
         "1. p95 latency is over budget: check `/metrics` (loopline_request_latency_seconds) "
         "and the host's CPU and memory.\n"
         "2. A new version slower than the last? Roll back: `loopline models rollback {model}`.\n"
-        "3. Saturated? Add workers (`loopline serve {uri} --workers N`) or replicas.\n"
+        "3. Saturated? Add workers (`loopline models serve {uri} --workers N`) or replicas.\n"
         "4. Feature fetch slow? Check the feature source's latency."
     ),
     "slo.error_rate": (

@@ -1,4 +1,4 @@
-"""Cron schedules for recurring monitors (`loopline monitor schedule URI --cron ...`).
+"""Cron schedules for recurring monitors (`loopline monitors schedule URI --cron ...`).
 
 The same parser and semantics as pipeline schedules (`loopline._cron`, on cronsim), in UTC:
 five fields with `*`, lists, ranges, steps, names, `L` and `#`. The server's scheduler runs
@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 from loopline._cron import next_fire, parse_cron
 from loopline.errors import InvalidInputError
-from loopline.store._monitoring_base import MonitorRecord
+from loopline.store import MonitorRecord
 
 
 def next_run(expr: str, after: float) -> float:

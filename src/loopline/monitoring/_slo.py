@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from loopline.errors import InvalidInputError
-from loopline.store._monitoring_base import WindowResult
+from loopline.store import WindowResult
 
 # Log-spaced latency histogram edges (ms), kept per window so any threshold can be judged
 # later without re-reading the capture: 0.1 ms to ~100 s, 10 edges per decade.

@@ -14,8 +14,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from loopline.errors import InvalidInputError
-from loopline.store import ModelVersion
-from loopline.store._monitoring_base import MonitoringStore, RetrainRequest, WindowResult
+from loopline.store import ModelVersion, MonitoringStore, RetrainRequest, WindowResult
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """The role table rendered for people; the rules themselves live in `loopline.identity`.
 
-The check runs in the governed store (`loopline.store._governed`) that every library call
+The check runs in the governed store (`loopline.store.governed`) that every library call
 goes through, so the rule holds for the Python API, the CLI and the REST API alike; the
 server only says *who* is calling (from the API token), never *what they may do*. The
 table sits in the core layer because the store, below this package, enforces it.

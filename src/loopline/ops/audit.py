@@ -13,8 +13,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from typing import IO
 
-from loopline.store import AuditEvent, MetadataStore, open_metadata_store
-from loopline.store._audit import GENESIS, event_hash
+from loopline.store import (
+    GENESIS,
+    AuditEvent,
+    MetadataStore,
+    event_hash,
+    open_metadata_store,
+)
 
 
 @dataclass(frozen=True)

@@ -158,7 +158,7 @@ _MERMAID_SHAPES = {
 
 
 def to_mermaid(d: Diagram) -> str:
-    lines = ["flowchart LR", f"  %% {d.title} — drawn by `loopline diagram`"]
+    lines = ["flowchart LR", f"  %% {d.title} — drawn by `loopline pipelines diagram`"]
     for n in d.nodes:
         lines.append(f"  {n.id}{_MERMAID_SHAPES[n.shape].format(_mermaid_text(n.label))}")
     arrows = {

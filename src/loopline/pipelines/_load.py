@@ -79,78 +79,43 @@ def _check_inline_policy(spec: PipelineSpec, env: str, marks: dict[Any, int]) ->
             ) from None
 
 
+def _error(
+    spec: PipelineSpec, marks: dict[Any, int], path: tuple[str | int, ...], why: str, hint: str
+) -> PipelineSpecError:
+    """A mistake in the spec, named by the line of `path` in the file."""
+    return PipelineSpecError(f"{spec.source}:{line_of(marks, path)}: {why}", hint=hint)
+
+
 def _check_graph(spec: PipelineSpec, marks: dict[Any, int]) -> None:
     """References, names and environments that pydantic cannot see on its own."""
-    src = spec.source
-
-    def bad(path: tuple[str | int, ...], why: str, hint: str) -> PipelineSpecError:
-        return PipelineSpecError(f"{src}:{line_of(marks, path)}: {why}", hint=hint)
-
     for name, step in spec.steps.items():
-        if not _NAME.fullmatch(name):
-            raise bad(
-                ("steps", name), f"step name {name!r} is not allowed", "use letters, digits, _ or -"
-            )
-        for arg, ref in step.inputs.items():
-            up, out = ref.split(".")
-            where = ("steps", name, "inputs", arg)
-            if up not in spec.steps:
-                raise bad(
-                    where,
-                    f"step {name!r} input {arg!r} names unknown step {up!r}",
-                    f"steps are: {', '.join(spec.steps)}",
-                )
-            if out not in spec.steps[up].output_names:
-                raise bad(
-                    where,
-                    f"step {name!r} input {arg!r}: step {up!r} has no output {out!r}",
-                    f"its outputs are: {', '.join(spec.steps[up].output_names) or 'none'}",
-                )
-        for p in step.params:
-            if p not in spec.params:
-                raise bad(
-                    ("steps", name, "params"),
-                    f"step {name!r} uses param {p!r}, which the pipeline does not declare",
-                    f"add it under 'params:' (declared: {', '.join(spec.params) or 'none'})",
-                )
-        if step.to is not None and step.to not in spec.environments:
-            raise bad(
-                ("steps", name, "to"),
-                f"step {name!r} names unknown environment {step.to!r}",
-                f"environments are: {', '.join(spec.environments) or 'none'}",
-            )
-        if step.uses is not None and getattr(spec, _NEEDS[step.uses][0]) is None:
-            key, hint = _NEEDS[step.uses]
-            raise bad(("steps", name), f"'uses: {step.uses}' needs the pipeline's '{key}:'", hint)
-        if step.uses == "promote" and "data" in step.inputs and spec.target is None:
-            raise bad(
-                ("steps", name, "inputs"),
-                "promote on hold-out 'data' needs the pipeline's 'target:'",
-                "name the label column, e.g. target: churn",
-            )
+        _check_step(spec, marks, name, step)
     if spec.contract is not None:
         from loopline.data import load_contract
 
         try:
             load_contract(spec.path(spec.contract))  # a broken contract fails here, not mid-run
         except InvalidInputError as exc:
-            raise bad(("contract",), exc.message, exc.hint) from None
+            raise _error(spec, marks, ("contract",), exc.message, exc.hint) from None
     for name in spec.environments:
-        env_path = ("environments", name)
         _check_inline_policy(spec, name, marks)
         try:
             spec.gate_policy(name)
         except InvalidInputError as exc:
-            raise bad(env_path, exc.message, exc.hint) from None
+            raise _error(spec, marks, ("environments", name), exc.message, exc.hint) from None
     for i, trig in enumerate(spec.triggers):
         if trig.param is not None and trig.param not in spec.params:
-            raise bad(
+            raise _error(
+                spec,
+                marks,
                 ("triggers", i),
                 f"trigger param {trig.param!r} is not a declared param",
                 "add it under 'params:'",
             )
         if trig.on in ("drift", "performance") and spec.model is None:
-            raise bad(
+            raise _error(
+                spec,
+                marks,
                 ("triggers", i),
                 f"'on: {trig.on}' needs the pipeline's 'model:'",
                 "name the registered model the monitor watches",
@@ -158,9 +123,57 @@ def _check_graph(spec: PipelineSpec, marks: dict[Any, int]) -> None:
     try:
         topological_order(spec)
     except InvalidInputError as exc:
-        raise PipelineSpecError(
-            f"{src}:{line_of(marks, ('steps',))}: {exc.message}", hint=exc.hint
-        ) from None
+        raise _error(spec, marks, ("steps",), exc.message, exc.hint) from None
+
+
+def _check_step(spec: PipelineSpec, marks: dict[Any, int], name: str, step: StepSpec) -> None:
+    """One step's name, and what it names: upstream outputs, params, its environment, the
+    pipeline keys its `uses:` needs."""
+
+    def bad(path: tuple[str | int, ...], why: str, hint: str) -> PipelineSpecError:
+        return _error(spec, marks, path, why, hint)
+
+    if not _NAME.fullmatch(name):
+        raise bad(
+            ("steps", name), f"step name {name!r} is not allowed", "use letters, digits, _ or -"
+        )
+    for arg, ref in step.inputs.items():
+        up, out = ref.split(".")
+        where = ("steps", name, "inputs", arg)
+        if up not in spec.steps:
+            raise bad(
+                where,
+                f"step {name!r} input {arg!r} names unknown step {up!r}",
+                f"steps are: {', '.join(spec.steps)}",
+            )
+        if out not in spec.steps[up].output_names:
+            raise bad(
+                where,
+                f"step {name!r} input {arg!r}: step {up!r} has no output {out!r}",
+                f"its outputs are: {', '.join(spec.steps[up].output_names) or 'none'}",
+            )
+    for p in step.params:
+        if p not in spec.params:
+            raise bad(
+                ("steps", name, "params"),
+                f"step {name!r} uses param {p!r}, which the pipeline does not declare",
+                f"add it under 'params:' (declared: {', '.join(spec.params) or 'none'})",
+            )
+    if step.to is not None and step.to not in spec.environments:
+        raise bad(
+            ("steps", name, "to"),
+            f"step {name!r} names unknown environment {step.to!r}",
+            f"environments are: {', '.join(spec.environments) or 'none'}",
+        )
+    if step.uses is not None and getattr(spec, _NEEDS[step.uses][0]) is None:
+        key, hint = _NEEDS[step.uses]
+        raise bad(("steps", name), f"'uses: {step.uses}' needs the pipeline's '{key}:'", hint)
+    if step.uses == "promote" and "data" in step.inputs and spec.target is None:
+        raise bad(
+            ("steps", name, "inputs"),
+            "promote on hold-out 'data' needs the pipeline's 'target:'",
+            "name the label column, e.g. target: churn",
+        )
 
 
 def parse_pipeline(text: str, source: str = "<pipeline>", root: str | Path = ".") -> PipelineSpec:

@@ -1,4 +1,4 @@
-"""The pull-request report (`loopline report pr`): a pipeline run's candidate against the
+"""The pull-request report (`loopline reports pr`): a pipeline run's candidate against the
 holder of an environment's alias — metric deltas, the gate as a dry run, drift of the new
 training data — as Markdown for a PR comment, or JSON."""
 
@@ -105,7 +105,8 @@ def latest_pipeline_run(store: MetadataStore, spec: PipelineSpec) -> Run:
         if run.tags.get("loopline.kind") == "pipeline":
             return run
     raise NotFoundError(
-        f"pipeline {spec.name!r} has no runs yet", hint=f"run it first: loopline run {spec.source}"
+        f"pipeline {spec.name!r} has no runs yet",
+        hint=f"run it first: loopline pipelines run {spec.source}",
     )
 
 
@@ -135,24 +136,10 @@ def pr_report(spec: PipelineSpec, *, run_id: str | None = None, env: str | None 
 
     store, artifacts = open_metadata_store(), open_artifact_store()
     run = store.get_run(run_id) if run_id else latest_pipeline_run(store, spec)
-    env = env or (list(spec.environments)[-1] if spec.environments else None)
-    if env is None or env not in spec.environments:
-        raise NotFoundError(
-            f"pipeline {spec.name!r} has no environment {env!r}",
-            hint=f"environments: {', '.join(spec.environments) or 'none'}",
-        )
+    env = _environment(spec, env)
     alias = spec.environments[env].alias_name
-    cache, notes = StepCache(store, artifacts), []
-
-    def output(ref: str | None) -> Any:
-        if ref is None:
-            return None
-        step, name = ref.split(".")
-        found = cache.outputs_of(run.id, step).get(name)
-        if found is None:
-            notes.append(f"run {run.id[:8]} has no output {ref} (did step {step!r} run?)")
-        return cache.load(found) if found else None
-
+    notes: list[str] = []
+    output = _RunOutputs(StepCache(store, artifacts), run.id, notes)
     register = next((s for s in spec.steps.values() if s.uses == "register"), None)
     promote = next((s for s in spec.steps.values() if s.uses == "promote" and s.to == env), None)
     reg_inputs = register.inputs if register else {}
@@ -160,12 +147,7 @@ def pr_report(spec: PipelineSpec, *, run_id: str | None = None, env: str | None 
     metrics = dict(output(reg_inputs.get("metrics")) or {})
     holdout = output(promote.inputs.get("data")) if promote else None
     train = output(reg_inputs.get("train"))
-    champion: ModelVersion | None = None
-    if spec.model:
-        try:
-            champion = store.get_version_by_alias(spec.model, alias)
-        except NotFoundError:
-            notes.append(f"{spec.model}@{alias} holds no version yet: rules on the champion skip")
+    champion = _champion(store, spec, alias, notes)
     champ_metrics = dict(champion.metrics) if champion else None
     if model is not None and holdout is not None and spec.target:
         package = save_model(model, artifacts, signature=signature)
@@ -174,12 +156,89 @@ def pr_report(spec: PipelineSpec, *, run_id: str | None = None, env: str | None 
         )[1]
         if champion is not None:
             champ_metrics = compute_evaluation(load_model(champion.uri), holdout, spec.target)[1]
+    validation = _validation_tags(spec, output)
+    decision = _dry_run_gate(spec, env, metrics, champ_metrics, validation, notes)
+    drift = (
+        _drift(train, store.get_run(champion.run_id), store)
+        if champion is not None and isinstance(train, pd.DataFrame)
+        else []
+    )
+    return PrReport(
+        spec.name,
+        _run_info(spec, run),
+        env,
+        alias,
+        champion.uri.removeprefix("models:/") if champion else None,
+        metrics,
+        champ_metrics,
+        decision,
+        drift,
+        notes,
+    )
+
+
+def _environment(spec: PipelineSpec, env: str | None) -> str:
+    """`env`, or the last environment when none is named; NotFoundError if there is none."""
+    env = env or (list(spec.environments)[-1] if spec.environments else None)
+    if env is None or env not in spec.environments:
+        raise NotFoundError(
+            f"pipeline {spec.name!r} has no environment {env!r}",
+            hint=f"environments: {', '.join(spec.environments) or 'none'}",
+        )
+    return env
+
+
+class _RunOutputs:
+    """A pipeline run's step outputs by reference (`step.output`), loaded from the step
+    cache; a missing one is None and says so in `notes`."""
+
+    def __init__(self, cache: StepCache, run_id: str, notes: list[str]) -> None:
+        self.cache, self.run_id, self.notes = cache, run_id, notes
+
+    def __call__(self, ref: str | None) -> Any:
+        if ref is None:
+            return None
+        step, name = ref.split(".")
+        found = self.cache.outputs_of(self.run_id, step).get(name)
+        if found is None:
+            self.notes.append(f"run {self.run_id[:8]} has no output {ref} (did step {step!r} run?)")
+        return self.cache.load(found) if found else None
+
+
+def _champion(
+    store: MetadataStore, spec: PipelineSpec, alias: str, notes: list[str]
+) -> ModelVersion | None:
+    """The version holding `alias`, or None (noted) while it holds none."""
+    if not spec.model:
+        return None
+    try:
+        return store.get_version_by_alias(spec.model, alias)
+    except NotFoundError:
+        notes.append(f"{spec.model}@{alias} holds no version yet: rules on the champion skip")
+        return None
+
+
+def _validation_tags(spec: PipelineSpec, output: _RunOutputs) -> dict[str, Any]:
+    """`validation.<contract>` = the verdict of each validate step of the run."""
     validation = {}
     for name, step in spec.steps.items():
         if step.uses == "validate":
             rep = output(f"{name}.report")
             if rep:
                 validation[f"validation.{rep.get('contract') or name}"] = rep.get("verdict", "")
+    return validation
+
+
+def _dry_run_gate(
+    spec: PipelineSpec,
+    env: str,
+    metrics: dict[str, Any],
+    champ_metrics: dict[str, Any] | None,
+    validation: dict[str, Any],
+    notes: list[str],
+) -> GateDecision | None:
+    """The environment's gate on the candidate, without its approvals (those come at
+    release, which a note says); None (noted) when there is nothing to decide on."""
     policy = spec.gate_policy(env)
     dry = GatePolicy(policy.name, policy.rules, policy.require_validation)  # approvals: at release
     decision = None
@@ -192,30 +251,17 @@ def pr_report(spec: PipelineSpec, *, run_id: str | None = None, env: str | None 
         notes.append("the run produced no candidate metrics")
     if policy.approvals_count:
         notes.append(f"{env} also needs {policy.approvals_count} approval(s) at release")
-    drift = (
-        _drift(train, store.get_run(champion.run_id), store)
-        if champion is not None and isinstance(train, pd.DataFrame)
-        else []
-    )
-    run_info = {
+    return decision
+
+
+def _run_info(spec: PipelineSpec, run: Run) -> dict[str, Any]:
+    return {
         "id": run.id,
         "status": run.status,
         "trigger": run.tags.get("trigger", ""),
         "commit": run.lineage.git_commit,
         "steps": {n: run.tags[f"step.{n}"] for n in spec.steps if f"step.{n}" in run.tags},
     }
-    return PrReport(
-        spec.name,
-        run_info,
-        env,
-        alias,
-        champion.uri.removeprefix("models:/") if champion else None,
-        metrics,
-        champ_metrics,
-        decision,
-        drift,
-        notes,
-    )
 
 
 __all__ = ["PSI_ALERT", "PSI_WARN", "PrReport", "latest_pipeline_run", "pr_report"]

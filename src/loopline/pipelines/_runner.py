@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from loopline.errors import InvalidInputError, LooplineError
 from loopline.pipelines._builtin import StepContext
@@ -22,6 +22,9 @@ from loopline.pipelines._results import (
     promotion_summary,
 )
 from loopline.pipelines._spec import PipelineSpec, StepSpec
+
+if TYPE_CHECKING:
+    from loopline.tracking import ActiveRun
 
 TRIGGER_KINDS = ("manual", "schedule", "drift", "performance", "new-data", "ci")
 _BAD = ("failed", "skipped", "rejected")
@@ -114,37 +117,7 @@ def run_pipeline(
         _record_spec(spec, run.id, runner)
         for index, name in enumerate(order, 1):
             step = spec.steps[name]
-            # (A promote step loaded for --from has no upstream in this run: nothing blocks it.)
-            blocked = [
-                u for u in step.upstream if u in runner.results and runner.results[u].status in _BAD
-            ]
-            if blocked:
-                up = runner.results[blocked[0]]
-                result = StepResult(name, step.kind, "skipped", note=f"{up.name} {up.status}")
-            elif name in needed:
-                try:
-                    result = runner.load_upstream(step, run.id)
-                except LooplineError as exc:
-                    result = StepResult(name, step.kind, "failed", error=exc.one_line())
-            else:
-                runner.on_event(StepEvent(name, "start", step.kind, index, total))
-                validated = {
-                    a
-                    for a, r in step.inputs.items()
-                    if spec.steps[r.split(".")[0]].uses == "validate"
-                }
-                ctx = StepContext(
-                    spec,
-                    step,
-                    run,
-                    runner.store,
-                    runner.artifacts,
-                    trigger,
-                    resolved,
-                    validated,
-                    why,
-                )
-                result = _run_one(runner, step, ctx, index, total, run.id)
+            result = _step_result(runner, step, run, (index, total), name in needed, trigger, why)
             runner.results[name] = result
             if result.status not in _BAD:
                 runner.outputs[name] = result.outputs
@@ -153,13 +126,8 @@ def run_pipeline(
         results = [runner.results[n] for n in order]
         promotion, promotion_reason, per_env = promotion_summary(spec, results)
         failed = next((r for r in results if r.status == "failed"), None)
-        final = {f"step.{r.name}": r.status for r in results}
-        final |= {"promotion": promotion, "promotion.reason": promotion_reason[:4000], **per_env}
-        for r in results:  # a cached register step still names the candidate of this run
-            if spec.steps[r.name].uses == "register" and "version" in r.outputs:
-                final["candidate"] = f"{spec.model}/{runner.cache.load(r.outputs['version'])}"
-        if failed is not None:
-            final["failed_step"] = failed.name
+        promoted = {"promotion": promotion, "promotion.reason": promotion_reason[:4000], **per_env}
+        final = _final_tags(runner, results, promoted, failed)
         run.set_tags(final)
         status = "failed" if failed else "finished"
         if failed is not None:
@@ -168,6 +136,57 @@ def run_pipeline(
     return PipelineResult(
         spec.name, run.id, status, trigger, why, results, promotion, promotion_reason, candidate
     )
+
+
+def _step_result(
+    runner: StepExecutor,
+    step: StepSpec,
+    run: ActiveRun,
+    position: tuple[int, int],
+    load_only: bool,
+    trigger: str,
+    why: str,
+) -> StepResult:
+    """One step's result: skipped behind a failed upstream, its outputs loaded from the
+    cache (an upstream of `--from`), or run (`position` is its (index, total) in the run)."""
+    # (A promote step loaded for --from has no upstream in this run: nothing blocks it.)
+    blocked = [u for u in step.upstream if u in runner.results and runner.results[u].status in _BAD]
+    if blocked:
+        up = runner.results[blocked[0]]
+        return StepResult(step.name, step.kind, "skipped", note=f"{up.name} {up.status}")
+    if load_only:
+        try:
+            return runner.load_upstream(step, run.id)
+        except LooplineError as exc:
+            return StepResult(step.name, step.kind, "failed", error=exc.one_line())
+    index, total = position
+    runner.on_event(StepEvent(step.name, "start", step.kind, index, total))
+    spec = runner.spec
+    validated = {
+        a for a, r in step.inputs.items() if spec.steps[r.split(".")[0]].uses == "validate"
+    }
+    ctx = StepContext(
+        spec, step, run, runner.store, runner.artifacts, trigger, runner.params, validated, why
+    )
+    return _run_one(runner, step, ctx, index, total, run.id)
+
+
+def _final_tags(
+    runner: StepExecutor,
+    results: list[StepResult],
+    promoted: dict[str, str],
+    failed: StepResult | None,
+) -> dict[str, str]:
+    """The run's closing tags: `step.<name>` = each step's status, then the `promoted`
+    ones, the candidate version a register step made and the failed step, if any."""
+    final = {f"step.{r.name}": r.status for r in results}
+    final |= promoted
+    for r in results:  # a cached register step still names the candidate of this run
+        if runner.spec.steps[r.name].uses == "register" and "version" in r.outputs:
+            final["candidate"] = f"{runner.spec.model}/{runner.cache.load(r.outputs['version'])}"
+    if failed is not None:
+        final["failed_step"] = failed.name
+    return final
 
 
 def _run_one(

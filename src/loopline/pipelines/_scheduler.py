@@ -23,8 +23,13 @@ from loopline.pipelines._load import load_pipeline
 from loopline.pipelines._results import PipelineResult
 from loopline.pipelines._runner import run_pipeline
 from loopline.pipelines._spec import PipelineSpec
-from loopline.store import MetadataStore, Run, open_metadata_store
-from loopline.store._monitoring_base import MonitoringStore, RetrainRequest
+from loopline.store import (
+    MetadataStore,
+    MonitoringStore,
+    RetrainRequest,
+    Run,
+    open_metadata_store,
+)
 
 _PRIORITY = ("drift", "performance", "new-data", "schedule")
 _LOOKBACK_RUNS = 500  # pipeline runs scanned for the tags that say what already ran

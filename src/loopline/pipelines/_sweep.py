@@ -1,6 +1,6 @@
 """Parallel training sweeps: one pipeline, many param sets, each trial a tracked run.
 
-`loopline run --sweep params.yaml` reads:
+`loopline pipelines run --sweep params.yaml` reads:
 
     grid:                 # every combination (cartesian product), in order
       C: [0.1, 1.0, 10.0]

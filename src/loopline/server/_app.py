@@ -107,6 +107,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="The model lifecycle loop: tracking, registry, gates, deployments, "
         "monitoring, audit. Authenticate with `Authorization: Bearer <token>`.",
     )
+    _add_error_handlers(app)
+    app.include_router(_ops_router(store), prefix="/api/v1")
+    app.include_router(store_router(store), prefix="/api/v1")
+    app.include_router(artifact_router(artifacts), prefix="/api/v1")
+    mount_ui(app, store, capture_dir=settings.home / "capture", artifacts=artifacts)
+    _add_middleware(app, settings, store)
+    return app
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    """Every error answers in one JSON shape, `{"error": {"code", "message", ...}}`."""
 
     @app.exception_handler(LooplineError)
     async def loopline_error(request: Request, exc: LooplineError) -> JSONResponse:
@@ -154,10 +165,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         body = {"error": {"code": "internal", "message": "internal error; see the server log"}}
         return JSONResponse(body, status_code=500)
 
-    app.include_router(_ops_router(store), prefix="/api/v1")
-    app.include_router(store_router(store), prefix="/api/v1")
-    app.include_router(artifact_router(artifacts), prefix="/api/v1")
-    mount_ui(app, store, capture_dir=settings.home / "capture", artifacts=artifacts)
+
+def _add_middleware(app: FastAPI, settings: Settings, store: Any) -> None:
     # Added innermost first (each add wraps the app so far): the body limit and JSON guard,
     # then identity, then — outermost — the rate limit by client address, so a flood is
     # refused before any token lookup or body read.
@@ -170,7 +179,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     limiter = RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst)
     app.state.rate_limiter = limiter  # one table per app, bounded (see RateLimiter)
     app.add_middleware(RateLimitMiddleware, limiter=limiter)
-    return app
 
 
 def _resolver(store: Any) -> Any:

@@ -1,4 +1,4 @@
-"""The REST routes of the metadata store, built from `store._operations.OPERATIONS`.
+"""The REST routes of the metadata store, built from `store.operations.OPERATIONS`.
 
 Each route's query parameters, JSON body and response schema come from the store
 method's type hints, so the OpenAPI document is exact and the remote client (which
@@ -19,7 +19,7 @@ from pydantic import ConfigDict, Field, create_model
 from loopline.errors import AuthenticationError
 from loopline.identity import current_principal
 from loopline.store import MetadataStore
-from loopline.store._operations import OPERATIONS, Operation, server_filled, signature
+from loopline.store.operations import OPERATIONS, Operation, server_filled, signature
 
 _EMPTY = inspect.Parameter.empty
 _KW = inspect.Parameter.KEYWORD_ONLY
@@ -103,7 +103,7 @@ def _endpoint(op: Operation, store: Callable[[], MetadataStore]) -> Callable[...
     def endpoint(**kwargs: Any) -> Any:
         for name in nullable_query:
             if kwargs.get(name) == "":
-                kwargs[name] = None  # the client's way of saying None (see store._http)
+                kwargs[name] = None  # the client's way of saying None (see store.remote)
         body = kwargs.pop("body", None)
         if body is not None:
             kwargs.update({name: getattr(body, name) for name in body_fields})

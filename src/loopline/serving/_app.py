@@ -168,9 +168,8 @@ class ScoringService:
         headers = request.headers
         rid = headers.get("x-request-id") or uuid.uuid4().hex
         route = self.router.route(headers.get("x-loopline-route-key") or rid)
-        if version is None:
-            served = route.slot.current  # read once: a concurrent swap cannot mix versions
-        else:
+        served = route.slot.current  # read once: a concurrent swap cannot mix versions
+        if version is not None:  # pinned: the arm serving that version answers instead
             try:
                 route, served = self._pinned(route, version)
             except NotFoundError as exc:
@@ -179,11 +178,8 @@ class ScoringService:
         #    and never counts against the arm (else anyone could roll a canary back).
         try:
             body = await self.reader.read_body(request)
-        except PayloadTooLargeError as exc:  # the rest of the body is never read: close
-            return self._refuse(exc, where, route.arm, rid, t0, {"connection": "close"})
-        except ClientDisconnect:
-            self._count(where, route.arm, 499, t0)
-            return Response(status_code=499)  # nobody is left to read it
+        except (PayloadTooLargeError, ClientDisconnect) as exc:
+            return self._unread(exc, where, route.arm, rid, t0)
         offload = len(body) > OFFLOAD_BYTES
         content_type = headers.get("content-type", "")
         header_length = headers.get(HEADER_LENGTH)
@@ -212,30 +208,19 @@ class ScoringService:
         except LooplineError as exc:
             return self._refuse(exc, where, route.arm, rid, t0)
         except Exception as exc:  # the model itself failed: a server-side error, counted
-            log.exception("model %s failed on request %s", self.model_name, rid)
-            self._count(where, route.arm, 500, t0)
-            self.arm_stats(route.arm).record(False, (time.perf_counter() - t0) * 1000)
-            err = LooplineError(
-                f"the model failed: {type(exc).__name__}: {exc}",
-                hint="this is a model bug; the request was not scored",
-            )
-            return error_response(
-                err, 500, {"x-request-id": rid, "x-loopline-arm": route.arm}, protocol=protocol
-            )
+            return self._model_failed(exc, where, route.arm, rid, t0)
         out_headers = {
             "x-request-id": rid,
             "x-loopline-model-version": str(served.version.version),
             "x-loopline-arm": route.arm,
         }
-        response: Response
         if oip is not None:
             try:
                 response = self._oip_response(served, oip, labels, proba, out_headers)
             except LooplineError as exc:  # an output the model does not produce
                 return self._refuse(exc, where, route.arm, rid, t0)
         else:
-            out = encode_mlflow(labels, proba)
-            response = JSONResponse(out, headers=out_headers)
+            response = JSONResponse(encode_mlflow(labels, proba), headers=out_headers)
         latency = time.perf_counter() - t0
         self._count(where, route.arm, 200, t0)
         self.arm_stats(route.arm).record(True, latency * 1000, _score_of(labels, proba))
@@ -296,6 +281,35 @@ class ScoringService:
             {"x-request-id": rid, "x-loopline-arm": arm, **(extra or {})},
             protocol=protocol,
         )
+
+    def _model_failed(
+        self, exc: Exception, where: tuple[str, str], arm: str, rid: str, t0: float
+    ) -> Response:
+        """A 500: the model itself failed, so this one counts against the arm."""
+        log.exception("model %s failed on request %s", self.model_name, rid)
+        self._count(where, arm, 500, t0)
+        self.arm_stats(arm).record(False, (time.perf_counter() - t0) * 1000)
+        err = LooplineError(
+            f"the model failed: {type(exc).__name__}: {exc}",
+            hint="this is a model bug; the request was not scored",
+        )
+        headers = {"x-request-id": rid, "x-loopline-arm": arm}
+        return error_response(err, 500, headers, protocol=where[0])
+
+    def _unread(
+        self,
+        exc: PayloadTooLargeError | ClientDisconnect,
+        where: tuple[str, str],
+        arm: str,
+        rid: str,
+        t0: float,
+    ) -> Response:
+        """The body was not read: too large (413, and the connection closes since the rest
+        of it is never read) or the client left (499, answered to nobody)."""
+        if isinstance(exc, ClientDisconnect):
+            self._count(where, arm, 499, t0)
+            return Response(status_code=499)
+        return self._refuse(exc, where, arm, rid, t0, {"connection": "close"})
 
     def _count(self, where: tuple[str, str], arm: str, code: int, t0: float) -> None:
         protocol, route = where

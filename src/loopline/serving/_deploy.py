@@ -1,4 +1,4 @@
-"""Starting, switching and stopping rollouts: the library behind `loopline deploy`."""
+"""Starting, switching and stopping rollouts: the library behind `loopline deployments`."""
 
 from __future__ import annotations
 
@@ -99,7 +99,7 @@ def _active(model: str) -> Deployment:
     if d is None:
         raise ConflictError(
             f"model {model!r} has no active deployment",
-            hint=f"start one with: loopline deploy start {model} VERSION",
+            hint=f"start one with: loopline deployments start {model} VERSION",
         )
     return d
 
@@ -151,7 +151,7 @@ def rollback_deployment(
     """Roll the active rollout back: all traffic returns to the champion and the rollout
     ends as `rolled_back` (audited as deploy.rollback, which DORA counts as a failed
     change — unlike `finish(promote=False)`, a planned stop). The one function behind
-    `loopline deploy rollback`, the web UI's button and the canary controller.
+    `loopline deployments rollback`, the web UI's button and the canary controller.
 
     `expected` is the record the decision was made on (the controller's judged step):
     the rollback lands only if that rollout is still active at that step, so of several

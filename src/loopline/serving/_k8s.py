@@ -5,7 +5,7 @@ artifact store, rollout state lives in the metadata store), so replicas scale be
 Service like any web app. What each replica needs is the team-server configuration
 (`LOOPLINE_DB_URL`, `LOOPLINE_ARTIFACTS_URI`, credentials), read from a Secret.
 
-- Deployment: `loopline serve URI --workers N`, readiness on `/v2/health/ready` (the model
+- Deployment: `loopline models serve URI --workers N`, readiness on `/v2/health/ready` (the model
   is loaded and verified), liveness on `/v2/health/live`, CPU/memory requests (the HPA's CPU
   target is a share of the request), Prometheus scrape annotations on the pods.
 - Service: ClusterIP on port 80 to the container's port.
@@ -86,20 +86,30 @@ def manifests(uri: str, options: K8sOptions | None = None) -> dict[str, dict[str
     meta: dict[str, Any] = {"name": name, "labels": labels}
     if opts.namespace:
         meta["namespace"] = opts.namespace
+    return {
+        "deployment.yaml": _deployment(uri, opts, meta, labels),
+        "service.yaml": _service(meta, name),
+        "hpa.yaml": _hpa(opts, meta, name),
+    }
 
-    def probe(path: str, period: int, failures: int) -> dict[str, Any]:
-        return {
-            "httpGet": {"path": path, "port": "http"},
-            "periodSeconds": period,
-            "timeoutSeconds": 2,
-            "failureThreshold": failures,
-        }
 
-    container = {
+def _probe(path: str, period: int, failures: int) -> dict[str, Any]:
+    return {
+        "httpGet": {"path": path, "port": "http"},
+        "periodSeconds": period,
+        "timeoutSeconds": 2,
+        "failureThreshold": failures,
+    }
+
+
+def _container(uri: str, opts: K8sOptions) -> dict[str, Any]:
+    """`loopline models serve` with its probes, resources and the Secret's configuration."""
+    return {
         "name": "server",
         "image": opts.image,
         "args": [
             "loopline",
+            "models",
             "serve",
             uri,
             "--host",
@@ -111,22 +121,27 @@ def manifests(uri: str, options: K8sOptions | None = None) -> dict[str, dict[str
         ],
         "ports": [{"name": "http", "containerPort": opts.port, "protocol": "TCP"}],
         "envFrom": [{"secretRef": {"name": opts.secret}}],
-        "readinessProbe": probe("/v2/health/ready", 5, 3),
-        "livenessProbe": probe("/v2/health/live", 10, 3),
+        "readinessProbe": _probe("/v2/health/ready", 5, 3),
+        "livenessProbe": _probe("/v2/health/live", 10, 3),
         # a model load (and its sha256 check) can take a while: liveness waits for it
-        "startupProbe": probe("/v2/health/live", 5, 60),
+        "startupProbe": _probe("/v2/health/live", 5, 60),
         "resources": {
             "requests": {"cpu": opts.cpu_request, "memory": opts.memory_request},
             "limits": {"memory": opts.memory_limit},
         },
     }
-    deployment = {
+
+
+def _deployment(
+    uri: str, opts: K8sOptions, meta: dict[str, Any], labels: dict[str, str]
+) -> dict[str, Any]:
+    return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
         "metadata": meta,
         "spec": {
             "replicas": opts.replicas,
-            "selector": {"matchLabels": {"app.kubernetes.io/name": name}},
+            "selector": {"matchLabels": {"app.kubernetes.io/name": meta["name"]}},
             # never below the serving capacity during a rollout: surge first, then drain
             "strategy": {
                 "type": "RollingUpdate",
@@ -141,11 +156,17 @@ def manifests(uri: str, options: K8sOptions | None = None) -> dict[str, dict[str
                         "prometheus.io/path": "/metrics",
                     },
                 },
-                "spec": {"terminationGracePeriodSeconds": 30, "containers": [container]},
+                "spec": {
+                    "terminationGracePeriodSeconds": 30,
+                    "containers": [_container(uri, opts)],
+                },
             },
         },
     }
-    service = {
+
+
+def _service(meta: dict[str, Any], name: str) -> dict[str, Any]:
+    return {
         "apiVersion": "v1",
         "kind": "Service",
         "metadata": meta,
@@ -155,6 +176,10 @@ def manifests(uri: str, options: K8sOptions | None = None) -> dict[str, dict[str
             "ports": [{"name": "http", "port": 80, "targetPort": "http", "protocol": "TCP"}],
         },
     }
+
+
+def _hpa(opts: K8sOptions, meta: dict[str, Any], name: str) -> dict[str, Any]:
+    """CPU utilization, plus requests per second per pod when `target_rps` is given."""
     metrics: list[dict[str, Any]] = [
         {
             "type": "Resource",
@@ -174,7 +199,7 @@ def manifests(uri: str, options: K8sOptions | None = None) -> dict[str, dict[str
                 },
             }
         )
-    hpa = {
+    return {
         "apiVersion": "autoscaling/v2",
         "kind": "HorizontalPodAutoscaler",
         "metadata": meta,
@@ -185,7 +210,6 @@ def manifests(uri: str, options: K8sOptions | None = None) -> dict[str, dict[str
             "metrics": metrics,
         },
     }
-    return {"deployment.yaml": deployment, "service.yaml": service, "hpa.yaml": hpa}
 
 
 def write_manifests(uri: str, folder: Path, options: K8sOptions | None = None) -> list[Path]:

@@ -6,7 +6,7 @@ labelled by `protocol` (mlflow | oip), `route` (the path template that answered)
 `code`. `/metrics` speaks OpenMetrics when the scraper's `Accept` asks for it, the plain text
 format otherwise.
 
-With several worker processes (`loopline serve --workers N`), each worker counts in its own
+With several worker processes (`loopline models serve --workers N`), each worker counts in its own
 process; Prometheus scrapes whichever worker the load balancer picks. So in that mode
 (`PROMETHEUS_MULTIPROC_DIR` set, which `serve` does) the metrics live in prometheus_client's
 per-process files in that folder and `/metrics` in any worker reports the sum over all of

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from loopline._version import __version__
-from loopline.models import Signature
+from loopline.models import OutputSpec, Signature
 from loopline.serving._mlflow import CSV, IGNORED_COUNT_HEADER, IGNORED_HEADER, JSON, PARQUET
 from loopline.serving._oip import HEADER_LENGTH
 from loopline.serving._openapi_oip import oip_example, oip_metadata, oip_request, oip_response
@@ -153,56 +153,7 @@ def _v2_paths(model: str, signature: Signature | None, versions: Sequence[str]) 
     """The Open Inference Protocol v2 routes, JSON and binary tensor data."""
     name, version = _name_param(model), _version_param(versions)
     unknown = _oip_error("Unknown model or version")
-    output = signature.output if signature is not None else None
-    length = {
-        "name": HEADER_LENGTH,
-        "in": "header",
-        "required": False,
-        "description": "binary tensor data: the byte length of the JSON header that starts "
-        "the body; the tensors' bytes follow it",
-        "schema": {"type": "integer", "minimum": 0},
-    }
-    json_body: dict[str, Any] = {"schema": oip_request(signature)}
-    example = oip_example(signature)
-    if example is not None:
-        json_body["example"] = example
-    infer = {
-        "summary": "Score tensors (Open Inference Protocol v2)",
-        "description": "JSON tensors, or with the binary tensor data extension a JSON "
-        "header of Inference-Header-Content-Length bytes followed by the tensors' raw bytes "
-        "(application/octet-stream).",
-        "parameters": [length],
-        "requestBody": {
-            "required": True,
-            "content": {
-                "application/json": json_body,
-                "application/octet-stream": {"schema": _BINARY},
-            },
-        },
-        "responses": {
-            "200": {
-                "description": "predict (and predict_proba for classifiers); binary outputs "
-                "come as application/octet-stream after a JSON header",
-                "headers": {
-                    **_SCORED_HEADERS,
-                    HEADER_LENGTH: {
-                        "description": "with binary outputs: the JSON header's length",
-                        "schema": {"type": "integer"},
-                    },
-                },
-                "content": {
-                    "application/json": {"schema": oip_response(output)},
-                    "application/octet-stream": {"schema": _BINARY},
-                },
-            },
-            "400": _oip_error("The tensors cannot be read"),
-            "404": unknown,
-            "413": _oip_error("Over the body size, row or column limit"),
-            "422": _oip_error("The tensors do not fit the model's signature"),
-            "500": _oip_error("The model failed"),
-            "503": _oip_error("Saturated (micro-batching queue); retry"),
-        },
-    }
+    infer = _infer_operation(signature, unknown)
     ready_body = {
         "type": "object",
         "required": ["name", "version", "ready"],
@@ -239,6 +190,64 @@ def _v2_paths(model: str, signature: Signature | None, versions: Sequence[str]) 
         f"{pinned}/infer": {
             "parameters": [name, version],
             "post": {"operationId": "infer_version", **infer},
+        },
+    }
+
+
+def _infer_operation(signature: Signature | None, unknown: dict[str, Any]) -> dict[str, Any]:
+    """OIP inference (without its operationId, which differs by route): JSON tensors or
+    binary tensor data in, predictions out; `unknown` is the 404 of an unknown model."""
+    length = {
+        "name": HEADER_LENGTH,
+        "in": "header",
+        "required": False,
+        "description": "binary tensor data: the byte length of the JSON header that starts "
+        "the body; the tensors' bytes follow it",
+        "schema": {"type": "integer", "minimum": 0},
+    }
+    json_body: dict[str, Any] = {"schema": oip_request(signature)}
+    example = oip_example(signature)
+    if example is not None:
+        json_body["example"] = example
+    return {
+        "summary": "Score tensors (Open Inference Protocol v2)",
+        "description": "JSON tensors, or with the binary tensor data extension a JSON "
+        "header of Inference-Header-Content-Length bytes followed by the tensors' raw bytes "
+        "(application/octet-stream).",
+        "parameters": [length],
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": json_body,
+                "application/octet-stream": {"schema": _BINARY},
+            },
+        },
+        "responses": {
+            "200": _infer_ok(signature.output if signature is not None else None),
+            "400": _oip_error("The tensors cannot be read"),
+            "404": unknown,
+            "413": _oip_error("Over the body size, row or column limit"),
+            "422": _oip_error("The tensors do not fit the model's signature"),
+            "500": _oip_error("The model failed"),
+            "503": _oip_error("Saturated (micro-batching queue); retry"),
+        },
+    }
+
+
+def _infer_ok(output: OutputSpec | None) -> dict[str, Any]:
+    return {
+        "description": "predict (and predict_proba for classifiers); binary outputs "
+        "come as application/octet-stream after a JSON header",
+        "headers": {
+            **_SCORED_HEADERS,
+            HEADER_LENGTH: {
+                "description": "with binary outputs: the JSON header's length",
+                "schema": {"type": "integer"},
+            },
+        },
+        "content": {
+            "application/json": {"schema": oip_response(output)},
+            "application/octet-stream": {"schema": _BINARY},
         },
     }
 

@@ -12,7 +12,7 @@ challenger requests it advances, and after the last step the alias moves to the
 challenger. Store updates are conditional on the step the decision was made at, so when
 several replicas decide at once only one write lands. While a step waits for requests,
 the controller notes their count with the deployment (`progress`, at most every
-`progress_every_s`), which is what `loopline deploy status` shows.
+`progress_every_s`), which is what `loopline deployments status` shows.
 
 The replica whose rollback landed raises the `canary_rolled_back` alert (critical) and
 notifies it through the model's alert sinks (the store, its monitors' webhooks) and any
@@ -99,10 +99,10 @@ def _runbook(d: Deployment) -> str:
     m = d.model
     return (
         f"1. Traffic is already back on v{d.champion_version} (@{d.alias}); nothing to undo.\n"
-        f"2. Read why: `loopline deploy list {m}` (the reason names the broken SLO) and the "
+        f"2. Read why: `loopline deployments list {m}` (the reason names the broken SLO) and the "
         f"server's /metrics for the challenger arm.\n"
         f"3. Fix v{d.challenger_version} (or its data), register it, and roll it out again "
-        f"with `loopline deploy start {m} VERSION`; the alert resolves when a rollout of "
+        f"with `loopline deployments start {m} VERSION`; the alert resolves when a rollout of "
         f"{m} completes."
     )
 
@@ -231,7 +231,7 @@ class RolloutFollower:
     def _note_progress(
         self, store: MetadataStore, d: Deployment, requests: int, least: int
     ) -> None:
-        """Note the step's challenger requests with the deployment, for `deploy status`:
+        """Note the step's challenger requests with the deployment, for `deployments status`:
         when the count changed, at most every `progress_every_s` (the first count that
         reaches `least` at once, so the status never stops one short)."""
         key = (d.id, d.step, requests)

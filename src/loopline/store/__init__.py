@@ -1,46 +1,16 @@
-"""Metadata store and artifact store: the two seams every lifecycle step writes through."""
+"""Metadata store and artifact store: the two seams every lifecycle step writes through.
+
+The package's wings (docs/DESIGN.md, "The store"): `records` (what the store returns),
+`interfaces` (one per area; `MetadataStore` is all of them), `sql` (SQLite and PostgreSQL),
+`remote` (the client of `loopline server`), `governed` (the role check every store opened
+here goes through), `operations` (the table behind the REST routes, the client and the
+check) and `artifacts` (content-addressed blobs). Other packages import from here.
+"""
 
 from __future__ import annotations
 
 from loopline.config import Settings, load_settings
-from loopline.store._artifacts import ArtifactStore, FsspecArtifactStore, sha256_file
-from loopline.store._base import MetadataStore, PointTuple
-from loopline.store._bounds import window_seconds
-from loopline.store._deploy_base import PROGRESS_ACTION
-from loopline.store._engine import NoStoreError, check_store_exists
-from loopline.store._governed import governed
-from loopline.store._monitoring_base import (
-    AlertChange,
-    AlertRecord,
-    DeliveryRecord,
-    MonitoringStore,
-    MonitorRecord,
-    MonitorRunRecord,
-    RetrainRequest,
-    WindowResult,
-)
-from loopline.store._records import (
-    RUN_STATUSES,
-    AliasMove,
-    AliasPolicy,
-    ApiToken,
-    Approval,
-    Artifact,
-    AuditEvent,
-    Dataset,
-    DatasetUse,
-    Deployment,
-    EvaluationRecord,
-    Experiment,
-    GateDecisionRecord,
-    Lineage,
-    LineageEdge,
-    MetricPoint,
-    ModelVersion,
-    RegisteredModel,
-    Run,
-)
-from loopline.store._registry_base import VERSIONS_PAGE
+from loopline.store._chunks import warm_up
 from loopline.store._sinks import (
     AlertSink,
     DeliveryError,
@@ -51,8 +21,59 @@ from loopline.store._sinks import (
     model_sinks,
     redeliver,
 )
-from loopline.store._sql import SqlMetadataStore, dumps_param
-from loopline.store._sql_registry import check_alias, check_model_name
+from loopline.store.artifacts import ArtifactStore, FsspecArtifactStore, sha256_file
+from loopline.store.governed import governed
+from loopline.store.interfaces import (
+    VERSIONS_PAGE,
+    AuditStore,
+    AuthStore,
+    DeploymentStore,
+    MetadataStore,
+    MonitoringStore,
+    PointTuple,
+    RegistryStore,
+    RunStore,
+)
+from loopline.store.records import (
+    GENESIS,
+    PROGRESS_ACTION,
+    RUN_STATUSES,
+    AlertChange,
+    AlertRecord,
+    AliasMove,
+    AliasPolicy,
+    ApiToken,
+    Approval,
+    Artifact,
+    AuditEvent,
+    Dataset,
+    DatasetUse,
+    DeliveryRecord,
+    Deployment,
+    EvaluationRecord,
+    Experiment,
+    GateDecisionRecord,
+    Lineage,
+    LineageEdge,
+    MetricPoint,
+    ModelVersion,
+    MonitorRecord,
+    MonitorRunRecord,
+    RegisteredModel,
+    RetrainRequest,
+    Run,
+    WindowResult,
+    check_alias,
+    check_model_name,
+    event_hash,
+)
+from loopline.store.sql import (
+    NoStoreError,
+    SqlMetadataStore,
+    check_store_exists,
+    dumps_param,
+    window_seconds,
+)
 
 
 def open_metadata_store(settings: Settings | None = None, *, create: bool = True) -> MetadataStore:
@@ -65,7 +86,7 @@ def open_metadata_store(settings: Settings | None = None, *, create: bool = True
     if settings.url:
         key = f"{settings.url}#{settings.token}"
         if key not in _OPEN:
-            from loopline.store._http import remote_store
+            from loopline.store.remote import remote_store
 
             _OPEN[key] = remote_store(settings.url, settings.token)
         return _OPEN[key]
@@ -83,7 +104,7 @@ def open_artifact_store(settings: Settings | None = None) -> ArtifactStore:
     """The artifact store the settings name (a folder under LOOPLINE_HOME by default)."""
     settings = settings or load_settings()
     if settings.url:
-        from loopline.store._http import HttpArtifactStore
+        from loopline.store.remote import HttpArtifactStore
 
         return HttpArtifactStore(settings.url, settings.token)
     return FsspecArtifactStore(settings.artifacts_uri)
@@ -100,6 +121,7 @@ def reset_store_cache() -> None:
 
 
 __all__ = [
+    "GENESIS",
     "PROGRESS_ACTION",
     "RUN_STATUSES",
     "VERSIONS_PAGE",
@@ -113,11 +135,14 @@ __all__ = [
     "Artifact",
     "ArtifactStore",
     "AuditEvent",
+    "AuditStore",
+    "AuthStore",
     "Dataset",
     "DatasetUse",
     "DeliveryError",
     "DeliveryRecord",
     "Deployment",
+    "DeploymentStore",
     "EvaluationRecord",
     "Experiment",
     "FsspecArtifactStore",
@@ -134,8 +159,10 @@ __all__ = [
     "Notification",
     "PointTuple",
     "RegisteredModel",
+    "RegistryStore",
     "RetrainRequest",
     "Run",
+    "RunStore",
     "SqlMetadataStore",
     "StoreSink",
     "WebhookSink",
@@ -144,11 +171,13 @@ __all__ = [
     "check_model_name",
     "deliver",
     "dumps_param",
+    "event_hash",
     "model_sinks",
     "open_artifact_store",
     "open_metadata_store",
     "redeliver",
     "reset_store_cache",
     "sha256_file",
+    "warm_up",
     "window_seconds",
 ]

@@ -10,18 +10,19 @@ unpickled.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from array import array
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from loopline.store._records import MetricPoint
+from loopline.store.records import MetricPoint
 
 if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
 
-    from loopline.store._base import PointTuple
+    from loopline.store.interfaces import PointTuple
 
 # NumPy is imported where a batch is packed or read, not here: the store loads for every CLI
 # command, and lookups that never touch a metric must not pay NumPy's import.
@@ -93,10 +94,7 @@ def split(points: Sequence[PointTuple]) -> list[Chunk]:
     import numpy as np
 
     if isinstance(points, Columnar):
-        return [
-            Chunk(key, _view(steps, STEP), _view(values, FLOAT), _view(stamps, FLOAT))
-            for key, steps, values, stamps in points.columns()
-        ]
+        return _columnar(points)
     keys, values, steps, stamps = zip(*points, strict=True)
     s = np.array(steps, dtype=STEP)
     v = np.array(values, dtype=FLOAT)
@@ -108,6 +106,28 @@ def split(points: Sequence[PointTuple]) -> list[Chunk]:
     ranked = names[order]
     cuts = np.flatnonzero(ranked[1:] != ranked[:-1]) + 1
     return [Chunk(keys[int(idx[0])], s[idx], v[idx], ts[idx]) for idx in np.split(order, cuts)]
+
+
+def _columnar(points: Columnar) -> list[Chunk]:
+    return [
+        Chunk(key, _view(steps, STEP), _view(values, FLOAT), _view(stamps, FLOAT))
+        for key, steps, values, stamps in points.columns()
+    ]
+
+
+class _OnePoint:
+    def columns(self) -> Iterator[tuple[str, array[int], array[float], array[float]]]:
+        yield "warm-up", array("q", [0]), array("d", [0.0]), array("d", [0.0])
+
+
+def warm_up() -> None:
+    """Pack a one-point batch and discard it: the first packing in a process runs NumPy's
+    code paths for the first time, about 200 µs more than later ones. The tracking writer's
+    first batch would pay that while the training loop waits for the GIL; a run pays it in
+    `start_run` instead."""
+    for chunk in _columnar(_OnePoint()):
+        chunk.row("")
+        chunk.last()
 
 
 def _view(buffer: Any, dtype: str) -> Any:
@@ -145,4 +165,4 @@ def history(rows: Iterable[Any]) -> list[MetricPoint]:
     return out
 
 
-__all__ = ["CHUNK_COLUMNS", "Chunk", "history", "split"]
+__all__ = ["CHUNK_COLUMNS", "Chunk", "history", "split", "warm_up"]

@@ -26,12 +26,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from loopline.errors import InvalidInputError
-from loopline.store._monitoring_base import (
-    AlertChange,
-    AlertRecord,
-    DeliveryRecord,
-    MonitoringStore,
-)
+from loopline.store.interfaces import MonitoringStore
+from loopline.store.records import AlertChange, AlertRecord, DeliveryRecord
 
 _ICON = {"critical": ":red_circle:", "warning": ":warning:", "info": ":information_source:"}
 

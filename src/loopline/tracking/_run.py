@@ -23,6 +23,7 @@ from loopline.store import (
     dumps_param,
     open_artifact_store,
     open_metadata_store,
+    warm_up,
 )
 from loopline.tracking._buffer import MetricBuffer
 from loopline.tracking._lineage import capture_lineage, package_freeze
@@ -72,11 +73,20 @@ class ActiveRun:
         # The embedded store packs a batch's columns as they are; through a team server the
         # points travel as JSON, so as tuples.
         remote = bool(settings.url)
+        # One-off costs paid here rather than in the writer thread while the training loop
+        # waits for the GIL: the store's first lookup of each method (~160 µs), the first
+        # packing of a batch (NumPy's first calls, ~100-200 µs) and the heartbeat's first
+        # statement compilation (~600 µs; the beat itself is harmless, the run just began).
+        log_metrics, heartbeat = store.log_metrics, store.heartbeat
+        if not remote:
+            warm_up()
+            heartbeat(run_id)
         self._buffer = MetricBuffer(
-            write=lambda batch: store.log_metrics(run_id, list(batch) if remote else batch),
-            heartbeat=lambda: store.heartbeat(run_id),
+            write=lambda batch: log_metrics(run_id, list(batch) if remote else batch),
+            heartbeat=lambda: heartbeat(run_id),
             flush_every=settings.flush_every_points,
             interval_s=settings.flush_interval_s,
+            switch_interval_s=settings.writer_switch_interval_s,
         )
 
     def __repr__(self) -> str:

@@ -42,8 +42,8 @@ def mount_ui(
     `artifacts` is the artifact store pages read recorded content from (a pipeline run's
     spec); default: the one the settings name.
 
-    `require_login=False` is for `loopline ui` over the embedded store: there is no token,
-    the caller is the local owner. `capture_dir` is where serving captures predictions
+    `require_login=False` is for `loopline server --local` over the embedded store: there is
+    no token, the caller is the local owner. `capture_dir` is where serving captures predictions
     (default `<home>/capture`), for the deployment page's live traffic. Mounting twice is a
     no-op, so tests may mount on an app that already has the UI.
     """
@@ -73,7 +73,7 @@ def mount_ui(
 
 
 def create_ui_app(settings: Any = None) -> FastAPI:
-    """The UI alone over the store the settings name, with no login: `loopline ui`.
+    """The UI alone over the store the settings name, with no login: `loopline server --local`.
 
     Every request runs as the local owner (no principal), like the CLI on the same store.
     """

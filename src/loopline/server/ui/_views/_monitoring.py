@@ -14,7 +14,7 @@ from loopline.server.ui._views._common import (
     lookback,
     monitor_problem,
 )
-from loopline.store import MetadataStore
+from loopline.store import MetadataStore, WindowResult
 
 
 def monitoring_index(store: MetadataStore, model: str | None = None) -> dict[str, Any]:
@@ -118,7 +118,6 @@ def monitoring_page(store: MetadataStore, monitor_id: int, window: float | None)
         problem = None
     except Exception as exc:  # the page still shows the monitor, with what is wrong
         history, problem = [], monitor_problem(monitor, exc)
-    base = f"/monitoring/{monitor.id}"
     if not history:
         return {
             "monitor": monitor,
@@ -131,10 +130,40 @@ def monitoring_page(store: MetadataStore, monitor_id: int, window: float | None)
     )
     latest_feats = selected.result.get("features") or {}
     latest_sigs = selected.result.get("signals") or {}
+    order = _feature_order(history, latest_feats)
+    cells, table = _drift_table(history, order, f"/monitoring/{monitor.id}")
+    hists = _histograms(order, latest_feats, latest_sigs)
+    trends = _trend_charts(history, order)
+    alerts = store.list_alerts(monitor.model, None, 20)
+    return {
+        "monitor": monitor,
+        "history": history,
+        "problem": None,
+        "selected": selected,
+        "selected_label": _window_label(selected),
+        "order": order,
+        "table": table,
+        "heatmap": _heatmap(cells, order),
+        "checks": _checks(latest_sigs),
+        "hists": hists,
+        **trends,
+        "alerts": alerts,
+    }
+
+
+def _feature_order(history: list[WindowResult], latest_feats: Mapping[str, Any]) -> list[str]:
+    """Every column any window reports on, most drifted (in the selected window) first."""
     names = sorted(
         {n for w in history for key in ("features", "signals") for n in (w.result.get(key) or {})}
     )
-    order = sorted(names, key=lambda n: -float((latest_feats.get(n) or {}).get("value") or 0.0))
+    return sorted(names, key=lambda n: -float((latest_feats.get(n) or {}).get("value") or 0.0))
+
+
+def _drift_table(
+    history: list[WindowResult], order: list[str], base: str
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """One cell per (window, column): the heatmap's cells, and the same cells as table rows
+    (one row per window, each cell linking to its window's histograms)."""
     cells: list[dict[str, Any]] = []
     table: list[dict[str, Any]] = []
     for w in history:
@@ -158,6 +187,13 @@ def monitoring_page(store: MetadataStore, monitor_id: int, window: float | None)
             cells.append(cell)
             row_cells.append(cell)
         table.append(row)
+    return cells, table
+
+
+def _histograms(
+    order: list[str], latest_feats: Mapping[str, Any], latest_sigs: Mapping[str, Any]
+) -> list[dict[str, Any]]:
+    """Reference against current bins, for each column of the selected window that has them."""
     hists = []
     for n in order:
         f = latest_feats.get(n) or {}
@@ -171,6 +207,12 @@ def monitoring_page(store: MetadataStore, monitor_id: int, window: float | None)
                     "spec": charts.paired_bars(_hist_rows(f)),
                 }
             )
+    return hists
+
+
+def _trend_charts(history: list[WindowResult], order: list[str]) -> dict[str, Any]:
+    """Over the windows: PSI of the eight most drifted columns, labelled performance and
+    the predictions' own PSI (each of the last two only when some window has it)."""
     xs = [_window_label(w) for w in history]
     psi_rows = [
         {
@@ -193,18 +235,7 @@ def monitoring_page(store: MetadataStore, monitor_id: int, window: float | None)
         for i, w in enumerate(history)
         if (w.result.get("output") or {}).get("psi") is not None
     ]
-    alerts = store.list_alerts(monitor.model, None, 20)
     return {
-        "monitor": monitor,
-        "history": history,
-        "problem": None,
-        "selected": selected,
-        "selected_label": _window_label(selected),
-        "order": order,
-        "table": table,
-        "heatmap": _heatmap(cells, order),
-        "checks": _checks(latest_sigs),
-        "hists": hists,
         "psi_chart": charts.lines(
             [r for r in psi_rows if r["psi"] is not None],
             x="window",
@@ -238,5 +269,4 @@ def monitoring_page(store: MetadataStore, monitor_id: int, window: float | None)
         )
         if out_rows
         else None,
-        "alerts": alerts,
     }

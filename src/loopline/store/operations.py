@@ -1,0 +1,241 @@
+"""Every metadata-store operation as a REST endpoint and an authorization action.
+
+One table drives three things, so they cannot drift apart:
+- the team server's routes (`loopline.server`): verb, path, query and body from the
+  store method's signature, response from its return type;
+- the remote client (`HttpMetadataStore`): the same mapping in reverse;
+- the governed store: which role may call the method, and which arguments name the
+  caller (overwritten with the authenticated identity, so a client cannot act as
+  somebody else).
+
+Paths are relative to `/api/v1`. Path parameters are the method's arguments of the same
+name; for GET the other arguments are query parameters, otherwise one JSON body.
+
+tests/store/test_operations_table.py checks the table against `MetadataStore` (every
+abstract method served or local-only, path parameters, paging, GET defaults), in the build
+rather than at import time, which every CLI command would pay for.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+import typing
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from loopline.store.interfaces import MAX_VERSIONS_PAGE, MetadataStore
+
+# An action of None means "depends on the alias argument" (see loopline.identity.alias_action).
+ALIAS_DEPENDENT = None
+
+
+@dataclass(frozen=True)
+class Paging:
+    """A listing served a page at a time. The route takes `limit` from 1 to `most` (its
+    default: the method's); `limit=None` never crosses the wire: the remote client asks for
+    pages of `most`, passing the last item's `key` as `cursor`, until one comes back short."""
+
+    most: int
+    cursor: str = "before"
+    key: str = "version"
+
+
+@dataclass(frozen=True)
+class Operation:
+    method: str
+    verb: str
+    path: str
+    action: str | None
+    tag: str
+    paging: Paging | None = None
+
+    @property
+    def path_params(self) -> tuple[str, ...]:
+        return tuple(re.findall(r"{(\w+)(?::path)?}", self.path))
+
+
+def _ops(tag: str, *rows: tuple[str, str, str, str | None]) -> list[Operation]:
+    return [Operation(m, verb, path, action, tag) for m, verb, path, action in rows]
+
+
+R, W = "read", "runs.write"
+OPERATIONS: list[Operation] = [
+    *_ops(
+        "experiments",
+        ("list_experiments", "GET", "/experiments", R),
+        ("get_or_create_experiment", "POST", "/experiments", W),
+        ("get_experiment", "GET", "/experiments/{name}", R),
+    ),
+    *_ops(
+        "runs",
+        ("list_runs", "GET", "/runs", R),
+        ("list_running", "GET", "/runs-running", R),
+        ("create_run", "POST", "/runs", W),
+        ("get_run", "GET", "/runs/{run_id}", R),
+        ("finish_run", "POST", "/runs/{run_id}/finish", W),
+        ("heartbeat", "POST", "/runs/{run_id}/heartbeat", W),
+        ("log_params", "POST", "/runs/{run_id}/params", W),
+        ("set_tags", "POST", "/runs/{run_id}/tags", W),
+        ("log_metrics", "POST", "/runs/{run_id}/metrics", W),
+        ("metric_history", "GET", "/runs/{run_id}/metrics", R),
+        ("record_artifact", "POST", "/runs/{run_id}/artifacts", W),
+        ("list_artifacts", "GET", "/runs/{run_id}/artifacts", R),
+        ("get_artifact", "GET", "/runs/{run_id}/artifact", R),
+        ("record_dataset_use", "POST", "/runs/{run_id}/datasets", W),
+        ("run_datasets", "GET", "/runs/{run_id}/datasets", R),
+    ),
+    *_ops(
+        "datasets",
+        ("list_datasets", "GET", "/datasets", R),
+        ("get_dataset", "GET", "/datasets/{fingerprint}", R),
+        ("add_lineage_edge", "POST", "/lineage", W),
+        ("lineage_edges", "GET", "/lineage", R),
+    ),
+    *_ops(
+        "models",
+        ("list_registered_models", "GET", "/models", R),
+        ("get_registered_model", "GET", "/models/{name}", R),
+        ("set_model_owner", "PUT", "/models/{model}/owner", "models.owner"),
+        ("create_version", "POST", "/models/{model}/versions", "models.register"),
+        ("get_version", "GET", "/models/{model}/versions/{version}", R),
+        ("update_card", "PUT", "/models/{model}/versions/{version}/card", "models.register"),
+        ("get_version_by_alias", "GET", "/models/{model}/aliases/{alias}", R),
+        ("move_alias", "PUT", "/models/{model}/aliases/{alias}", ALIAS_DEPENDENT),
+        ("rollback_alias", "POST", "/models/{model}/aliases/{alias}/rollback", "rollback"),
+        ("alias_history", "GET", "/models/{model}/alias-history", R),
+        ("set_alias_policy", "PUT", "/models/{model}/aliases/{alias}/policy", "policy.write"),
+        ("get_alias_policy", "GET", "/models/{model}/aliases/{alias}/policy", R),
+        ("add_approval", "POST", "/models/{model}/versions/{version}/approvals", "approve"),
+        ("list_approvals", "GET", "/models/{model}/versions/{version}/approvals", R),
+        # Recording a gate decision for an alias needs what moving that alias needs.
+        (
+            "record_gate_decision",
+            "POST",
+            "/models/{model}/versions/{version}/gate-decisions",
+            ALIAS_DEPENDENT,
+        ),
+        ("list_gate_decisions", "GET", "/models/{model}/versions/{version}/gate-decisions", R),
+        (
+            "record_evaluation",
+            "POST",
+            "/models/{model}/versions/{version}/evaluations",
+            "evaluate",
+        ),
+        ("list_evaluations", "GET", "/models/{model}/versions/{version}/evaluations", R),
+    ),
+    Operation(
+        "list_versions",
+        "GET",
+        "/models/{model}/versions",
+        R,
+        "models",
+        paging=Paging(MAX_VERSIONS_PAGE),
+    ),
+    *_ops(
+        "deployments",
+        ("create_deployment", "POST", "/models/{model}/deployments", "deploy"),
+        ("list_deployments", "GET", "/models/{model}/deployments", R),
+        ("active_deployment", "GET", "/models/{model}/active-deployment", R),
+        ("get_deployment", "GET", "/deployments/{deployment_id}", R),
+        ("update_deployment", "PATCH", "/deployments/{deployment_id}", "deploy"),
+        (
+            "report_swap_failure",
+            "POST",
+            "/models/{model}/versions/{version}/swap-failures",
+            "deploy",
+        ),
+    ),
+    *_ops(
+        "monitoring",
+        ("list_monitors", "GET", "/monitors", R),
+        ("save_monitor", "PUT", "/monitors", "monitors.write"),
+        ("get_monitor", "GET", "/monitor", R),
+        ("record_monitor_run", "POST", "/monitors/{monitor_id}/runs", "monitors.write"),
+        ("list_monitor_runs", "GET", "/monitors/{monitor_id}/runs", R),
+        ("list_windows", "GET", "/monitors/{monitor_id}/windows", R),
+        ("list_alerts", "GET", "/alerts", R),
+        ("raise_alert", "POST", "/alerts", "monitors.write"),
+        ("resolve_alert", "POST", "/alerts/resolve", "monitors.write"),
+        ("get_alert", "GET", "/alerts/{alert_id}", R),
+        ("record_delivery", "POST", "/alerts/{alert_id}/deliveries", "monitors.write"),
+        ("list_deliveries", "GET", "/deliveries", R),
+        ("update_delivery", "PATCH", "/deliveries/{delivery_id}", "monitors.write"),
+        ("list_retrain_requests", "GET", "/retrain-requests", R),
+        ("request_retrain", "POST", "/retrain-requests", "monitors.write"),
+        ("update_retrain_request", "PATCH", "/retrain-requests/{request_id}", "monitors.write"),
+        ("record_labels_change", "POST", "/models/{model}/labels-changes", "monitors.write"),
+    ),
+    *_ops(
+        "audit",
+        ("list_audit_events", "GET", "/audit/events", R),
+    ),
+    *_ops(
+        "tokens",
+        ("list_tokens", "GET", "/tokens", "admin"),
+        ("create_token", "POST", "/tokens", "admin"),
+        ("revoke_token", "DELETE", "/tokens/{token_id}", "admin"),
+    ),
+]
+BY_METHOD: dict[str, Operation] = {op.method: op for op in OPERATIONS}
+
+# Methods that never cross the wire: token lookup (the server's own business; a client
+# creating a token sends only the hash of a secret it made) and closing the connection.
+LOCAL_ONLY = frozenset({"find_token", "close"})
+
+# Arguments that name the caller. With an authenticated principal they are overwritten
+# with its name, whatever the client sent.
+IDENTITY_ARGS = ("actor", "created_by", "decided_by", "approver", "recorded_by")
+# (method, argument) pairs that carry the caller's role, overwritten with the token's role:
+# an approval's role, and the provenance of an evaluation (only the ci role's count
+# as evidence for a protected alias).
+ROLE_ARGS = frozenset(
+    {
+        ("add_approval", "role"),
+        ("record_evaluation", "recorder_role"),
+        ("create_version", "creator_role"),
+        ("record_gate_decision", "decider_role"),
+    }
+)
+# Of those, the provenance of evidence: filled even in embedded mode (with the owner's role).
+PROVENANCE_ARGS = frozenset(
+    {
+        ("record_evaluation", "recorder_role"),
+        ("create_version", "creator_role"),
+        ("record_gate_decision", "decider_role"),
+    }
+)
+
+
+def server_filled(method: str, arg: str) -> bool:
+    """True for an argument the server fills from the token, never from the request."""
+    return arg in IDENTITY_ARGS or (method, arg) in ROLE_ARGS
+
+
+@cache
+def signature(method: str) -> inspect.Signature:
+    """The store method's signature with annotations resolved (self dropped)."""
+    fn = getattr(MetadataStore, method)
+    hints = typing.get_type_hints(fn)
+    sig = inspect.signature(fn)
+    params = [
+        p.replace(annotation=hints.get(p.name, Any))
+        for p in sig.parameters.values()
+        if p.name != "self"
+    ]
+    return sig.replace(parameters=params, return_annotation=hints.get("return", Any))
+
+
+__all__ = [
+    "BY_METHOD",
+    "IDENTITY_ARGS",
+    "LOCAL_ONLY",
+    "OPERATIONS",
+    "PROVENANCE_ARGS",
+    "ROLE_ARGS",
+    "Operation",
+    "Paging",
+    "server_filled",
+    "signature",
+]
