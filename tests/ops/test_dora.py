@@ -190,9 +190,9 @@ def test_the_edge_reads_a_real_store(train_version: Callable[..., ModelVersion])
     assert report.changes[1].failure == "rolled back to v1"
     assert report.overall.lead_time_proxies == 2 and report.overall.incidents == 1
     assert dora_report(store, model="other").overall.deployments == 0
-    out = invoke("dora", "--since", "30d")
+    out = invoke("reports", "dora", "--since", "30d")
     assert out.exit_code == 0 and "fail rate" in out.output and "50%" in out.output
-    data = json.loads(invoke("dora", "--json").output)
+    data = json.loads(invoke("reports", "dora", "--json").output)
     assert data["overall"]["deployments"] == 2 and data["per_model"]["churn"]["deployments"] == 2
-    bad = invoke("dora", "--since", "soon")
+    bad = invoke("reports", "dora", "--since", "soon")
     assert bad.exit_code == 2 and "is not a duration" in bad.output

@@ -21,7 +21,7 @@ from tests.serving.conftest import LiveServer
 def test_bad_start_up_is_one_line_and_exit_2(
     production: ModelVersion, uri: str, fragment: str
 ) -> None:
-    p = run_cli("serve", uri, "--port", "1")
+    p = run_cli("models", "serve", uri, "--port", "1")
     assert p.returncode == 2 and fragment in p.stderr, p.stderr
     assert len(p.stderr.strip().splitlines()) == 1 and "Traceback" not in p.stderr
 
@@ -31,7 +31,7 @@ def test_port_in_use_is_refused_at_start_up(production: ModelVersion) -> None:
         s.bind(("127.0.0.1", 0))
         s.listen()
         port = s.getsockname()[1]
-        p = run_cli("serve", "models:/churn@production", "--port", str(port))
+        p = run_cli("models", "serve", "models:/churn@production", "--port", str(port))
     assert p.returncode == 2 and "in use" in p.stderr, p.stderr
 
 
