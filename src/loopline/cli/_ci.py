@@ -14,7 +14,7 @@ from loopline.errors import InvalidInputError
 
 PipelineArg = Annotated[
     str | None,
-    typer.Argument(help="loopline.yaml, or the folder holding it [default: ./loopline.yaml]"),
+    typer.Argument(help="loopline.yaml, or the folder holding it \\[default: ./loopline.yaml]"),
 ]
 
 

@@ -200,9 +200,9 @@ def k8s(
     image: Annotated[str, typer.Option(help="Container image with loopline installed")] = (
         "ghcr.io/loopline/loopline:latest"
     ),
-    name: Annotated[str | None, typer.Option(help="Resource name [default: loopline-<model>]")] = (
-        None
-    ),
+    name: Annotated[
+        str | None, typer.Option(help="Resource name \\[default: loopline-<model>]")
+    ] = None,
     namespace: Annotated[str | None, typer.Option(help="Namespace of the resources")] = None,
     workers: Annotated[int, typer.Option(min=1, help="Server processes per pod")] = 2,
     replicas: Annotated[int, typer.Option(min=1, help="Pods at first")] = 2,

@@ -254,7 +254,7 @@ def _run_sweep(
 
 def scheduler(
     pipelines: Annotated[
-        list[str] | None, typer.Argument(help="Pipeline files or folders [default: .]")
+        list[str] | None, typer.Argument(help="Pipeline files or folders \\[default: .]")
     ] = None,
     once: Annotated[bool, typer.Option("--once", help="Check once and exit")] = False,
     interval: Annotated[float, typer.Option(help="Seconds between checks (at most 60)")] = 30.0,

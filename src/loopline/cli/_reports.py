@@ -24,10 +24,10 @@ app = typer.Typer(
 def pr(
     pipeline: PipelineArg = None,
     run_id: Annotated[
-        str | None, typer.Option("--run", help="Pipeline run [default: the latest]")
+        str | None, typer.Option("--run", help="Pipeline run \\[default: the latest]")
     ] = None,
     env: Annotated[
-        str | None, typer.Option(help="Environment to compare with [default: the last]")
+        str | None, typer.Option(help="Environment to compare with \\[default: the last]")
     ] = None,
     fmt: Annotated[str, typer.Option("--format", help="markdown | json")] = "markdown",
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to a file")] = None,

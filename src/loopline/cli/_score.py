@@ -94,7 +94,7 @@ def score(
         typer.Option(
             "--engine",
             envvar="LOOPLINE_ENGINE",
-            help="local (this process) or ray (a Ray cluster; pip install 'loopline[ray]')",
+            help="local (this process) or ray (a Ray cluster; pip install 'loopline\\[ray]')",
         ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,

@@ -18,7 +18,9 @@ def server(
     ] = "127.0.0.1",
     port: Annotated[
         int | None,
-        typer.Option(min=1, max=65535, help="Port to listen on [default: 8000; with --local 8001]"),
+        typer.Option(
+            min=1, max=65535, help="Port to listen on \\[default: 8000; with --local 8001]"
+        ),
     ] = None,
     local: Annotated[
         bool,
