@@ -4,12 +4,12 @@ It lives in the store layer, next to the alert and delivery records it notifies 
 that every layer that raises alerts delivers them the same way: monitoring (drift, SLOs)
 and serving (an automatic canary rollback) alike. `loopline.monitoring` re-exports it.
 
-- `StoreSink` (always on): the alert row *is* the notification; `loopline monitor alerts` and
+- `StoreSink` (always on): the alert row *is* the notification; `loopline monitors alerts` and
   the UI read it. Sending records nothing more.
 - `WebhookSink(url)`: POSTs a Slack-compatible JSON body (`text` + `blocks`; extra keys under
   `loopline` for machines) with retries and exponential backoff on connection errors, 5xx and
   429. A receiver that still fails leaves a `dead_letter` delivery holding the payload, so
-  nothing is lost: `loopline monitor redeliver` sends dead letters again.
+  nothing is lost: `loopline monitors redeliver` sends dead letters again.
 
 Webhook URLs are secrets (Slack's carry the token in the path): only the scheme and host are
 ever printed or stored outside the monitor's configuration.

@@ -171,7 +171,7 @@ class SqlAlertStore:
             row = conn.execute(sa.select(t.alerts).where(AL.id == alert_id)).first()
         if row is None:
             raise NotFoundError(
-                f"alert #{alert_id} does not exist", hint="see `loopline monitor alerts --all`"
+                f"alert #{alert_id} does not exist", hint="see `loopline monitors alerts --all`"
             )
         return _alert(row)
 

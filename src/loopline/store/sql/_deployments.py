@@ -108,7 +108,7 @@ class SqlDeploymentStore(SqlPromotionStore, DeploymentStore):
             if active is not None:
                 raise ConflictError(
                     f"model {model!r} already has an active deployment (#{active})",
-                    hint=f"finish or stop it first: loopline deploy stop {model}",
+                    hint=f"finish or stop it first: loopline deployments stop {model}",
                 )
             champ = self._version_row(conn, model, champion_version)
             chall = (
@@ -193,7 +193,7 @@ class SqlDeploymentStore(SqlPromotionStore, DeploymentStore):
         if not found:
             raise NotFoundError(
                 f"deployment #{deployment_id} does not exist",
-                hint="see `loopline deploy list MODEL`",
+                hint="see `loopline deployments list MODEL`",
             )
         return found[0]
 

@@ -119,7 +119,7 @@ class SqlMonitoringStore(SqlAlertStore, MonitoringStore):
         if row is None:
             raise NotFoundError(
                 f"no monitor for {uri}",
-                hint=f"run `loopline monitor run {uri}` or `loopline monitor schedule {uri}`",
+                hint=f"run `loopline monitors run {uri}` or `loopline monitors schedule {uri}`",
             )
         return _monitor(row)
 
@@ -255,7 +255,7 @@ class SqlMonitoringStore(SqlAlertStore, MonitoringStore):
             if row is None:
                 raise NotFoundError(
                     f"retrain request #{request_id} does not exist",
-                    hint="see `loopline monitor retrains`",
+                    hint="see `loopline monitors retrains`",
                 )
             if row.status in ("done", "cancelled"):
                 raise ConflictError(
