@@ -52,6 +52,13 @@ def deploy(
             decision = run_gate(store, model, challenger, alias)
         except PermissionDeniedError:
             decision = None
+        except InvalidInputError as exc:  # the gate needs evidence v{challenger} lacks
+            raise InvalidInputError(
+                f"{model}/{challenger} cannot be gated for @{alias} on its recorded evidence: "
+                + exc.message,
+                hint=f"evaluate it first: loopline models gate {model} {challenger} {alias} "
+                "--data HOLDOUT --target LABEL",
+            ) from None
         if decision is not None and not decision.passed:
             raise ConflictError(
                 f"{model}/{challenger} may not serve @{alias} traffic: "
