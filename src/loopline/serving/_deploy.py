@@ -9,7 +9,7 @@ from loopline.errors import ConflictError, InvalidInputError, PermissionDeniedEr
 from loopline.gates import as_decision, run_gate
 from loopline.registry import verify_version
 from loopline.serving._health import Slo
-from loopline.store import Deployment, open_metadata_store
+from loopline.store import Deployment, MetadataStore, open_metadata_store
 
 STRATEGIES = ("canary", "shadow", "blue_green", "ab")
 
@@ -45,26 +45,7 @@ def deploy(
     # Refuse a corrupted challenger up front, without deserializing it here.
     verify_version(store.get_version(model, challenger))
     if not gated and strategy != "shadow" and store.get_alias_policy(model, alias).protected:
-        # The challenger will answer the protected alias's traffic. A caller who may decide
-        # that alias's gate runs it here; otherwise (an ml-engineer) the approver's recorded
-        # decision must already clear it: the store checks either when the rollout starts.
-        try:
-            decision = run_gate(store, model, challenger, alias)
-        except PermissionDeniedError:
-            decision = None
-        except InvalidInputError as exc:  # the gate needs evidence v{challenger} lacks
-            raise InvalidInputError(
-                f"{model}/{challenger} cannot be gated for @{alias} on its recorded evidence: "
-                + exc.message,
-                hint=f"evaluate it first: loopline models gate {model} {challenger} {alias} "
-                "--data HOLDOUT --target LABEL",
-            ) from None
-        if decision is not None and not decision.passed:
-            raise ConflictError(
-                f"{model}/{challenger} may not serve @{alias} traffic: "
-                + as_decision(decision).summary(),
-                hint=f"see `loopline models show {model}`; fix the model or its evidence",
-            )
+        _check_gate(store, model, challenger, alias)
     clean = [float(s) for s in steps]
     if strategy == "canary" and (
         not clean or clean != sorted(clean) or clean[-1] != 100 or clean[0] <= 0
@@ -181,6 +162,29 @@ def rollback_deployment(
     if out is None:
         raise ConflictError("the deployment changed meanwhile", hint="run the command again")
     return out
+
+
+def _check_gate(store: MetadataStore, model: str, challenger: int, alias: str) -> None:
+    # The challenger will answer the protected alias's traffic. A caller who may decide
+    # that alias's gate runs it here; otherwise (an ml-engineer) the approver's recorded
+    # decision must already clear it: the store checks either when the rollout starts.
+    try:
+        decision = run_gate(store, model, challenger, alias)
+    except PermissionDeniedError:
+        decision = None
+    except InvalidInputError as exc:  # the gate needs evidence v{challenger} lacks
+        raise InvalidInputError(
+            f"{model}/{challenger} cannot be gated for @{alias} on its recorded evidence: "
+            + exc.message,
+            hint=f"evaluate it first: loopline models gate {model} {challenger} {alias} "
+            "--data HOLDOUT --target LABEL",
+        ) from None
+    if decision is not None and not decision.passed:
+        raise ConflictError(
+            f"{model}/{challenger} may not serve @{alias} traffic: "
+            + as_decision(decision).summary(),
+            hint=f"see `loopline models show {model}`; fix the model or its evidence",
+        )
 
 
 __all__ = ["STRATEGIES", "deploy", "finish", "rollback_deployment", "switch"]
