@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from loopline.errors import InvalidInputError
 from loopline.gates import parse_rule
+from loopline.policy import UnknownMetricError
 
 NAMES = ["auc", "f1", "latency_p95_ms", "slice_gap.auc"]
 CANDIDATE = {"auc": 0.81, "f1": 0.5, "latency_p95_ms": 12.0, "slice_gap.auc": 0.04}
@@ -93,6 +94,17 @@ def test_unknown_metric_is_named_with_the_known_ones() -> None:
         rule.evaluate(CANDIDATE, None)
     with pytest.raises(InvalidInputError, match="there is none"):
         parse_rule("auc >= champion.auc").evaluate(CANDIDATE, None)
+
+
+def test_unknown_metric_says_whose_evidence_and_suggests_a_close_spelling() -> None:
+    with pytest.raises(UnknownMetricError) as typo:
+        parse_rule("aucc >= 0.8").evaluate(CANDIDATE, None)
+    assert (typo.value.metric, typo.value.champion, typo.value.spelling) == ("aucc", False, "auc")
+    assert typo.value.hint == "did you mean 'auc'? fix the rule"
+    with pytest.raises(UnknownMetricError) as missing:
+        parse_rule("auc >= champion.latency_p95_ms").evaluate(CANDIDATE, {"auc": 0.8})
+    assert (missing.value.champion, missing.value.spelling) == (True, None)
+    assert missing.value.details == {"metric": "latency_p95_ms", "of": "champion"}
 
 
 @settings(max_examples=200, deadline=None)

@@ -9,8 +9,15 @@ from pathlib import Path
 from typing import Any
 
 from loopline.config import current_user
-from loopline.errors import ConflictError, InvalidInputError, NotFoundError
-from loopline.policy import CHAMPION, GateDecision, GatePolicy, RuleResult, parse_rule
+from loopline.errors import ConflictError, NotFoundError
+from loopline.policy import (
+    CHAMPION,
+    GateDecision,
+    GatePolicy,
+    RuleResult,
+    UnknownMetricError,
+    parse_rule,
+)
 from loopline.registry import (
     compute_evaluation,
     evaluate_version,
@@ -66,11 +73,8 @@ def _check_metric_names(policy: GatePolicy, metrics: Mapping[str, float]) -> Non
         for name in sorted(parse_rule(text).names):
             key = name.removeprefix(CHAMPION)
             if key not in metrics:
-                raise InvalidInputError(
-                    f"gate rule {text!r}: metric {key!r} is unknown; known: "
-                    f"{', '.join(sorted(metrics))}",
-                    hint="write one comparison of metrics and numbers, e.g. "
-                    "'auc >= champion.auc - 0.01'",
+                raise UnknownMetricError(
+                    text, key, sorted(metrics), champion=name.startswith(CHAMPION)
                 )
 
 

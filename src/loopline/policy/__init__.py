@@ -6,7 +6,7 @@ A core-layer package: the store computes the gate decision of a protected alias 
 """
 
 from loopline.policy._policy import GateDecision, GatePolicy, PromotionGate, RuleResult
-from loopline.policy._rules import CHAMPION, Rule, parse_rule
+from loopline.policy._rules import CHAMPION, Rule, UnknownMetricError, parse_rule
 
 __all__ = [
     "CHAMPION",
@@ -15,5 +15,6 @@ __all__ = [
     "PromotionGate",
     "Rule",
     "RuleResult",
+    "UnknownMetricError",
     "parse_rule",
 ]

@@ -16,6 +16,7 @@ reads the candidate's.
 from __future__ import annotations
 
 import ast
+import difflib
 import math
 import operator
 from collections.abc import Callable, Mapping
@@ -45,6 +46,25 @@ def _bad(rule: str, why: str) -> InvalidInputError:
         f"gate rule {rule!r}: {why}",
         hint="write one comparison of metrics and numbers, e.g. 'auc >= champion.auc - 0.01'",
     )
+
+
+class UnknownMetricError(InvalidInputError):
+    """A rule names a metric the evidence lacks. `champion` says whose evidence; `spelling`
+    is a close known name when the rule is likely misspelled (else None: the evidence is
+    likely missing, and the caller knows which evaluation would record it)."""
+
+    def __init__(self, rule: str, metric: str, known: list[str], *, champion: bool) -> None:
+        close = difflib.get_close_matches(metric, known, n=1)
+        self.metric, self.champion = metric, champion
+        self.spelling = close[0] if close else None
+        super().__init__(
+            f"gate rule {rule!r}: metric {metric!r} is unknown; known: "
+            + (", ".join(known) or "none"),
+            hint=f"did you mean {self.spelling!r}? fix the rule"
+            if self.spelling
+            else "write one comparison of metrics and numbers, e.g. 'auc >= champion.auc - 0.01'",
+            details={"metric": metric, "of": "champion" if champion else "candidate"},
+        )
 
 
 def _dotted(node: ast.expr) -> str | None:
@@ -89,7 +109,7 @@ class Rule:
     def evaluate(
         self, candidate: Mapping[str, float], champion: Mapping[str, float] | None
     ) -> tuple[float, float, bool]:
-        """(left value, right value, holds?). Unknown names raise InvalidInputError."""
+        """(left value, right value, holds?). Unknown names raise UnknownMetricError."""
 
         def value(node: ast.expr) -> float:
             name = _dotted(node)
@@ -102,9 +122,8 @@ class Rule:
                 if source is None:
                     raise _bad(self.text, "refers to the champion, but there is none")
                 if key not in source:
-                    raise _bad(
-                        self.text,
-                        f"metric {key!r} is unknown; known: {', '.join(sorted(source)) or 'none'}",
+                    raise UnknownMetricError(
+                        self.text, key, sorted(source), champion=source is champion
                     )
                 return float(source[key])
             if isinstance(node, ast.Constant):

@@ -4,7 +4,7 @@ with request validation, prediction capture, Prometheus metrics and hot swaps.""
 from loopline.serving._app import ScoringService
 from loopline.serving._capture import PredictionCapture, read_capture
 from loopline.serving._codecs import decode_mlflow, encode_mlflow
-from loopline.serving._deploy import STRATEGIES, deploy, finish, rollback_deployment, switch
+from loopline.serving._deploy import deploy, finish, rollback_deployment, switch
 from loopline.serving._endpoints import create_app
 from loopline.serving._health import ArmStats, Slo, canary_violations
 from loopline.serving._oip import decode_oip
@@ -23,7 +23,6 @@ from loopline.serving._server import (
 from loopline.serving._slot import AliasWatcher, ModelSlot, Served, load_served
 
 __all__ = [
-    "STRATEGIES",
     "AliasWatcher",
     "ArmStats",
     "BlueGreenRouter",

@@ -9,9 +9,7 @@ from loopline.errors import ConflictError, InvalidInputError, PermissionDeniedEr
 from loopline.gates import as_decision, run_gate
 from loopline.registry import verify_version
 from loopline.serving._health import Slo
-from loopline.store import Deployment, MetadataStore, open_metadata_store
-
-STRATEGIES = ("canary", "shadow", "blue_green", "ab")
+from loopline.store import STRATEGIES, Deployment, MetadataStore, open_metadata_store
 
 
 def deploy(
@@ -172,13 +170,6 @@ def _check_gate(store: MetadataStore, model: str, challenger: int, alias: str) -
         decision = run_gate(store, model, challenger, alias)
     except PermissionDeniedError:
         decision = None
-    except InvalidInputError as exc:  # the gate needs evidence v{challenger} lacks
-        raise InvalidInputError(
-            f"{model}/{challenger} cannot be gated for @{alias} on its recorded evidence: "
-            + exc.message,
-            hint=f"evaluate it first: loopline models gate {model} {challenger} {alias} "
-            "--data HOLDOUT --target LABEL",
-        ) from None
     if decision is not None and not decision.passed:
         raise ConflictError(
             f"{model}/{challenger} may not serve @{alias} traffic: "
@@ -187,4 +178,4 @@ def _check_gate(store: MetadataStore, model: str, challenger: int, alias: str) -
         )
 
 
-__all__ = ["STRATEGIES", "deploy", "finish", "rollback_deployment", "switch"]
+__all__ = ["deploy", "finish", "rollback_deployment", "switch"]

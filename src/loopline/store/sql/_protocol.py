@@ -24,7 +24,7 @@ import sqlalchemy as sa
 
 from loopline.errors import ConflictError, InvalidInputError
 from loopline.identity import TRUSTED_EVALUATOR_ROLES, same_user
-from loopline.policy import GateDecision, GatePolicy, PromotionGate
+from loopline.policy import GateDecision, GatePolicy, PromotionGate, UnknownMetricError
 from loopline.store.sql import _schema as t
 
 PROTECTED_BY_DEFAULT = frozenset({"production"})
@@ -141,9 +141,17 @@ def decide(
             approvals=counted_approvals(conn, candidate),
             unsafe_pickle=bool(candidate.card.get("unsafe_pickle")) if force.protected else None,
         )
-    except InvalidInputError as exc:
-        if found:
-            raise  # a metric the trusted evidence does not have: the policy's mistake
+    except UnknownMetricError as exc:
+        if found and (exc.champion or exc.spelling):
+            raise  # the rule is likely misspelled, or the champion's evidence is incomplete
+        if found:  # a metric no evaluation of this version has recorded yet
+            raise InvalidInputError(
+                f"{model}/{candidate.version} cannot be gated for @{alias} on its recorded "
+                f"evidence: {exc.message}",
+                hint=f"evaluate it first: loopline models gate {model} {candidate.version} "
+                f"{alias} --data HOLDOUT --target LABEL",
+                details=exc.details,
+            ) from None
         raise ConflictError(
             f"the {alias} gate of {model}/{candidate.version} cannot be decided: {exc.message} "
             "(for a protected alias only evaluations recorded by the ci role count)",
