@@ -23,6 +23,7 @@ from loopline.store.records import (
 )
 from loopline.store.sql import _schema as t
 from loopline.store.sql._audit import append_audit
+from loopline.store.sql._engine import SqlRepository
 
 AL = t.alerts.c
 DL = t.alert_deliveries.c
@@ -67,11 +68,7 @@ def _open(conn: sa.Connection, model: str, rule: str) -> Any:
     ).first()
 
 
-class SqlAlertStore:
-    _engine: sa.Engine
-    _write_engine: sa.Engine
-    _control_engine: sa.Engine  # control-plane writes: one at a time (see _engine)
-
+class SqlAlertStore(SqlRepository):
     def raise_alert(
         self,
         model: str,

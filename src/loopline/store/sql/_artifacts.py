@@ -1,5 +1,5 @@
-"""Artifacts, datasets and lineage edges on SQL: mixed into `SqlMetadataStore`, sharing its
-engines (and the run-id resolution of `SqlRunStore`)."""
+"""Artifacts, datasets and lineage edges on SQL: one repository of `SqlMetadataStore` (run ids
+resolved by `_runs.resolve_run_id`)."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ import sqlalchemy as sa
 from loopline.errors import ConflictError, InvalidInputError, NotFoundError
 from loopline.store.records import Artifact, Dataset, DatasetUse, LineageEdge
 from loopline.store.sql import _schema as t
-from loopline.store.sql._engine import lock
+from loopline.store.sql._engine import SqlRepository, lock
 from loopline.store.sql._queries import dataset_record
-from loopline.store.sql._runs import SqlRunStore
+from loopline.store.sql._runs import resolve_run_id
 
 
 def check_artifact_path(path: str) -> str:
@@ -32,7 +32,7 @@ def check_artifact_path(path: str) -> str:
     return path
 
 
-class SqlArtifactStore(SqlRunStore):
+class SqlArtifactStore(SqlRepository):
     # artifacts ---------------------------------------------------------------------
     def record_artifact(
         self,
@@ -46,7 +46,7 @@ class SqlArtifactStore(SqlRunStore):
         check_artifact_path(path)
         now = time.time()
         with self._write_engine.begin() as conn:
-            rid = self._resolve_run_id(conn, run_id)
+            rid = resolve_run_id(conn, run_id, self.url)
             lock(conn, f"run:{rid}")
             exists = conn.execute(
                 sa.select(t.artifacts.c.sha256).where(
@@ -73,7 +73,7 @@ class SqlArtifactStore(SqlRunStore):
 
     def get_artifact(self, run_id: str, path: str) -> Artifact:
         with self._engine.begin() as conn:
-            rid = self._resolve_run_id(conn, run_id)
+            rid = resolve_run_id(conn, run_id, self.url)
             r = conn.execute(
                 sa.select(t.artifacts).where(
                     t.artifacts.c.run_id == rid, t.artifacts.c.path == path
@@ -88,7 +88,7 @@ class SqlArtifactStore(SqlRunStore):
 
     def list_artifacts(self, run_id: str) -> list[Artifact]:
         with self._engine.begin() as conn:
-            rid = self._resolve_run_id(conn, run_id)
+            rid = resolve_run_id(conn, run_id, self.url)
             q = sa.select(t.artifacts).where(t.artifacts.c.run_id == rid).order_by(t.artifacts.c.id)
             return [
                 Artifact(r.run_id, r.path, r.kind, r.sha256, r.size, r.created_at, r.meta or {})
@@ -101,7 +101,7 @@ class SqlArtifactStore(SqlRunStore):
     ) -> Dataset:
         now = time.time()
         with self._write_engine.begin() as conn:
-            rid = self._resolve_run_id(conn, run_id)
+            rid = resolve_run_id(conn, run_id, self.url)
             fp = dataset["fingerprint"]
             lock(conn, f"run:{rid}", f"dataset:{fp}")
             row = conn.execute(sa.select(t.datasets).where(t.datasets.c.fingerprint == fp)).first()
@@ -132,7 +132,7 @@ class SqlArtifactStore(SqlRunStore):
 
     def run_datasets(self, run_id: str) -> list[DatasetUse]:
         with self._engine.begin() as conn:
-            rid = self._resolve_run_id(conn, run_id)
+            rid = resolve_run_id(conn, run_id, self.url)
             q = (
                 sa.select(
                     t.datasets, t.run_datasets.c.name.label("use_name"), t.run_datasets.c.role

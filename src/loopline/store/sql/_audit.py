@@ -16,10 +16,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from loopline.store.interfaces import AuditStore
 from loopline.store.records import GENESIS, AuditEvent, event_hash
 from loopline.store.sql import _schema as t
-from loopline.store.sql._engine import lock_control
+from loopline.store.sql._engine import SqlRepository, lock_control
 
 
 def append_audit(
@@ -56,9 +55,7 @@ def append_audit(
     return digest
 
 
-class SqlAuditStore(AuditStore):
-    _engine: sa.Engine
-
+class SqlAuditStore(SqlRepository):
     def list_audit_events(self, after_id: int = 0, limit: int = 100_000) -> list[AuditEvent]:
         a = t.audit_events.c
         q = sa.select(t.audit_events).where(a.id > after_id).order_by(a.id).limit(limit)

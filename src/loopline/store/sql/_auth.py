@@ -10,12 +10,11 @@ import sqlalchemy as sa
 
 from loopline.errors import InvalidInputError, NotFoundError
 from loopline.identity import canonical_user, check_role
-from loopline.store.interfaces import AuthStore
-from loopline.store.records import ApiToken, RegisteredModel
+from loopline.store.records import ApiToken
 from loopline.store.sql import _schema as t
 from loopline.store.sql._audit import append_audit
 from loopline.store.sql._bounds import check_text
-from loopline.store.sql._registry import SqlRegistryStore
+from loopline.store.sql._engine import SqlRepository
 
 T = t.api_tokens.c
 _HASH = re.compile(r"^[0-9a-f]{64}$")
@@ -35,7 +34,7 @@ def _token(r: Any) -> ApiToken:
     )
 
 
-class SqlAuthStore(SqlRegistryStore, AuthStore):
+class SqlAuthStore(SqlRepository):
     def create_token(
         self,
         *,
@@ -115,26 +114,3 @@ class SqlAuthStore(SqlRegistryStore, AuthStore):
                     after={"token_id": token_id, "prefix": row.prefix},
                 )
             return _token(conn.execute(sa.select(t.api_tokens).where(T.id == token_id)).one())
-
-    def set_model_owner(
-        self, model: str, *, team: str | None, oncall: str | None, actor: str
-    ) -> RegisteredModel:
-        R = t.registered_models.c
-        check_text("team", team, limit=128)
-        check_text("oncall", oncall, limit=256)
-        with self._control_engine.begin() as conn:
-            mid = self._model_id(conn, model)
-            row = conn.execute(sa.select(R.team, R.oncall).where(R.id == mid)).one()
-            conn.execute(
-                sa.update(t.registered_models).where(R.id == mid).values(team=team, oncall=oncall)
-            )
-            append_audit(
-                conn,
-                actor=actor,
-                action="model.owner",
-                target_kind="model",
-                target_id=model,
-                before={"team": row.team, "oncall": row.oncall},
-                after={"team": team, "oncall": oncall},
-            )
-        return self.get_registered_model(model)

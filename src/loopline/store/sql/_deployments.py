@@ -9,7 +9,6 @@ from typing import Any
 import sqlalchemy as sa
 
 from loopline.errors import ConflictError, InvalidInputError, NotFoundError
-from loopline.store.interfaces import DeploymentStore
 from loopline.store.records import (
     DEPLOY_ACTIONS,
     DEPLOY_STATUSES,
@@ -22,7 +21,10 @@ from loopline.store.sql import _protocol as protocol
 from loopline.store.sql import _schema as t
 from loopline.store.sql._audit import append_audit
 from loopline.store.sql._bounds import MAX_TEXT, check_document, check_text
-from loopline.store.sql._promotion import SqlPromotionStore
+from loopline.store.sql._engine import SqlRepository
+from loopline.store.sql._evidence import alias_holder
+from loopline.store.sql._promotion import move_alias_in
+from loopline.store.sql._registry import find_model_id, find_version
 
 D = t.deployments.c
 _ACTIVE = "active"
@@ -46,7 +48,7 @@ def _check_choice(what: str, value: str | None, allowed: tuple[str, ...]) -> Non
         )
 
 
-class SqlDeploymentStore(SqlPromotionStore, DeploymentStore):
+class SqlDeploymentStore(SqlRepository):
     def _deployment(self, conn: sa.Connection, where: sa.ColumnElement[bool]) -> list[Deployment]:
         champ = t.model_versions.alias("champ")
         chall = t.model_versions.alias("chall")
@@ -101,7 +103,7 @@ class SqlDeploymentStore(SqlPromotionStore, DeploymentStore):
         check_document("deployment params", params)
         now = time.time()
         with self._control_engine.begin() as conn:
-            mid = self._model_id(conn, model)
+            mid = find_model_id(conn, model)
             active = conn.execute(
                 sa.select(D.id).where(D.model_id == mid, D.status == _ACTIVE)
             ).scalar()
@@ -110,9 +112,9 @@ class SqlDeploymentStore(SqlPromotionStore, DeploymentStore):
                     f"model {model!r} already has an active deployment (#{active})",
                     hint=f"finish or stop it first: loopline deployments stop {model}",
                 )
-            champ = self._version_row(conn, model, champion_version)
+            champ = find_version(conn, model, champion_version)
             chall = (
-                self._version_row(conn, model, challenger_version)
+                find_version(conn, model, challenger_version)
                 if challenger_version is not None
                 else None
             )
@@ -162,7 +164,7 @@ class SqlDeploymentStore(SqlPromotionStore, DeploymentStore):
         be promoted right now (gate passed, approvals present); shadow only mirrors."""
         if not protocol.policy_in_force(conn, mid, alias).protected:
             return
-        holder = self._holder(conn, mid, alias)
+        holder = alias_holder(conn, mid, alias)
         if holder is None or holder.version_id != champ.id:
             raise ConflictError(
                 f"{model}@{alias} is protected: the champion of its rollout must be its "
@@ -183,7 +185,7 @@ class SqlDeploymentStore(SqlPromotionStore, DeploymentStore):
 
     def active_deployment(self, model: str) -> Deployment | None:
         with self._engine.begin() as conn:
-            mid = self._model_id(conn, model)
+            mid = find_model_id(conn, model)
             found = self._deployment(conn, sa.and_(D.model_id == mid, D.status == _ACTIVE))
             return found[-1] if found else None
 
@@ -199,7 +201,7 @@ class SqlDeploymentStore(SqlPromotionStore, DeploymentStore):
 
     def list_deployments(self, model: str) -> list[Deployment]:
         with self._engine.begin() as conn:
-            return self._deployment(conn, D.model_id == self._model_id(conn, model))
+            return self._deployment(conn, D.model_id == find_model_id(conn, model))
 
     def _note_progress(
         self, deployment_id: int, expected_step: int, params: Mapping[str, Any] | None
@@ -258,8 +260,8 @@ class SqlDeploymentStore(SqlPromotionStore, DeploymentStore):
                 return None  # finished, or another replica moved it first
             _audit_update(conn, old, actor=actor, action=action, values=values, reason=reason)
             if promote_alias and old.challenger_version is not None:
-                target = self._version_row(conn, old.model, old.challenger_version)
-                self._move(
+                target = find_version(conn, old.model, old.challenger_version)
+                move_alias_in(
                     conn,
                     old.model,
                     old.alias,
@@ -273,7 +275,7 @@ class SqlDeploymentStore(SqlPromotionStore, DeploymentStore):
 
     def report_swap_failure(self, model: str, version: int, *, error: str, actor: str) -> None:
         with self._control_engine.begin() as conn:
-            self._version_row(conn, model, version)  # the version must exist
+            find_version(conn, model, version)  # the version must exist
             append_audit(
                 conn,
                 actor=actor,

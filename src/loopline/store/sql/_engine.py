@@ -25,6 +25,7 @@ import json
 import math
 import os
 import weakref
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -297,3 +298,33 @@ __all__ = [
     "lock_control",
     "lock_key",
 ]
+
+
+@dataclass(frozen=True)
+class Engines:
+    """The engines one store's areas share: `read` for plain reads, `write` for tracking
+    writes (SQLite's write lock at BEGIN), `control` for control-plane writes (see above)."""
+
+    url: str
+    read: sa.Engine
+    write: sa.Engine
+    control: sa.Engine
+
+    @classmethod
+    def over(cls, url: str, engine: sa.Engine) -> Engines:
+        return cls(
+            url, engine, engine.execution_options(**WRITE), engine.execution_options(**CONTROL)
+        )
+
+
+class SqlRepository:
+    """One area of the metadata store (runs, registry, deployments…) over the engines it shares
+    with the others. `SqlMetadataStore` composes one repository per area; rules that span
+    areas are functions of a connection (`find_version`, `alias_holder`, `move_alias_in`…), so
+    no repository reaches into another."""
+
+    def __init__(self, engines: Engines) -> None:
+        self.url = engines.url
+        self._engine = engines.read
+        self._write_engine = engines.write
+        self._control_engine = engines.control

@@ -27,7 +27,8 @@ from loopline.store.sql import _protocol as protocol
 from loopline.store.sql import _schema as t
 from loopline.store.sql._audit import append_audit
 from loopline.store.sql._bounds import check_metrics, check_text
-from loopline.store.sql._registry import SqlRegistryStore, V
+from loopline.store.sql._engine import SqlRepository
+from loopline.store.sql._registry import V, find_model_id, find_version
 
 A = t.model_aliases.c
 
@@ -47,14 +48,16 @@ def _decision(r: Any) -> GateDecisionRecord:
     )
 
 
-class SqlEvidenceStore(SqlRegistryStore):
-    def _holder(self, conn: sa.Connection, model_id: int, alias: str) -> Any:
-        return conn.execute(
-            sa.select(A.version_id, V.version)
-            .join(t.model_versions, V.id == A.version_id)
-            .where(A.model_id == model_id, A.alias == alias)
-        ).first()
+def alias_holder(conn: sa.Connection, model_id: int, alias: str) -> Any:
+    """(version_id, version) of the version `alias` points at, or None."""
+    return conn.execute(
+        sa.select(A.version_id, V.version)
+        .join(t.model_versions, V.id == A.version_id)
+        .where(A.model_id == model_id, A.alias == alias)
+    ).first()
 
+
+class SqlEvidenceStore(SqlRepository):
     # approvals -------------------------------------------------------------------------------
     def add_approval(
         self, model: str, version: int, *, approver: str, role: str, comment: str | None
@@ -62,7 +65,7 @@ class SqlEvidenceStore(SqlRegistryStore):
         check_text("comment", comment)
         now = time.time()
         with self._control_engine.begin() as conn:
-            row = self._version_row(conn, model, version)
+            row = find_version(conn, model, version)
             # The two-person rule lives here, not only in `approve()`, so no client of the
             # store (remote or embedded) can approve its own model; names compare canonically.
             if same_user(row.created_by, approver):
@@ -96,7 +99,7 @@ class SqlEvidenceStore(SqlRegistryStore):
 
     def list_approvals(self, model: str, version: int) -> list[Approval]:
         with self._engine.begin() as conn:
-            row = self._version_row(conn, model, version)
+            row = find_version(conn, model, version)
             q = sa.select(t.approvals).where(t.approvals.c.version_id == row.id)
             return [
                 Approval(r.version_id, r.approver, r.role, r.comment, r.at)
@@ -111,7 +114,7 @@ class SqlEvidenceStore(SqlRegistryStore):
         parsed = GatePolicy.from_dict(dict(policy), f"policy for {model}@{alias}")
         with self._control_engine.begin() as conn:
             force = self._register_policy(
-                conn, self._model_id(conn, model), model, alias, parsed, actor
+                conn, find_model_id(conn, model), model, alias, parsed, actor
             )
         return AliasPolicy(
             model, alias, True, force.revision, force.policy.get_params(), actor, force.set_at
@@ -161,7 +164,7 @@ class SqlEvidenceStore(SqlRegistryStore):
 
     def get_alias_policy(self, model: str, alias: str) -> AliasPolicy:
         with self._engine.begin() as conn:
-            force = protocol.policy_in_force(conn, self._model_id(conn, model), alias)
+            force = protocol.policy_in_force(conn, find_model_id(conn, model), alias)
         return AliasPolicy(
             model,
             alias,
@@ -187,7 +190,7 @@ class SqlEvidenceStore(SqlRegistryStore):
         check_alias(alias)
         now = time.time()
         with self._control_engine.begin() as conn:
-            row = self._version_row(conn, model, version)
+            row = find_version(conn, model, version)
             force = protocol.policy_in_force(conn, row.model_id, alias)
             asked = GatePolicy.from_dict(dict(policy)) if policy is not None else None
             if asked is not None and not force.protected:
@@ -202,7 +205,7 @@ class SqlEvidenceStore(SqlRegistryStore):
                         details={"action": "policy.write", "role": decider_role},
                     )
                 force = self._register_policy(conn, row.model_id, model, alias, asked, decided_by)
-            holder = self._holder(conn, row.model_id, alias)
+            holder = alias_holder(conn, row.model_id, alias)
             champion = (
                 conn.execute(sa.select(t.model_versions).where(V.id == holder.version_id)).one()
                 if holder is not None
@@ -254,7 +257,7 @@ class SqlEvidenceStore(SqlRegistryStore):
     def list_gate_decisions(self, model: str, version: int) -> list[GateDecisionRecord]:
         g = t.gate_decisions.c
         with self._engine.begin() as conn:
-            row = self._version_row(conn, model, version)
+            row = find_version(conn, model, version)
             q = sa.select(t.gate_decisions).where(g.version_id == row.id).order_by(g.id)
             return [_decision(r) for r in conn.execute(q)]
 
@@ -276,7 +279,7 @@ class SqlEvidenceStore(SqlRegistryStore):
         check_text("task", task, limit=32)
         now = time.time()
         with self._control_engine.begin() as conn:
-            row = self._version_row(conn, model, version)
+            row = find_version(conn, model, version)
             eid = conn.execute(
                 sa.insert(t.evaluations).values(
                     version_id=row.id,
@@ -317,7 +320,7 @@ class SqlEvidenceStore(SqlRegistryStore):
     def list_evaluations(self, model: str, version: int) -> list[EvaluationRecord]:
         e = t.evaluations.c
         with self._engine.begin() as conn:
-            row = self._version_row(conn, model, version)
+            row = find_version(conn, model, version)
             q = sa.select(t.evaluations).where(e.version_id == row.id).order_by(e.id)
             return [
                 EvaluationRecord(

@@ -1,5 +1,5 @@
-"""Monitors, window results, monitor runs and retrain requests on SQL (a mixin of
-`SqlMetadataStore`, sharing its engines); alerts and deliveries come from `SqlAlertStore`."""
+"""Monitors, window results, monitor runs and retrain requests on SQL: one repository of
+`SqlMetadataStore` (alerts and deliveries are `SqlAlertStore`'s)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from typing import Any
 import sqlalchemy as sa
 
 from loopline.errors import ConflictError, InvalidInputError, NotFoundError
-from loopline.store.interfaces import MonitoringStore
 from loopline.store.records import (
     LABELS_ACTIONS,
     MonitorRecord,
@@ -19,9 +18,9 @@ from loopline.store.records import (
     WindowResult,
 )
 from loopline.store.sql import _schema as t
-from loopline.store.sql._alerts import SqlAlertStore
 from loopline.store.sql._audit import append_audit
 from loopline.store.sql._bounds import check_document, check_text, window_seconds
+from loopline.store.sql._engine import SqlRepository
 
 MO = t.monitors.c
 MW = t.monitor_windows.c
@@ -60,11 +59,7 @@ def _request(r: Any) -> RetrainRequest:
     )
 
 
-class SqlMonitoringStore(SqlAlertStore, MonitoringStore):
-    _engine: sa.Engine
-    _write_engine: sa.Engine
-    _control_engine: sa.Engine  # control-plane writes: one at a time (see _engine)
-
+class SqlMonitoringStore(SqlRepository):
     # monitors ---------------------------------------------------------------------------------
     def save_monitor(
         self,

@@ -20,104 +20,106 @@ from loopline.store.sql import _protocol as protocol
 from loopline.store.sql import _schema as t
 from loopline.store.sql._audit import append_audit
 from loopline.store.sql._bounds import check_text
-from loopline.store.sql._evidence import SqlEvidenceStore
-from loopline.store.sql._registry import V
+from loopline.store.sql._engine import SqlRepository
+from loopline.store.sql._evidence import alias_holder
+from loopline.store.sql._registry import V, find_model_id, find_version
 
 A = t.model_aliases.c
 M = t.alias_moves.c
 
 
-class SqlPromotionStore(SqlEvidenceStore):
-    def _lock_model(self, conn: sa.Connection, model_id: int) -> None:
-        """Row-lock the model until commit, so its aliases move one at a time.
+def lock_model(conn: sa.Connection, model_id: int) -> None:
+    """Row-lock the model until commit, so its aliases move one at a time.
 
-        PostgreSQL: SELECT ... FOR NO KEY UPDATE (it does not block inserts that merely
-        reference the model); SQLite ignores it, BEGIN IMMEDIATE already excludes writers.
-        """
-        conn.execute(
-            sa.select(t.registered_models.c.id)
-            .where(t.registered_models.c.id == model_id)
-            .with_for_update(key_share=True)
-        )
+    PostgreSQL: SELECT ... FOR NO KEY UPDATE (it does not block inserts that merely
+    reference the model); SQLite ignores it, BEGIN IMMEDIATE already excludes writers.
+    """
+    conn.execute(
+        sa.select(t.registered_models.c.id)
+        .where(t.registered_models.c.id == model_id)
+        .with_for_update(key_share=True)
+    )
 
-    def _move(
-        self,
-        conn: sa.Connection,
-        model: str,
-        alias: str,
-        target: Any,
-        *,
-        actor: str,
-        action: str,
-        reason: str | None,
-        gate_decision_id: int | None,
-        rollback: bool = False,
-    ) -> AliasMove:
-        """Move the alias; a protected one only as the protocol allows (a rollback only to
-        a previous holder, checked by the caller; any other move needs its gate)."""
-        now = time.time()
-        mid = target.model_id
-        self._lock_model(conn, mid)
-        current = self._holder(conn, mid, alias)
-        if not rollback:
-            gate_decision_id = protocol.check_protected_move(
-                conn,
-                model,
-                mid,
-                alias,
-                target,
-                current.version_id if current else None,
-                gate_decision_id,
-            )
-        if current is None:
-            conn.execute(
-                sa.insert(t.model_aliases).values(
-                    model_id=mid, alias=alias, version_id=target.id, moved_at=now, moved_by=actor
-                )
-            )
-        else:
-            conn.execute(
-                sa.update(t.model_aliases)
-                .where(A.model_id == mid, A.alias == alias)
-                .values(version_id=target.id, moved_at=now, moved_by=actor)
-            )
-        move_id = conn.execute(
-            sa.insert(t.alias_moves).values(
-                model_id=mid,
-                alias=alias,
-                from_version_id=current.version_id if current else None,
-                to_version_id=target.id,
-                action=action,
-                actor=actor,
-                reason=reason,
-                gate_decision_id=gate_decision_id,
-                at=now,
-            )
-        ).inserted_primary_key[0]  # type: ignore[index]
-        before = {"version": current.version} if current else None
-        append_audit(
+
+def move_alias_in(
+    conn: sa.Connection,
+    model: str,
+    alias: str,
+    target: Any,
+    *,
+    actor: str,
+    action: str,
+    reason: str | None,
+    gate_decision_id: int | None,
+    rollback: bool = False,
+) -> AliasMove:
+    """Move the alias; a protected one only as the protocol allows (a rollback only to
+    a previous holder, checked by the caller; any other move needs its gate)."""
+    now = time.time()
+    mid = target.model_id
+    lock_model(conn, mid)
+    current = alias_holder(conn, mid, alias)
+    if not rollback:
+        gate_decision_id = protocol.check_protected_move(
             conn,
-            actor=actor,
-            action=action,
-            target_kind="alias",
-            target_id=f"{model}@{alias}",
-            before=before,
-            after={"version": target.version, "gate_decision_id": gate_decision_id},
-            reason=reason,
-        )
-        return AliasMove(
-            move_id,
             model,
+            mid,
             alias,
-            current.version if current else None,
-            target.version,
-            action,
-            actor,
-            reason,
+            target,
+            current.version_id if current else None,
             gate_decision_id,
-            now,
         )
+    if current is None:
+        conn.execute(
+            sa.insert(t.model_aliases).values(
+                model_id=mid, alias=alias, version_id=target.id, moved_at=now, moved_by=actor
+            )
+        )
+    else:
+        conn.execute(
+            sa.update(t.model_aliases)
+            .where(A.model_id == mid, A.alias == alias)
+            .values(version_id=target.id, moved_at=now, moved_by=actor)
+        )
+    move_id = conn.execute(
+        sa.insert(t.alias_moves).values(
+            model_id=mid,
+            alias=alias,
+            from_version_id=current.version_id if current else None,
+            to_version_id=target.id,
+            action=action,
+            actor=actor,
+            reason=reason,
+            gate_decision_id=gate_decision_id,
+            at=now,
+        )
+    ).inserted_primary_key[0]  # type: ignore[index]
+    before = {"version": current.version} if current else None
+    append_audit(
+        conn,
+        actor=actor,
+        action=action,
+        target_kind="alias",
+        target_id=f"{model}@{alias}",
+        before=before,
+        after={"version": target.version, "gate_decision_id": gate_decision_id},
+        reason=reason,
+    )
+    return AliasMove(
+        move_id,
+        model,
+        alias,
+        current.version if current else None,
+        target.version,
+        action,
+        actor,
+        reason,
+        gate_decision_id,
+        now,
+    )
 
+
+class SqlPromotionStore(SqlRepository):
     def move_alias(
         self,
         model: str,
@@ -132,8 +134,8 @@ class SqlPromotionStore(SqlEvidenceStore):
         check_alias(alias)
         check_text("reason", reason)
         with self._control_engine.begin() as conn:
-            target = self._version_row(conn, model, version)
-            return self._move(
+            target = find_version(conn, model, version)
+            return move_alias_in(
                 conn,
                 model,
                 alias,
@@ -150,9 +152,9 @@ class SqlPromotionStore(SqlEvidenceStore):
         check_alias(alias)
         check_text("reason", reason)
         with self._control_engine.begin() as conn:
-            mid = self._model_id(conn, model)
-            self._lock_model(conn, mid)  # before reading the holder and its history
-            current = self._holder(conn, mid, alias)
+            mid = find_model_id(conn, model)
+            lock_model(conn, mid)  # before reading the holder and its history
+            current = alias_holder(conn, mid, alias)
             if current is None:
                 raise ConflictError(
                     f"model {model!r} has no alias {alias!r} to roll back",
@@ -174,14 +176,14 @@ class SqlPromotionStore(SqlEvidenceStore):
                     )
                 target = conn.execute(sa.select(t.model_versions).where(V.id == prev)).one()
             else:
-                target = self._version_row(conn, model, to_version)
+                target = find_version(conn, model, to_version)
             if target.id == current.version_id:
                 raise ConflictError(
                     f"{model}@{alias} already points at version {target.version}",
                     hint="nothing to roll back",
                 )
             protocol.check_rollback_target(conn, model, mid, alias, target)
-            return self._move(
+            return move_alias_in(
                 conn,
                 model,
                 alias,
@@ -197,7 +199,7 @@ class SqlPromotionStore(SqlEvidenceStore):
         frm = t.model_versions.alias("frm")
         to = t.model_versions.alias("to")
         with self._engine.begin() as conn:
-            mid = self._model_id(conn, model)
+            mid = find_model_id(conn, model)
             q = (
                 sa.select(t.alias_moves, frm.c.version.label("from_v"), to.c.version.label("to_v"))
                 .outerjoin(frm, frm.c.id == M.from_version_id)

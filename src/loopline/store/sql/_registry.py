@@ -1,4 +1,6 @@
-"""The registry on SQLAlchemy: mixed into `SqlMetadataStore`, sharing its engines."""
+"""The registry on SQL (models, versions, cards, owners): one repository of `SqlMetadataStore`.
+`find_model_id` and `find_version` are the lookups the other areas use inside their own
+transactions."""
 
 from __future__ import annotations
 
@@ -10,11 +12,12 @@ from typing import Any
 import sqlalchemy as sa
 
 from loopline.errors import InvalidInputError, NotFoundError
-from loopline.store.interfaces import MAX_VERSIONS_PAGE, VERSIONS_PAGE, RegistryStore
+from loopline.store.interfaces import MAX_VERSIONS_PAGE, VERSIONS_PAGE
 from loopline.store.records import ModelVersion, RegisteredModel, check_model_name
 from loopline.store.sql import _schema as t
 from loopline.store.sql._audit import append_audit
 from loopline.store.sql._bounds import check_document, check_metrics, check_text
+from loopline.store.sql._engine import SqlRepository
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 V = t.model_versions.c
@@ -38,35 +41,34 @@ def check_page(limit: int | None, before: int | None) -> None:
         )
 
 
-class SqlRegistryStore(RegistryStore):
-    _engine: sa.Engine
-    _write_engine: sa.Engine
-    _control_engine: sa.Engine  # control-plane writes: one at a time (see _engine)
+def find_model_id(conn: sa.Connection, name: str) -> int:
+    """The id of registered model `name` (NotFoundError if there is none)."""
+    mid = conn.execute(
+        sa.select(t.registered_models.c.id).where(t.registered_models.c.name == name)
+    ).scalar()
+    if mid is None:
+        raise NotFoundError(
+            f"registered model {name!r} does not exist",
+            hint="see `loopline models list`; register one with `loopline models register`",
+        )
+    return int(mid)
 
-    # lookups inside a transaction ----------------------------------------------------------
-    def _model_id(self, conn: sa.Connection, name: str) -> int:
-        mid = conn.execute(
-            sa.select(t.registered_models.c.id).where(t.registered_models.c.name == name)
-        ).scalar()
-        if mid is None:
-            raise NotFoundError(
-                f"registered model {name!r} does not exist",
-                hint="see `loopline models list`; register one with `loopline models register`",
-            )
-        return int(mid)
 
-    def _version_row(self, conn: sa.Connection, name: str, version: int) -> Any:
-        mid = self._model_id(conn, name)
-        row = conn.execute(
-            sa.select(t.model_versions).where(V.model_id == mid, V.version == version)
-        ).first()
-        if row is None:
-            raise NotFoundError(
-                f"model {name!r} has no version {version}",
-                hint=f"see `loopline models show {name}` for its versions",
-            )
-        return row
+def find_version(conn: sa.Connection, name: str, version: int) -> Any:
+    """The `model_versions` row of `name/version` (NotFoundError if there is none)."""
+    mid = find_model_id(conn, name)
+    row = conn.execute(
+        sa.select(t.model_versions).where(V.model_id == mid, V.version == version)
+    ).first()
+    if row is None:
+        raise NotFoundError(
+            f"model {name!r} has no version {version}",
+            hint=f"see `loopline models show {name}` for its versions",
+        )
+    return row
 
+
+class SqlRegistryStore(SqlRepository):
     def _aliases_of(self, conn: sa.Connection, version_ids: list[int]) -> dict[int, list[str]]:
         out: dict[int, list[str]] = {}
         q = sa.select(t.model_aliases).where(t.model_aliases.c.version_id.in_(version_ids))
@@ -185,12 +187,12 @@ class SqlRegistryStore(RegistryStore):
                     created_at=now,
                 )
             )
-            row = self._version_row(conn, model, number)
+            row = find_version(conn, model, number)
             return self._versions(conn, model, [row])[0]
 
     def get_registered_model(self, name: str) -> RegisteredModel:
         with self._engine.begin() as conn:
-            mid = self._model_id(conn, name)
+            mid = find_model_id(conn, name)
             return self._registered(conn, [mid])[0]
 
     def list_registered_models(self) -> list[RegisteredModel]:
@@ -232,11 +234,11 @@ class SqlRegistryStore(RegistryStore):
 
     def get_version(self, model: str, version: int) -> ModelVersion:
         with self._engine.begin() as conn:
-            return self._versions(conn, model, [self._version_row(conn, model, version)])[0]
+            return self._versions(conn, model, [find_version(conn, model, version)])[0]
 
     def get_version_by_alias(self, model: str, alias: str) -> ModelVersion:
         with self._engine.begin() as conn:
-            mid = self._model_id(conn, model)
+            mid = find_model_id(conn, model)
             row = conn.execute(
                 sa.select(t.model_versions)
                 .join(t.model_aliases, t.model_aliases.c.version_id == V.id)
@@ -257,7 +259,7 @@ class SqlRegistryStore(RegistryStore):
     ) -> list[ModelVersion]:
         check_page(limit, before)
         with self._engine.begin() as conn:
-            mid = self._model_id(conn, model)
+            mid = find_model_id(conn, model)
             if limit is not None:
                 return self._page(conn, model, mid, limit, before)
             # Every version, read a page at a time in one transaction: the alias and gate
@@ -284,7 +286,7 @@ class SqlRegistryStore(RegistryStore):
     ) -> ModelVersion:
         check_document("model card", card)
         with self._control_engine.begin() as conn:
-            row = self._version_row(conn, model, version)
+            row = find_version(conn, model, version)
             conn.execute(sa.update(t.model_versions).where(V.id == row.id).values(card=dict(card)))
             append_audit(
                 conn,
@@ -295,7 +297,30 @@ class SqlRegistryStore(RegistryStore):
                 before=row.card,
                 after=dict(card),
             )
-            return self._versions(conn, model, [self._version_row(conn, model, version)])[0]
+            return self._versions(conn, model, [find_version(conn, model, version)])[0]
+
+    def set_model_owner(
+        self, model: str, *, team: str | None, oncall: str | None, actor: str
+    ) -> RegisteredModel:
+        R = t.registered_models.c
+        check_text("team", team, limit=128)
+        check_text("oncall", oncall, limit=256)
+        with self._control_engine.begin() as conn:
+            mid = find_model_id(conn, model)
+            row = conn.execute(sa.select(R.team, R.oncall).where(R.id == mid)).one()
+            conn.execute(
+                sa.update(t.registered_models).where(R.id == mid).values(team=team, oncall=oncall)
+            )
+            append_audit(
+                conn,
+                actor=actor,
+                action="model.owner",
+                target_kind="model",
+                target_id=model,
+                before={"team": row.team, "oncall": row.oncall},
+                after={"team": team, "oncall": oncall},
+            )
+        return self.get_registered_model(model)
 
 
 def _missing_alias_hint(model: str, alias: str, held: list[str]) -> str:

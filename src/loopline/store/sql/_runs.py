@@ -1,5 +1,4 @@
-"""Experiments, runs, params, tags and metrics on SQL: mixed into `SqlMetadataStore`, sharing
-its engines."""
+"""Experiments, runs, params, tags and metrics on SQL: one repository of `SqlMetadataStore`."""
 
 from __future__ import annotations
 
@@ -17,7 +16,7 @@ from loopline.store.interfaces import PointTuple
 from loopline.store.records import RUN_STATUSES, Experiment, Lineage, MetricPoint, Run
 from loopline.store.sql import _schema as t
 from loopline.store.sql._bounds import check_pairs
-from loopline.store.sql._engine import lock
+from loopline.store.sql._engine import SqlRepository, lock
 from loopline.store.sql._queries import (
     by_metric,
     group_by_run,
@@ -40,11 +39,7 @@ _LINEAGE_COLUMNS = (
 )
 
 
-class SqlRunStore:
-    url: str
-    _engine: sa.Engine
-    _write_engine: sa.Engine
-
+class SqlRunStore(SqlRepository):
     # experiments -------------------------------------------------------------------
     def get_or_create_experiment(self, name: str) -> Experiment:
         with self._write_engine.begin() as conn:
@@ -145,30 +140,9 @@ class SqlRunStore:
             tags=dict(tags),
         )
 
-    def _resolve_run_id(self, conn: sa.Connection, run_id: str) -> str:
-        if len(run_id) == 32:
-            found = conn.execute(sa.select(t.runs.c.id).where(t.runs.c.id == run_id)).first()
-            if found:
-                return run_id
-        elif len(run_id) >= 4 and run_id.isalnum():
-            ids = conn.execute(
-                sa.select(t.runs.c.id).where(t.runs.c.id.like(f"{run_id}%")).limit(2)
-            ).all()
-            if len(ids) == 1:
-                return str(ids[0].id)
-            if len(ids) > 1:
-                raise InvalidInputError(
-                    f"run id prefix {run_id!r} matches more than one run",
-                    hint="give more characters of the id",
-                )
-        raise NotFoundError(
-            f"run {run_id!r} does not exist in {self.url}",
-            hint="see `loopline runs list` for run ids (a prefix of 4+ characters is enough)",
-        )
-
     def get_run(self, run_id: str) -> Run:
         with self._engine.begin() as conn:
-            rid = self._resolve_run_id(conn, run_id)
+            rid = resolve_run_id(conn, run_id, self.url)
             return self._runs_where(conn, t.runs.c.id == rid, limit=1)[0]
 
     def list_runs(
@@ -276,7 +250,7 @@ class SqlRunStore:
             )
         now = time.time()
         with self._write_engine.begin() as conn:
-            rid = self._resolve_run_id(conn, run_id)
+            rid = resolve_run_id(conn, run_id, self.url)
             query = sa.update(t.runs).where(t.runs.c.id == rid)
             if only_if_running:
                 query = query.where(t.runs.c.status == "running")
@@ -287,7 +261,7 @@ class SqlRunStore:
             return
         check_pairs("params", params)
         with self._write_engine.begin() as conn:
-            rid = self._resolve_run_id(conn, run_id)
+            rid = resolve_run_id(conn, run_id, self.url)
             lock(conn, f"run:{rid}")
             have = {
                 r.key: r.value
@@ -314,7 +288,7 @@ class SqlRunStore:
             return
         check_pairs("tags", tags)
         with self._write_engine.begin() as conn:
-            rid = self._resolve_run_id(conn, run_id)
+            rid = resolve_run_id(conn, run_id, self.url)
             lock(conn, f"run:{rid}")
             conn.execute(sa.delete(t.tags).where(t.tags.c.run_id == rid, t.tags.c.key.in_(tags)))
             conn.execute(
@@ -336,13 +310,36 @@ class SqlRunStore:
 
     def metric_history(self, run_id: str, key: str | None = None) -> list[MetricPoint]:
         with self._engine.begin() as conn:
-            rid = self._resolve_run_id(conn, run_id)
+            rid = resolve_run_id(conn, run_id, self.url)
             c = t.metric_chunks.c
             q = sa.select(c.key, c.steps, c.vals, c.stamps).where(c.run_id == rid)
             if key is not None:
                 q = q.where(c.key == key)
             # chunk id order is logging order: `history` sorts by key, step, timestamp, then it
             return history(conn.execute(q.order_by(c.key, c.id)))
+
+
+def resolve_run_id(conn: sa.Connection, run_id: str, where: str) -> str:
+    """The full id of `run_id` (a whole id, or a prefix of 4+ characters that names one run)."""
+    if len(run_id) == 32:
+        found = conn.execute(sa.select(t.runs.c.id).where(t.runs.c.id == run_id)).first()
+        if found:
+            return run_id
+    elif len(run_id) >= 4 and run_id.isalnum():
+        ids = conn.execute(
+            sa.select(t.runs.c.id).where(t.runs.c.id.like(f"{run_id}%")).limit(2)
+        ).all()
+        if len(ids) == 1:
+            return str(ids[0].id)
+        if len(ids) > 1:
+            raise InvalidInputError(
+                f"run id prefix {run_id!r} matches more than one run",
+                hint="give more characters of the id",
+            )
+    raise NotFoundError(
+        f"run {run_id!r} does not exist in {where}",
+        hint="see `loopline runs list` for run ids (a prefix of 4+ characters is enough)",
+    )
 
 
 def dumps_param(value: object) -> str:
