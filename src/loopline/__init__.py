@@ -5,7 +5,7 @@ with ll.start_run(experiment="churn", params={"C": 0.5}) as run:
     run.log_metrics({"auc": 0.91}, step=3)
     info = run.log_model(model, signature=ll.infer_signature(X, y))
 version = ll.register_model(info, "churn")
-ll.promote("churn", version.version, to="production", policy="gate.yaml")
+ll.promote("churn", version.version, alias="production", policy="gate.yaml")
 ll.load_model("models:/churn@production").predict(X_new)
 """
 
@@ -19,9 +19,10 @@ from loopline.errors import LooplineError
 
 if TYPE_CHECKING:
     from loopline.data import Contract, ValidationReport, validate
-    from loopline.gates import GatePolicy, promote
+    from loopline.gates import promote
     from loopline.llm import load_prompt
     from loopline.models import Signature, infer_signature
+    from loopline.policy import GatePolicy
     from loopline.registry import (
         approve,
         evaluate,
@@ -39,7 +40,7 @@ _LAZY = {
     "Contract": "loopline.data",
     "ValidationReport": "loopline.data",
     "validate": "loopline.data",
-    "GatePolicy": "loopline.gates",
+    "GatePolicy": "loopline.policy",
     "ModelInfo": "loopline.tracking",
     "Signature": "loopline.models",
     "active_run": "loopline.tracking",

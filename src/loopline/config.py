@@ -9,6 +9,9 @@ lower-case, under a `[loopline]` table:
     home = ".loopline"
     db_url = "sqlite:///.loopline/loopline.db"
     artifacts_uri = ".loopline/artifacts"
+
+Other tables (`[llm]`, read by the LLM provider) go through `config_section` by the same
+rules: `LOOPLINE_<TABLE>_<KEY>` over the file over the defaults, unknown keys refused.
 """
 
 from __future__ import annotations
@@ -104,6 +107,39 @@ def config_table(
     return table
 
 
+def config_values(
+    table: Mapping[str, Any], defaults: Mapping[str, Any], where: str, *, hint: str
+) -> dict[str, Any]:
+    """`table` read by the rules settings follow: no unknown key, each value of its default's
+    type (a float default takes a non-negative number, an int an integer, a str text, a dict
+    a table), an absent key its default. `where` names the table in errors (`[llm]`)."""
+    unknown = sorted(set(table) - set(defaults))
+    if unknown:
+        raise ConfigError(
+            f"{where}: unknown key(s) {', '.join(unknown)}",
+            hint=f"known keys are {', '.join(sorted(defaults))}; {hint}",
+        )
+    return {
+        key: default if table.get(key) is None else _coerce(f"{where} {key}", table[key], default)
+        for key, default in defaults.items()
+    }
+
+
+def config_section(
+    name: str, defaults: Mapping[str, Any], env: Mapping[str, str] | None = None, *, hint: str
+) -> dict[str, Any]:
+    """The `[name]` table of the config file, checked by `config_values`, with a
+    `LOOPLINE_<NAME>_<KEY>` environment variable over each value that is not a table: how
+    the LLM provider reads `[llm]`, as `load_settings` reads `[loopline]`."""
+    env = os.environ if env is None else env
+    values = config_values(config_table(name, env, hint=hint), defaults, f"[{name}]", hint=hint)
+    for key, default in defaults.items():
+        variable = f"{_ENV_PREFIX}{name.upper()}_{key.upper()}"
+        if env.get(variable, "") != "" and not isinstance(default, dict):
+            values[key] = _coerce(variable, env[variable], default)
+    return values
+
+
 def _read_toml(env: Mapping[str, str]) -> dict[str, Any]:
     table = config_table("loopline", env)
     known = {f.name for f in fields(Settings)}
@@ -126,7 +162,7 @@ def _coerce(name: str, raw: Any, default: Any) -> Any:
         if not (math.isfinite(value) and value >= 0):
             raise ConfigError(
                 f"setting {name}={raw!r} is not a non-negative number",
-                hint=f"set {name} to a number of seconds such as 60",
+                hint=f"set {name} to a number such as 60",
             )
         return value
     if isinstance(default, int):
@@ -136,6 +172,10 @@ def _coerce(name: str, raw: Any, default: Any) -> Any:
             raise ConfigError(
                 f"setting {name}={raw!r} is not an integer", hint=f"set {name} to an integer"
             ) from None
+    if isinstance(default, dict) and not isinstance(raw, dict):
+        raise ConfigError(f"setting {name} must be a table", hint="write it as a TOML table")
+    if isinstance(default, str) and not isinstance(raw, str):
+        raise ConfigError(f"setting {name}={raw!r} is not text", hint="put it in quotes")
     return raw
 
 
@@ -163,4 +203,11 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     return Settings(home=home, db_url=str(db_url), artifacts_uri=str(artifacts_uri), **extra)
 
 
-__all__ = ["Settings", "config_table", "current_user", "load_settings"]
+__all__ = [
+    "Settings",
+    "config_section",
+    "config_table",
+    "config_values",
+    "current_user",
+    "load_settings",
+]

@@ -12,7 +12,7 @@ from tests.llm.conftest import JSON_PROMPT, PROSE_PROMPT
 def test_register_load_format_by_alias_and_number() -> None:
     v = register_prompt("support-reply", JSON_PROMPT)
     assert v.flavor == "prompt" and v.version == 1
-    ll.promote("support-reply", 1, to="production")
+    ll.promote("support-reply", 1, alias="production")
     for uri in ("prompts:/support-reply@production", "prompts:/support-reply/1",
                 "prompts:/support-reply/latest"):  # fmt: skip
         p = load_prompt(uri)

@@ -120,18 +120,18 @@ def test_real_embedding_index_versions_gate_and_roll_back() -> None:
     v1 = register_index("help-docs", good)
     assert v1.flavor == "embedding_index"
     evaluate_index_version("indexes:/help-docs/1", QUERIES, embedder)
-    ll.promote("help-docs", 1, to="production")
+    ll.promote("help-docs", 1, alias="production")
     register_index("help-docs", bad)
     bad_metrics, _ = evaluate_index_version("indexes:/help-docs/2", QUERIES, embedder)
     assert bad_metrics["mrr"] < 0.5
     policy = GatePolicy(rules=("mrr >= champion.mrr", "hit_rate_at_3 >= 0.9"))
-    refused = promote("help-docs", 2, to="production", policy=policy)
+    refused = promote("help-docs", 2, alias="production", policy=policy)
     assert not refused.promoted
     assert load_index("indexes:/help-docs@production")[0].version == 1
     # The refusing policy is now production's registered gate: without a policy, promote
     # keeps refusing. Forcing it through means registering a permissive one (audited).
-    assert not ll.promote("help-docs", 2, to="production").promoted
-    ll.promote("help-docs", 2, to="production", policy=GatePolicy())
+    assert not ll.promote("help-docs", 2, alias="production").promoted
+    ll.promote("help-docs", 2, alias="production", policy=GatePolicy())
     assert load_index("indexes:/help-docs@production")[1].ids == tuple(ids)
     ll.rollback("help-docs", "production")
     version, index = load_index("indexes:/help-docs@production")

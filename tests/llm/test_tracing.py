@@ -33,7 +33,7 @@ def _client(server: LlmServer, **kw: object) -> PromptClient:
 @pytest.fixture
 def production() -> None:
     register_prompt("support", JSON_PROMPT)
-    ll.promote("support", 1, to="production")
+    ll.promote("support", 1, alias="production")
 
 
 def test_each_request_is_traced_durably_with_feedback(

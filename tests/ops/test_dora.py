@@ -172,8 +172,8 @@ def test_keys_stay_within_their_definitions(ops: list[tuple[str, str, float]]) -
 
 def test_the_edge_reads_a_real_store(train_version: Callable[..., ModelVersion]) -> None:
     v1, v2 = train_version(), train_version()
-    ll.promote("churn", v1.version, to="production")
-    ll.promote("churn", v2.version, to="production")
+    ll.promote("churn", v1.version, alias="production")
+    ll.promote("churn", v2.version, alias="production")
     ll.rollback("churn", "production", reason="bad release")
     store = open_metadata_store()
     store.raise_alert(

@@ -132,6 +132,29 @@ def test_bad_expressions_say_which_field(expr: str, message: str) -> None:
         parse_cron(expr)
 
 
+# Pieces of cron text, good and bad, glued into fields: what a typo in a YAML file looks like.
+_pieces = st.sampled_from(
+    ["*", "0", "5", "59", "60", "7", "8", "13", "32", "-", "/", ",", "L", "W", "#", "?", "H",
+     "jan", "MON", "sun", "0-5", "5-0", "*/0", "1/2", "LW", "5#2", "99999999999999999999", ""]
+)  # fmt: skip
+_typos = st.lists(st.lists(_pieces, min_size=1, max_size=4).map("".join), min_size=1, max_size=6)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(_typos.map(" ".join), st.text(max_size=30)))
+def test_any_text_parses_or_fails_in_one_line_that_names_it(text: str) -> None:
+    """Whatever a user writes, the answer is a schedule or one InvalidInputError line that
+    quotes the expression and says how to fix it: never cronsim's own error, never a
+    traceback from int() or an index."""
+    try:
+        cron = parse_cron(text)
+    except InvalidInputError as exc:
+        assert exc.message.startswith(f"cron {text!r}") and "\n" not in exc.message
+        assert exc.hint
+    else:
+        assert next_fire(cron, datetime(2026, 12, 6, tzinfo=UTC)) is not None
+
+
 def test_labels_for_diagrams() -> None:
     assert describe_cron("0 3 * * *") == "nightly 03:00"
     assert describe_cron("30 9 * * *") == "daily 09:30"

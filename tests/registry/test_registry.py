@@ -65,7 +65,7 @@ def test_rollback_goes_back_to_the_previous_holder(train_version: Train) -> None
     assert (move.from_version, move.to_version, move.action) == (3, 2, "rollback")
     assert seconds < 1.0
     assert get_version("models:/churn@production").version == 2
-    move, _ = ll.rollback("churn", "production", to_version=1, reason="incident 42")
+    move, _ = ll.rollback("churn", "production", version=1, reason="incident 42")
     assert move.to_version == 1 and move.reason == "incident 42"
     assert verify_audit().ok
 

@@ -26,7 +26,7 @@ def test_a_rollout_the_gate_cannot_decide_names_the_evaluation_to_run(
     gate.write_text("name: production\nrules:\n  - latency_p95_ms <= 10000\n")
     v1 = train_version()
     assert ll.promote(
-        "churn", v1.version, to="production", policy=gate, data=holdout, target="label"
+        "churn", v1.version, alias="production", policy=gate, data=holdout, target="label"
     ).promoted
     v2 = train_version()  # registered, never evaluated: no latency on record
     with pytest.raises(InvalidInputError) as caught:
@@ -50,16 +50,16 @@ def test_the_store_names_the_evaluation_on_every_path_and_a_close_misspelling(
     gate = tmp_path / "gate.yaml"
     gate.write_text("name: production\nrules:\n  - latency_p95_ms <= 10000\n")
     v1 = train_version()
-    ll.promote("churn", v1.version, to="production", policy=gate, data=holdout, target="label")
+    ll.promote("churn", v1.version, alias="production", policy=gate, data=holdout, target="label")
     v2 = train_version()
     with pytest.raises(InvalidInputError) as missing:
-        ll.promote("churn", v2.version, to="production")
+        ll.promote("churn", v2.version, alias="production")
     assert missing.value.hint.startswith(
         f"evaluate it first: loopline models gate churn {v2.version}"
     )
     assert missing.value.details == {"metric": "latency_p95_ms", "of": "candidate"}
     typo = ll.GatePolicy(rules=("aucc >= 0.5",))
     with pytest.raises(InvalidInputError) as misspelled:
-        ll.promote("churn", v2.version, to="staging", policy=typo, data=holdout, target="label")
+        ll.promote("churn", v2.version, alias="staging", policy=typo, data=holdout, target="label")
     assert misspelled.value.hint == "did you mean 'auc'? fix the rule"
     assert open_metadata_store().list_gate_decisions("churn", v2.version) == []  # none recorded

@@ -148,7 +148,7 @@ def test_shadow_answers_from_champion_and_captures_the_challenger(
     while server.service.arm_stats("shadow").window().requests < 10:
         assert time.monotonic() < deadline
         time.sleep(0.05)
-    finish("churn", promote=False)
+    finish("churn", complete=False)
     server.runtime.rollout.sync()
     assert server.service.router.get_params()["strategy"] == "single"
 

@@ -132,7 +132,7 @@ def complete(model: str, reason: Annotated[str | None, typer.Option()] = None) -
     the gate's word, docs/vocabulary.md §9)."""
     from loopline.serving import finish
 
-    _show(finish(model, promote=True, reason=reason), False)
+    _show(finish(model, complete=True, reason=reason), False)
 
 
 @app.command("stop")
@@ -140,7 +140,7 @@ def stop(model: str, reason: Annotated[str | None, typer.Option()] = None) -> No
     """End the rollout; all traffic returns to the champion."""
     from loopline.serving import finish
 
-    _show(finish(model, promote=False, reason=reason), False)
+    _show(finish(model, complete=False, reason=reason), False)
 
 
 @app.command("rollback")

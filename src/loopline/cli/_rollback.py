@@ -41,7 +41,7 @@ def rollback(
     alias = _renamed("--alias", old_alias, "the alias after the model", alias)
     to_version = _renamed("--to", old_to, "--to-version", to_version)
     alias = "production" if alias is None else alias
-    move, seconds = do_rollback(model, alias, to_version=to_version, reason=reason)
+    move, seconds = do_rollback(model, alias, version=to_version, reason=reason)
     if as_json:
         print_json({**move.__dict__, "seconds": seconds})
     else:

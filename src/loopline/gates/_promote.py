@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from loopline._renamed import renamed_keywords
 from loopline.config import current_user
 from loopline.errors import ConflictError, NotFoundError
 from loopline.policy import (
@@ -50,9 +51,9 @@ class PromotionResult:
         return self.move is not None
 
 
-def _holder(store: MetadataStore, name: str, alias: str) -> ModelVersion | None:
+def _holder(store: MetadataStore, model: str, alias: str) -> ModelVersion | None:
     try:
-        return store.get_version_by_alias(name, alias)
+        return store.get_version_by_alias(model, alias)
     except NotFoundError:
         return None
 
@@ -63,8 +64,8 @@ def _policy(policy: GatePolicy | str | Path | None) -> GatePolicy | None:
     return policy if isinstance(policy, GatePolicy) else GatePolicy.from_yaml(policy)
 
 
-def _in_force(store: MetadataStore, name: str, alias: str) -> GatePolicy:
-    return GatePolicy.from_params(store.get_alias_policy(name, alias).policy)
+def _in_force(store: MetadataStore, model: str, alias: str) -> GatePolicy:
+    return GatePolicy.from_params(store.get_alias_policy(model, alias).policy)
 
 
 def _check_metric_names(policy: GatePolicy, metrics: Mapping[str, float]) -> None:
@@ -83,16 +84,17 @@ def as_decision(record: GateDecisionRecord) -> GateDecision:
     return GateDecision(record.passed, tuple(RuleResult(**r) for r in record.rules), record.policy)
 
 
+@renamed_keywords(name="model")
 def run_gate(
     store: MetadataStore,
-    name: str,
+    model: str,
     version: int,
     alias: str,
     policy: GatePolicy | str | Path | None = None,
     *,
     dataset_fingerprint: str | None = None,
 ) -> GateDecisionRecord:
-    """Ask the store to run the gate of `alias` on `name/version` and record the decision.
+    """Ask the store to run the gate of `alias` on `model/version` and record the decision.
 
     The store decides, on the evidence it holds. A protected alias is gated by its
     registered policy: passing a different `policy` registers it in the same transaction
@@ -101,7 +103,7 @@ def run_gate(
     """
     wanted = _policy(policy)
     return store.record_gate_decision(
-        name,
+        model,
         version,
         alias=alias,
         decided_by=current_user(),
@@ -110,10 +112,12 @@ def run_gate(
     )
 
 
+# `name=` and `to=` were last release's keywords (docs/vocabulary.md §6, §7).
+@renamed_keywords(name="model", to="alias")
 def promote(
-    name: str,
+    model: str,
     version: int,
-    to: str = "production",
+    alias: str = "production",
     *,
     policy: GatePolicy | str | Path | None = None,
     data: Any = None,
@@ -122,7 +126,7 @@ def promote(
     reason: str | None = None,
     move: bool = True,
 ) -> PromotionResult:
-    """Gate `name/version` against the holder of alias `to`; move the alias if it passes
+    """Gate `model/version` against the holder of `alias`; move the alias if it passes
     (with `move=False`, only record the decision: see `gate`).
 
     With `data` (and `target`), candidate and champion are both evaluated on that same
@@ -130,13 +134,13 @@ def promote(
     training metrics) are used. The store runs the gate and refuses any move it has not
     cleared (see docs/server.md, "Promotion protocol").
     """
-    check_alias(to)
+    check_alias(alias)
     store = open_metadata_store()
-    candidate = store.get_version(name, version)
-    champion = _holder(store, name, to)
+    candidate = store.get_version(model, version)
+    champion = _holder(store, model, alias)
     if champion is not None and champion.version == version:
         raise ConflictError(
-            f"{name}@{to} already points at version {version}", hint="nothing to do"
+            f"{model}@{alias} already points at version {version}", hint="nothing to do"
         )
     # Refuse a version whose files no longer match their sha256 before deciding anything;
     # nothing is deserialized for this check.
@@ -150,42 +154,43 @@ def promote(
             load_model(candidate.uri), frame, target, slices
         )
         # A refused call writes nothing: check the rules' metrics before storing anything.
-        _check_metric_names(_policy(policy) or _in_force(store, name, to), metrics)
+        _check_metric_names(_policy(policy) or _in_force(store, model, alias), metrics)
         fingerprint = store_evaluation(
             candidate, frame, task, metrics, per_slice
         ).record.dataset_fingerprint
         if champion is not None:
             evaluate_version(champion, load_model(champion.uri), frame, target, slices)
-    record = run_gate(store, name, version, to, policy, dataset_fingerprint=fingerprint)
+    record = run_gate(store, model, version, alias, policy, dataset_fingerprint=fingerprint)
     moved = None
     if record.passed and move:
         moved = store.move_alias(
-            name,
-            to,
+            model,
+            alias,
             version,
             actor=current_user(),
             action="promote",
             reason=reason,
             gate_decision_id=record.id,
         )
-    return PromotionResult(candidate, champion, to, as_decision(record), record.id, moved)
+    return PromotionResult(candidate, champion, alias, as_decision(record), record.id, moved)
 
 
+@renamed_keywords(name="model", to="alias")
 def gate(
-    name: str,
+    model: str,
     version: int,
-    to: str = "production",
+    alias: str = "production",
     *,
     policy: GatePolicy | str | Path | None = None,
     data: Any = None,
     target: str | None = None,
     slices: Sequence[str] = (),
 ) -> PromotionResult:
-    """Run and record the gate of `to` for `name/version` without moving the alias: how an
-    approver clears a version for a rollout (canary, blue-green, A/B) that an ml-engineer
+    """Run and record the gate of `alias` for `model/version` without moving the alias: how
+    an approver clears a version for a rollout (canary, blue-green, A/B) that an ml-engineer
     then starts; the store checks that decision when the rollout starts and completes."""
     return promote(
-        name, version, to, policy=policy, data=data, target=target, slices=slices, move=False
+        model, version, alias, policy=policy, data=data, target=target, slices=slices, move=False
     )
 
 

@@ -29,11 +29,11 @@ from loopline.serving import (
     ModelSlot,
     RolloutFollower,
     ScoringService,
+    Served,
+    ServingMetrics,
     SingleRouter,
     load_served,
 )
-from loopline.serving._metrics import ServingMetrics
-from loopline.serving._slot import Served
 
 
 def _prompt(served: Served) -> Prompt:

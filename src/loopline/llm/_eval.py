@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from loopline.config import current_user
 from loopline.errors import LooplineError
+from loopline.identity import current_user
 from loopline.llm._evalset import EvalCase, EvalSet, load_eval_set
 from loopline.llm._evaluators import Answer, CheckResult, Judges, run_check, validate_check
 from loopline.llm._guardrails import GuardrailPipeline

@@ -5,14 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from loopline._renamed import renamed_keywords
 from loopline.errors import NotFoundError
-from loopline.gates import GatePolicy, PromotionResult, promote
+from loopline.gates import PromotionResult, promote
 from loopline.llm._eval import EvalReport, evaluate_prompt
 from loopline.llm._evalset import EvalSet, load_eval_set
 from loopline.llm._evaluators import Judges
 from loopline.llm._guardrails import GuardrailPipeline
 from loopline.llm._prompts import FLAVOR
 from loopline.llm._provider import ChatProvider
+from loopline.policy import GatePolicy
 from loopline.store import open_metadata_store
 
 
@@ -27,10 +29,13 @@ class PromptPromotion:
         return self.result.promoted
 
 
+# `to=` was last release's keyword for the alias (docs/vocabulary.md §7): it works for one
+# more release. The first argument stays `name`, as in `register_prompt(name, template)`.
+@renamed_keywords(to="alias")
 def promote_prompt(
     name: str,
     version: int,
-    to: str = "production",
+    alias: str = "production",
     *,
     policy: GatePolicy | str | Path | None = None,
     eval_set: EvalSet | str | Path | None = None,
@@ -39,7 +44,7 @@ def promote_prompt(
     guardrails: GuardrailPipeline | None = None,
     reason: str | None = None,
 ) -> PromptPromotion:
-    """Gate prompt `name/version` against the holder of `to` and move the alias if it passes.
+    """Gate prompt `name/version` against the holder of `alias`; move the alias if it passes.
 
     With `eval_set` (and `provider`), the candidate is evaluated on it first, and so is the
     champion unless it already has an evaluation on that exact set; the gate then compares
@@ -63,7 +68,7 @@ def promote_prompt(
             f"prompts:/{name}/{version}", es, provider, judges=judges, guardrails=guardrails
         )
         try:
-            holder = store.get_version_by_alias(name, to)
+            holder = store.get_version_by_alias(name, alias)
         except NotFoundError:
             holder = None
         if holder is not None and holder.version != version:
@@ -76,7 +81,7 @@ def promote_prompt(
                     judges=judges,
                     guardrails=guardrails,
                 )
-    result = promote(name, version, to, policy=policy, reason=reason)
+    result = promote(name, version, alias, policy=policy, reason=reason)
     return PromptPromotion(result, candidate, champion)
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from loopline.config import current_user
+from loopline.identity import current_user
 from loopline.llm._tracing import TraceLog, summarize
 from loopline.monitoring import Finding, apply_findings
 from loopline.store import AlertChange, open_metadata_store

@@ -15,8 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from loopline.errors import ConflictError, InvalidInputError, NotFoundError
-from loopline.models import MODEL_FORMAT
-from loopline.models._flavors import FILENAMES, SERIALIZATIONS
+from loopline.models import FLAVOR_SERIALIZATIONS, MODEL_FORMAT, SERIALIZATION_FILENAMES
 from loopline.registry import get_version, load_model, model_card, register_model
 from loopline.store import ModelVersion, open_artifact_store, open_metadata_store
 
@@ -25,7 +24,7 @@ def save_package(
     flavor: str, data: bytes, meta: Mapping[str, Any] | None = None
 ) -> tuple[str, int]:
     """Store `data` as a package of a data `flavor`; returns (manifest sha256, data size)."""
-    serialization = SERIALIZATIONS[flavor][0]
+    serialization = FLAVOR_SERIALIZATIONS[flavor][0]
     artifacts = open_artifact_store()
     digest, size = artifacts.put_bytes(data)
     manifest: dict[str, Any] = {
@@ -33,7 +32,7 @@ def save_package(
         "flavor": flavor,
         "serialization": serialization,
         "model_class": f"loopline.llm.{flavor}",
-        "files": {FILENAMES[serialization]: {"sha256": digest, "size": size}},
+        "files": {SERIALIZATION_FILENAMES[serialization]: {"sha256": digest, "size": size}},
         "signature": None,
         "input_example": None,
         "python_version": platform.python_version(),

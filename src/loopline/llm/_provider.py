@@ -13,7 +13,6 @@ rate limit (requests per second, shared by threads), and cost from per-model tok
 from __future__ import annotations
 
 import math
-import os
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -22,7 +21,7 @@ from typing import Any, Protocol
 
 import httpx
 
-from loopline.config import config_table
+from loopline.config import config_section, config_values
 from loopline.errors import ConfigError
 from loopline.llm._errors import ProviderError
 
@@ -196,42 +195,51 @@ class OpenAICompatibleProvider:
         )
 
 
+# The `[llm]` table's keys and defaults; `[llm.pricing.<model>]` tables take _PRICE_KEYS.
+_LLM_KEYS: dict[str, Any] = {
+    "base_url": "",
+    "api_key": "",
+    "model": "",
+    "timeout_s": 30.0,
+    "max_retries": 3,
+    "requests_per_second": 0.0,  # 0: no client-side limit
+    "pricing": {},
+}
+_PRICE_KEYS: dict[str, Any] = {"input_per_mtok": 0.0, "output_per_mtok": 0.0}
+_LLM_HINT = "see docs/llmops.md, Providers"
+
+
 def provider_from_config(base_url: str | None = None) -> OpenAICompatibleProvider:
     """The provider `LOOPLINE_LLM_*` variables (over `[llm]` in loopline.toml) describe.
 
     Keys: base_url, api_key, model, timeout_s, max_retries, requests_per_second, and
-    `[llm.pricing.<model>]` tables with input_per_mtok / output_per_mtok.
+    `[llm.pricing.<model>]` tables with input_per_mtok / output_per_mtok. Read through
+    `loopline.config`, so a bad value fails as a bad setting does (ConfigError, one line).
     """
-    table = config_table("llm", hint="see docs/llmops.md")
-
-    def pick(key: str) -> Any:
-        value = os.environ.get(f"LOOPLINE_LLM_{key.upper()}", "")
-        return value if value != "" else table.get(key)
-
-    url = base_url or pick("base_url")
+    values = config_section("llm", _LLM_KEYS, hint=_LLM_HINT)
+    url = base_url or values["base_url"]
     if not url:
         raise ConfigError(
             "no LLM provider configured",
             hint="set LOOPLINE_LLM_BASE_URL (e.g. http://127.0.0.1:8000/v1) or [llm] base_url "
             "in loopline.toml, or pass --base-url",
         )
-    pricing = {
-        str(k): Pricing(float(v.get("input_per_mtok", 0)), float(v.get("output_per_mtok", 0)))
-        for k, v in (table.get("pricing") or {}).items()
-    }
-    rps = pick("requests_per_second")
-    try:
-        return OpenAICompatibleProvider(
-            str(url),
-            api_key=pick("api_key"),
-            default_model=pick("model"),
-            timeout_s=float(pick("timeout_s") or 30.0),
-            max_retries=int(pick("max_retries") or 3),
-            requests_per_second=float(rps) if rps else None,
-            pricing=pricing,
-        )
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"LLM provider settings: {exc}", hint="numbers must be numbers") from None
+    pricing = {}
+    for model, table in values["pricing"].items():
+        where = f"[llm.pricing.{model}]"
+        if not isinstance(table, dict):
+            raise ConfigError(f"{where} must be a table of prices", hint=_LLM_HINT)
+        prices = config_values(table, _PRICE_KEYS, where, hint=_LLM_HINT)
+        pricing[str(model)] = Pricing(prices["input_per_mtok"], prices["output_per_mtok"])
+    return OpenAICompatibleProvider(
+        str(url),
+        api_key=values["api_key"] or None,
+        default_model=values["model"] or None,
+        timeout_s=values["timeout_s"] or 30.0,
+        max_retries=values["max_retries"],
+        requests_per_second=values["requests_per_second"] or None,
+        pricing=pricing,
+    )
 
 
 __all__ = [

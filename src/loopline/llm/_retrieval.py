@@ -22,8 +22,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from loopline.config import current_user
 from loopline.errors import InvalidInputError
+from loopline.identity import current_user
 from loopline.llm._package import load_package, register_package
 from loopline.llm._uri import INDEXES, model_uri
 from loopline.store import EvaluationRecord, ModelVersion, open_metadata_store

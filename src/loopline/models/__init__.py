@@ -18,7 +18,10 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from loopline.models._flavors import FILENAMES as SERIALIZATION_FILENAMES
+    from loopline.models._flavors import SERIALIZATIONS as FLAVOR_SERIALIZATIONS
     from loopline.models._frames import TabularData
+    from loopline.models._frames import family as dtype_family
     from loopline.models._manifest import package_facts, read_facts, verify_package
     from loopline.models._package import (
         MODEL_FORMAT,
@@ -35,7 +38,12 @@ if TYPE_CHECKING:
 # Each name loads only its own module, on first use: `import loopline.models` (every CLI
 # command that touches the registry) costs nothing until a model is read or written.
 _LAZY = {
+    # flavor -> the serializations it may be stored in (the first is the default), and
+    # serialization -> its file name inside a package: what a data package's manifest holds
+    "FLAVOR_SERIALIZATIONS": ("loopline.models._flavors", "SERIALIZATIONS"),
+    "SERIALIZATION_FILENAMES": ("loopline.models._flavors", "FILENAMES"),
     "TabularData": ("loopline.models._frames", "TabularData"),
+    "dtype_family": ("loopline.models._frames", "family"),  # int, float, bool, string, ...
     "package_facts": ("loopline.models._manifest", "package_facts"),
     "read_facts": ("loopline.models._manifest", "read_facts"),
     "verify_package": ("loopline.models._manifest", "verify_package"),
@@ -64,7 +72,9 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "ALLOW_UNSAFE_PICKLE_ENV",
+    "FLAVOR_SERIALIZATIONS",
     "MODEL_FORMAT",
+    "SERIALIZATION_FILENAMES",
     "ColumnSpec",
     "LoadedModel",
     "ModelPackage",
@@ -72,6 +82,7 @@ __all__ = [
     "Signature",
     "TabularData",
     "UnsafeModelError",
+    "dtype_family",
     "infer_signature",
     "load_model",
     "package_facts",

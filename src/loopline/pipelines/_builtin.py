@@ -217,7 +217,7 @@ def promote_step(ctx: StepContext, inputs: Mapping[str, Any]) -> Outcome:
         result = promote(
             model_name,
             version,
-            to=alias,
+            alias=alias,
             policy=spec.gate_policy(env.name),
             data=data,
             target=spec.target if data is not None else None,

@@ -7,6 +7,7 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from loopline._renamed import renamed_keywords
 from loopline.config import current_user
 from loopline.errors import ConflictError, InvalidInputError
 from loopline.registry._evaluate import Evaluation, evaluate_version
@@ -65,10 +66,13 @@ def model_card(run: Any, datasets: Sequence[Any], metrics: dict[str, float]) -> 
     }
 
 
+# Last release's keywords, `name=` for the model and `to_version=` for the version
+# (docs/vocabulary.md §6, §8), work for one more release: see `renamed_keywords`.
+@renamed_keywords(name="model")
 def register_model(
-    source: str | ModelInfo, name: str, *, card: dict[str, Any] | None = None
+    source: str | ModelInfo, model: str, *, card: dict[str, Any] | None = None
 ) -> ModelVersion:
-    """Register a run's logged model as the next immutable version of `name`."""
+    """Register a run's logged model as the next immutable version of `model`."""
     run_id, path = _run_source(source)
     store = _store()
     artifact = store.get_artifact(run_id, path)
@@ -89,7 +93,7 @@ def register_model(
     facts = read_facts(open_artifact_store(), artifact.sha256)
     base = card if card is not None else model_card(run, store.run_datasets(run.id), run.metrics)
     return store.create_version(
-        name,
+        model,
         run_id=run.id,
         artifact_path=path,
         sha256=artifact.sha256,
@@ -116,13 +120,14 @@ def get_version(uri: str | ModelRef) -> ModelVersion:
     return store.get_version(ref.name, ref.version)
 
 
+@renamed_keywords(name="model")
 def list_versions(
-    name: str, *, limit: int | None = 50, before: int | None = None
+    model: str, *, limit: int | None = 50, before: int | None = None
 ) -> list[ModelVersion]:
-    """Versions of `name`, newest first: the latest `limit` (1 to 1,000, the store's
+    """Versions of `model`, newest first: the latest `limit` (1 to 1,000, the store's
     default page 50; None: every one), or those numbered below `before` — the next page is
     `before=page[-1].version`."""
-    return _store().list_versions(name, limit=limit, before=before)
+    return _store().list_versions(model, limit=limit, before=before)
 
 
 def load_model(uri: str, *, allow_unsafe_pickle: bool | None = None) -> LoadedModel:
@@ -160,35 +165,39 @@ def evaluate(uri: str, data: Any, target: str, *, slices: Sequence[str] = ()) ->
     return evaluate_version(version, load_model(version.uri), data, target, slices)
 
 
+@renamed_keywords(name="model")
 def approve(
-    name: str, version: int, *, role: str = "approver", comment: str | None = None
+    model: str, version: int, *, role: str = "approver", comment: str | None = None
 ) -> Approval:
     """Approve a version. The person who registered it cannot approve it (the store
     refuses it, so the rule holds for remote clients too); on the team server the
     approval's role is the approver's token role, whatever `role` says."""
-    return _store().add_approval(name, version, approver=current_user(), role=role, comment=comment)
+    return _store().add_approval(
+        model, version, approver=current_user(), role=role, comment=comment
+    )
 
 
+@renamed_keywords(name="model", to_version="version")
 def rollback(
-    name: str,
+    model: str,
     alias: str = "production",
+    version: int | None = None,
     *,
-    to_version: int | None = None,
     reason: str | None = None,
 ) -> tuple[AliasMove, float]:
-    """Point `alias` back at its previous holder (or `to_version`). Returns (move, seconds)."""
+    """Point `alias` back at its previous holder (or at `version`). Returns (move, seconds)."""
     t0 = time.perf_counter()
-    if to_version is not None:
-        _verify(name, to_version)
+    if version is not None:
+        _verify(model, version)
     move = _store().rollback_alias(
-        name, alias, actor=current_user(), to_version=to_version, reason=reason
+        model, alias, actor=current_user(), to_version=version, reason=reason
     )
     return move, time.perf_counter() - t0
 
 
-def _verify(name: str, version: int) -> None:
+def _verify(model: str, version: int) -> None:
     """Refuse a version whose stored files no longer match their sha256 (nothing is loaded)."""
-    verify_version(_store().get_version(name, version))
+    verify_version(_store().get_version(model, version))
 
 
 def lineage(uri: str) -> dict[str, Any]:

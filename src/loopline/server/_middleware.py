@@ -27,7 +27,7 @@ from loopline.errors import (
     RateLimitedError,
 )
 from loopline.identity import Principal, acting_as
-from loopline.ops._tokens import authenticate
+from loopline.ops import authenticate
 
 # Paths anyone may read: liveness, and the published API description.
 PUBLIC = ("/api/v1/health", "/openapi.json", "/docs", "/docs/oauth2-redirect")

@@ -3,7 +3,8 @@
 Each route's query parameters, JSON body and response schema come from the store
 method's type hints, so the OpenAPI document is exact and the remote client (which
 reads the same table) cannot disagree with the server. Arguments that name the caller
-are not part of any body: the server fills them from the API token.
+are not part of any body: the server fills them from the API token. A path renamed for
+docs/vocabulary.md answers one more release at its old place too (`MOVED_FROM`).
 """
 
 from __future__ import annotations
@@ -11,15 +12,24 @@ from __future__ import annotations
 import inspect
 import typing
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated, Any
+from urllib.parse import quote, urlencode
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import ConfigDict, Field, create_model
 
 from loopline.errors import AuthenticationError
 from loopline.identity import current_principal
 from loopline.store import MetadataStore
-from loopline.store.operations import OPERATIONS, Operation, server_filled, signature
+from loopline.store.operations import (
+    DEPRECATED_AT,
+    OPERATIONS,
+    Operation,
+    moved_operations,
+    server_filled,
+    signature,
+)
 
 _EMPTY = inspect.Parameter.empty
 _KW = inspect.Parameter.KEYWORD_ONLY
@@ -56,16 +66,20 @@ def _bounds(name: str, annotation: Any) -> tuple[int | None, int | None]:
     return bounds.get("ge"), bounds.get("le")
 
 
-def _endpoint(op: Operation, store: Callable[[], MetadataStore]) -> Callable[..., Any]:
+@dataclass
+class _Arguments:
+    """How one route's request becomes the store method's arguments."""
+
+    params: list[inspect.Parameter]  # the endpoint's, for FastAPI: path, query and body
+    body_fields: dict[str, Any]
+    filled: list[str]  # named by the caller's token, never by the request
+    nullable_query: list[str]  # "" on the wire means None
+
+
+def _arguments(op: Operation) -> _Arguments:
     sig = signature(op.method)
     params: list[inspect.Parameter] = []
     body_fields: dict[str, Any] = {}
-    filled = [n for n in sig.parameters if _server_filled(op, n)]
-    nullable_query = [
-        p.name
-        for p in sig.parameters.values()
-        if op.verb == "GET" and p.default not in (None, _EMPTY) and _nullable_str(p.annotation)
-    ]
     for p in sig.parameters.values():
         if _server_filled(op, p.name):
             continue
@@ -99,44 +113,105 @@ def _endpoint(op: Operation, store: Callable[[], MetadataStore]) -> Callable[...
             **body_fields,
         )
         params.append(inspect.Parameter("body", _KW, annotation=model))
+    filled = [n for n in sig.parameters if _server_filled(op, n)]
+    nullable_query = [
+        p.name
+        for p in sig.parameters.values()
+        if op.verb == "GET" and p.default not in (None, _EMPTY) and _nullable_str(p.annotation)
+    ]
+    return _Arguments(params, body_fields, filled, nullable_query)
+
+
+def _store_kwargs(args: _Arguments, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The store method's arguments from the endpoint's: the body unpacked, "" read as None,
+    and the caller's name and role from the token."""
+    for name in args.nullable_query:
+        if kwargs.get(name) == "":
+            kwargs[name] = None  # the client's way of saying None (see store.remote)
+    body = kwargs.pop("body", None)
+    if body is not None:
+        kwargs.update({name: getattr(body, name) for name in args.body_fields})
+    principal = current_principal()
+    if args.filled and principal is None:  # AuthMiddleware guarantees one; be explicit
+        raise AuthenticationError("no API token", hint="send 'Authorization: Bearer <token>'")
+    for name in args.filled:
+        is_role = name == "role" or name.endswith("_role")
+        kwargs[name] = principal.role if is_role else principal.name  # type: ignore[union-attr]
+    return kwargs
+
+
+def _endpoint(op: Operation, store: Callable[[], MetadataStore]) -> Callable[..., Any]:
+    args = _arguments(op)
 
     def endpoint(**kwargs: Any) -> Any:
-        for name in nullable_query:
-            if kwargs.get(name) == "":
-                kwargs[name] = None  # the client's way of saying None (see store.remote)
-        body = kwargs.pop("body", None)
-        if body is not None:
-            kwargs.update({name: getattr(body, name) for name in body_fields})
-        principal = current_principal()
-        if filled and principal is None:  # AuthMiddleware guarantees one; be explicit
-            raise AuthenticationError("no API token", hint="send 'Authorization: Bearer <token>'")
-        for name in filled:
-            is_role = name == "role" or name.endswith("_role")
-            kwargs[name] = principal.role if is_role else principal.name  # type: ignore[union-attr]
-        return getattr(store(), op.method)(**kwargs)
+        return getattr(store(), op.method)(**_store_kwargs(args, kwargs))
 
-    endpoint.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+    endpoint.__signature__ = inspect.Signature(args.params)  # type: ignore[attr-defined]
     endpoint.__name__ = op.method
     return endpoint
+
+
+def _moved_endpoint(
+    old: Operation, new: Operation, store: Callable[[], MetadataStore]
+) -> Callable[..., Any]:
+    """The operation at last release's path: the same answer, with a `Deprecation` header
+    (RFC 9745) and a `Link` to the same resource at its new path."""
+    args = _arguments(old)
+
+    def endpoint(http_request: Request, http_response: Response, **kwargs: Any) -> Any:
+        values = _store_kwargs(args, kwargs)
+        http_response.headers["Deprecation"] = f"@{DEPRECATED_AT}"
+        link = _successor(http_request, old, new, values)
+        http_response.headers["Link"] = f'<{link}>; rel="successor-version"'
+        return getattr(store(), old.method)(**values)
+
+    extra = [
+        inspect.Parameter("http_request", _KW, annotation=Request),
+        inspect.Parameter("http_response", _KW, annotation=Response),
+    ]
+    endpoint.__signature__ = inspect.Signature(extra + args.params)  # type: ignore[attr-defined]
+    endpoint.__name__ = old.method
+    return endpoint
+
+
+def _successor(request: Request, old: Operation, new: Operation, values: dict[str, Any]) -> str:
+    """The URL of what `request` asked for, at the operation's new path: the router's
+    prefix kept, arguments that moved into the path taken out of the query."""
+    # What comes before the old route's own segments (none of which can hold a '/'):
+    # the router's prefix, /api/v1.
+    asked: str = request.scope["path"]
+    prefix = asked.rsplit("/", old.path.count("/"))[0]
+    path = prefix + new.fill(values, lambda v: quote(v, safe=""))
+    query = [(k, v) for k, v in request.query_params.multi_items() if k not in new.path_params]
+    return path + (f"?{urlencode(query)}" if query else "")
 
 
 def store_router(store: Callable[[], MetadataStore]) -> APIRouter:
     router = APIRouter()
     # Literal paths before templated ones: `/runs-running` must not be read as a run id.
     for op in sorted(OPERATIONS, key=lambda o: "{" in o.path):
-        doc = inspect.getdoc(getattr(MetadataStore, op.method)) or ""
-        returns = signature(op.method).return_annotation
-        router.add_api_route(
-            op.path,
-            _endpoint(op, store),
-            methods=[op.verb],
-            name=op.method,
-            tags=[op.tag],
-            summary=op.method.replace("_", " "),
-            description=doc,
-            response_model=None if returns is None else returns,
-        )
+        _add(router, op, _endpoint(op, store))
+    for old, new in moved_operations():
+        _add(router, old, _moved_endpoint(old, new, store), deprecated=True)
     return router
+
+
+def _add(
+    router: APIRouter, op: Operation, endpoint: Callable[..., Any], deprecated: bool = False
+) -> None:
+    doc = inspect.getdoc(getattr(MetadataStore, op.method)) or ""
+    returns = signature(op.method).return_annotation
+    router.add_api_route(
+        op.path,
+        endpoint,
+        methods=[op.verb],
+        name=op.method,
+        tags=[op.tag],
+        summary=op.method.replace("_", " ") + (" (old path)" if deprecated else ""),
+        description=doc,
+        response_model=None if returns is None else returns,
+        deprecated=deprecated or None,
+    )
 
 
 __all__ = ["BOUNDS", "MAX_PAGE", "store_router"]

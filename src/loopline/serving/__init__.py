@@ -7,6 +7,7 @@ from loopline.serving._codecs import decode_mlflow, encode_mlflow
 from loopline.serving._deploy import deploy, finish, rollback_deployment, switch
 from loopline.serving._endpoints import create_app
 from loopline.serving._health import ArmStats, Slo, canary_violations
+from loopline.serving._metrics import ServingMetrics
 from loopline.serving._oip import decode_oip
 from loopline.serving._oip_out import encode_oip
 from loopline.serving._rollout import RolloutFollower, waiting
@@ -32,6 +33,7 @@ __all__ = [
     "Route",
     "ScoringService",
     "Served",
+    "ServingMetrics",
     "ServingRuntime",
     "ShadowRouter",
     "SingleRouter",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from loopline._renamed import renamed_keywords
 from loopline.config import current_user
 from loopline.errors import ConflictError, InvalidInputError, PermissionDeniedError
 from loopline.gates import as_decision, run_gate
@@ -113,18 +114,23 @@ def switch(model: str) -> Deployment:
     return out
 
 
-def finish(model: str, *, promote: bool, reason: str | None = None) -> Deployment:
-    """End the active rollout: `promote` moves the alias to the challenger, else stop."""
+# `promote=` was last release's keyword: *promote* means "gate, then move an alias", and
+# ending a rollout is `loopline deployments complete|stop` (docs/vocabulary.md §9). It works
+# for one more release.
+@renamed_keywords(promote="complete")
+def finish(model: str, *, complete: bool, reason: str | None = None) -> Deployment:
+    """End the active rollout: `complete=True` moves the alias to the challenger (completed),
+    `complete=False` stops it with the champion serving everything (stopped)."""
     d = _active(model)
     out = open_metadata_store().update_deployment(
         d.id,
         expected_step=d.step,
         actor=current_user(),
-        action="deploy.complete" if promote else "deploy.stop",
-        status="completed" if promote else "stopped",
-        challenger_percent=100.0 if promote else 0.0,
+        action="deploy.complete" if complete else "deploy.stop",
+        status="completed" if complete else "stopped",
+        challenger_percent=100.0 if complete else 0.0,
         reason=reason,
-        promote_alias=promote,
+        promote_alias=complete,
     )
     if out is None:
         raise ConflictError("the deployment changed meanwhile", hint="run the command again")
@@ -136,7 +142,7 @@ def rollback_deployment(
 ) -> Deployment:
     """Roll the active rollout back: all traffic returns to the champion and the rollout
     ends as `rolled_back` (audited as deploy.rollback, which DORA counts as a failed
-    change — unlike `finish(promote=False)`, a planned stop). The one function behind
+    change — unlike `finish(complete=False)`, a planned stop). The one function behind
     `loopline deployments rollback`, the web UI's button and the canary controller.
 
     `expected` is the record the decision was made on (the controller's judged step):

@@ -17,8 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from loopline.models import Signature
-from loopline.models._frames import family
+from loopline.models import Signature, dtype_family
 
 
 @dataclass(frozen=True)
@@ -38,7 +37,7 @@ def plan_for(signature: Signature | None) -> FastPlan | None:
     """A plan when every input column is int or float, else None (exact path only)."""
     if signature is None or not signature.inputs:
         return None
-    kinds = [family(c.dtype) for c in signature.inputs]
+    kinds = [dtype_family(c.dtype) for c in signature.inputs]
     if any(k not in ("int", "float") for k in kinds):
         return None
     names = [c.name for c in signature.inputs]

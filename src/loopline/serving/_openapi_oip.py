@@ -7,8 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from loopline.models import ColumnSpec, OutputSpec, Signature
-from loopline.models._frames import family
+from loopline.models import ColumnSpec, OutputSpec, Signature, dtype_family
 from loopline.serving._oip import OUTPUTS
 from loopline.serving._oip_tensors import DATATYPES, oip_datatype
 from loopline.serving._openapi_schemas import (
@@ -46,9 +45,9 @@ def _tensor(name: Schema, datatypes: list[str], shape: Schema, data: Schema) -> 
 
 
 def _column_tensor(spec: ColumnSpec) -> Schema:
-    types = TENSOR_TYPES.get(family(spec.dtype), ["BYTES"])
+    types = TENSOR_TYPES.get(dtype_family(spec.dtype), ["BYTES"])
     cell = column_schema(spec)
-    if family(spec.dtype) == "int":  # an INT64 tensor holds any int; its range is checked
+    if dtype_family(spec.dtype) == "int":  # an INT64 tensor holds any int; its range is checked
         cell = {"type": "integer"}
     shape = {
         "type": "array",
@@ -98,7 +97,9 @@ def oip_request(signature: Signature | None) -> Schema:
         shared = [
             t
             for t in DATATYPES
-            if all(t in TENSOR_TYPES.get(family(c.dtype), ["BYTES"]) for c in signature.inputs)
+            if all(
+                t in TENSOR_TYPES.get(dtype_family(c.dtype), ["BYTES"]) for c in signature.inputs
+            )
         ]
         if shared and n > 1:
             cell: Schema = {"type": ["number", "null"]}

@@ -15,8 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from loopline.models import ColumnSpec, OutputSpec, Signature
-from loopline.models._frames import family
+from loopline.models import ColumnSpec, OutputSpec, Signature, dtype_family
 
 Schema = dict[str, Any]
 SCALAR: Schema = {"type": ["string", "number", "boolean", "null"]}
@@ -32,14 +31,14 @@ TENSOR_TYPES = {
 
 
 def _nullable(schema: Schema, spec: ColumnSpec) -> Schema:
-    if spec.nullable and family(spec.dtype) in ("float", "string", "category", "datetime"):
+    if spec.nullable and dtype_family(spec.dtype) in ("float", "string", "category", "datetime"):
         return {**schema, "type": [schema["type"], "null"]}
     return schema
 
 
 def column_schema(spec: ColumnSpec) -> Schema:
     """One cell of `spec`'s column, as JSON."""
-    fam = family(spec.dtype)
+    fam = dtype_family(spec.dtype)
     schema: Schema
     if fam == "int":
         info = np.iinfo(np.dtype(spec.dtype))
@@ -69,7 +68,7 @@ def column_schema(spec: ColumnSpec) -> Schema:
 
 def example_value(spec: ColumnSpec) -> Any:
     """A value the server accepts in `spec`'s column."""
-    fam = family(spec.dtype)
+    fam = dtype_family(spec.dtype)
     if fam == "int":
         return 1
     if fam == "float":
@@ -228,7 +227,7 @@ def predictions_schema(output: OutputSpec | None) -> Schema:
     label: Schema = {}
     if output is not None:
         json_type = {"int": "integer", "float": "number", "bool": "boolean", "string": "string"}
-        kind = json_type.get(family(output.dtype))
+        kind = json_type.get(dtype_family(output.dtype))
         if kind is not None:
             label = {"type": kind}
         if output.width > 1:

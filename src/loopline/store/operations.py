@@ -9,7 +9,9 @@ One table drives three things, so they cannot drift apart:
   somebody else).
 
 Paths are relative to `/api/v1`. Path parameters are the method's arguments of the same
-name; for GET the other arguments are query parameters, otherwise one JSON body.
+name (`{name:path}` for one that may hold '/'); for GET the other arguments are query
+parameters, otherwise one JSON body. Paths follow docs/vocabulary.md; the ones renamed for it
+still answer for one release at their old path (`MOVED_FROM`), marked deprecated.
 
 tests/store/test_operations_table.py checks the table against `MetadataStore` (every
 abstract method served or local-only, path parameters, paging, GET defaults), in the build
@@ -21,7 +23,8 @@ from __future__ import annotations
 import inspect
 import re
 import typing
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from functools import cache
 from typing import Any
 
@@ -53,7 +56,14 @@ class Operation:
 
     @property
     def path_params(self) -> tuple[str, ...]:
-        return tuple(re.findall(r"{(\w+)(?::path)?}", self.path))
+        return tuple(_PATH_PARAM.findall(self.path))
+
+    def fill(self, values: Mapping[str, Any], quote: Callable[[str], str]) -> str:
+        """The path with each parameter replaced by its value, quoted by `quote`."""
+        return _PATH_PARAM.sub(lambda m: quote(str(values[m[1]])), self.path)
+
+
+_PATH_PARAM = re.compile(r"{(\w+)(?::path)?}")
 
 
 def _ops(tag: str, *rows: tuple[str, str, str, str | None]) -> list[Operation]:
@@ -82,7 +92,7 @@ OPERATIONS: list[Operation] = [
         ("metric_history", "GET", "/runs/{run_id}/metrics", R),
         ("record_artifact", "POST", "/runs/{run_id}/artifacts", W),
         ("list_artifacts", "GET", "/runs/{run_id}/artifacts", R),
-        ("get_artifact", "GET", "/runs/{run_id}/artifact", R),
+        ("get_artifact", "GET", "/runs/{run_id}/artifacts/{path:path}", R),
         ("record_dataset_use", "POST", "/runs/{run_id}/datasets", W),
         ("run_datasets", "GET", "/runs/{run_id}/datasets", R),
     ),
@@ -104,7 +114,7 @@ OPERATIONS: list[Operation] = [
         ("get_version_by_alias", "GET", "/models/{model}/aliases/{alias}", R),
         ("move_alias", "PUT", "/models/{model}/aliases/{alias}", ALIAS_DEPENDENT),
         ("rollback_alias", "POST", "/models/{model}/aliases/{alias}/rollback", "rollback"),
-        ("alias_history", "GET", "/models/{model}/alias-history", R),
+        ("alias_history", "GET", "/models/{model}/alias-moves", R),
         ("set_alias_policy", "PUT", "/models/{model}/aliases/{alias}/policy", "policy.write"),
         ("get_alias_policy", "GET", "/models/{model}/aliases/{alias}/policy", R),
         ("add_approval", "POST", "/models/{model}/versions/{version}/approvals", "approve"),
@@ -151,13 +161,19 @@ OPERATIONS: list[Operation] = [
         "monitoring",
         ("list_monitors", "GET", "/monitors", R),
         ("save_monitor", "PUT", "/monitors", "monitors.write"),
-        ("get_monitor", "GET", "/monitor", R),
+        ("get_monitor", "GET", "/monitors/by-uri", R),
         ("record_monitor_run", "POST", "/monitors/{monitor_id}/runs", "monitors.write"),
         ("list_monitor_runs", "GET", "/monitors/{monitor_id}/runs", R),
         ("list_windows", "GET", "/monitors/{monitor_id}/windows", R),
         ("list_alerts", "GET", "/alerts", R),
         ("raise_alert", "POST", "/alerts", "monitors.write"),
-        ("resolve_alert", "POST", "/alerts/resolve", "monitors.write"),
+        # A rule is `SIGNAL:COLUMN` and a column name may hold '/'.
+        (
+            "resolve_alert",
+            "POST",
+            "/models/{model}/alerts/{rule:path}/resolve",
+            "monitors.write",
+        ),
         ("get_alert", "GET", "/alerts/{alert_id}", R),
         ("record_delivery", "POST", "/alerts/{alert_id}/deliveries", "monitors.write"),
         ("list_deliveries", "GET", "/deliveries", R),
@@ -179,6 +195,24 @@ OPERATIONS: list[Operation] = [
     ),
 ]
 BY_METHOD: dict[str, Operation] = {op.method: op for op in OPERATIONS}
+
+# Last release's paths, renamed for one vocabulary (docs/vocabulary.md §11, issue 19). Each
+# answers one more release with the same operation, marked deprecated in the OpenAPI
+# document and answered with a `Deprecation` header and a `Link` to the new path (RFC 9745).
+MOVED_FROM: dict[str, str] = {
+    "get_artifact": "/runs/{run_id}/artifact",  # ?path=
+    "alias_history": "/models/{model}/alias-history",
+    "get_monitor": "/monitor",  # ?uri=
+    "resolve_alert": "/alerts/resolve",  # model and rule in the body
+}
+# When they were deprecated: the `Deprecation` header's date (RFC 9745 §2.1).
+DEPRECATED_AT = 1796515200  # 2026-12-06T00:00:00Z
+
+
+def moved_operations() -> list[tuple[Operation, Operation]]:
+    """(operation at its old path, the same operation at its new path), for each move."""
+    return [(replace(BY_METHOD[m], path=old), BY_METHOD[m]) for m, old in MOVED_FROM.items()]
+
 
 # Methods that never cross the wire: token lookup (the server's own business; a client
 # creating a token sends only the hash of a secret it made) and closing the connection.
@@ -229,13 +263,16 @@ def signature(method: str) -> inspect.Signature:
 
 __all__ = [
     "BY_METHOD",
+    "DEPRECATED_AT",
     "IDENTITY_ARGS",
     "LOCAL_ONLY",
+    "MOVED_FROM",
     "OPERATIONS",
     "PROVENANCE_ARGS",
     "ROLE_ARGS",
     "Operation",
     "Paging",
+    "moved_operations",
     "server_filled",
     "signature",
 ]

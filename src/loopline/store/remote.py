@@ -173,9 +173,9 @@ class HttpMetadataStore(MetadataStore):
     def _request(self, op: Operation, values: dict[str, Any]) -> Any:
         sig = signature(op.method)
         values = dict(values)
-        path = op.path
+        path = op.fill(values, httpx_quote)
         for name in op.path_params:
-            path = path.replace("{" + name + "}", httpx_quote(str(values.pop(name))))
+            del values[name]
         if op.verb == "GET":
             # An omitted parameter means its default; an explicit None where the default
             # is something else (list_alerts(status=None): all statuses) travels as "".

@@ -54,7 +54,7 @@ def model_routes(ui: UI) -> APIRouter:
                 raise InvalidInputError(f"version {raw[:20]!r} is not a number", hint="e.g. 3")
             reason = form.get("reason", "").strip() or "rolled back from the web UI"
             move, _ = registry_rollback(
-                name, alias, to_version=int(raw) if raw else None, reason=reason[:500]
+                name, alias, version=int(raw) if raw else None, reason=reason[:500]
             )
             return f"/models/{quote(name)}?moved={move.id}#history"
 
