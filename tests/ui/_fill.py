@@ -7,6 +7,7 @@ change before it, and pipeline runs. `n_runs` and `n_versions` scale it for the 
 
 from __future__ import annotations
 
+import hashlib
 import os
 import time
 from dataclasses import dataclass
@@ -18,9 +19,34 @@ import pandas as pd
 
 from loopline.ops._roles import acting_as
 from loopline.store import Lineage, MetadataStore, WindowResult
+from tests.ui._fill_more import (
+    PENDING_MODEL,
+    add_pending_model,
+    add_prompt,
+    add_traces,
+    add_validated_batches,
+)
 
 MODEL = "churn"
-FEATURES = ("monthly_charges", "total_charges", "tenure", "contract", "senior_citizen")
+FEATURES = (
+    "monthly_charges",
+    "total_charges",
+    "tenure",
+    "contract",
+    "senior_citizen",
+    "payment_method",
+)
+# Categorical columns and their categories; payment_method's are long on purpose: its
+# histogram must keep the height of the others (labels cut on the axis, whole in tooltips).
+CATEGORIES = {
+    "contract": ["month-to-month", "one year", "two year"],
+    "payment_method": [
+        "Electronic check (paperless billing, monthly)",
+        "Mailed check (paper statement, monthly)",
+        "Bank transfer (automatic, on the first business day)",
+        "Credit card (automatic, renewed every twelve months)",
+    ],
+}
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -33,10 +59,10 @@ class Filled:
 
 
 def _feature(name: str, drift: float, rng: np.random.Generator) -> dict[str, Any]:
-    if name == "contract":
-        labels = ["month-to-month", "one year", "two year"]
-        ref = [0.55, 0.25, 0.20]
-        cur = [0.55 - drift / 4, 0.25 + drift / 8, 0.20 + drift / 8]
+    if name in CATEGORIES:
+        labels = CATEGORIES[name]
+        ref = [0.55, 0.25, 0.20] if len(labels) == 3 else [0.35, 0.25, 0.2, 0.2]
+        cur = [ref[0] - drift / 4, *(r + drift / 4 / (len(ref) - 1) for r in ref[1:])]
         extra: dict[str, Any] = {"kind": "categorical", "labels": labels, "stat": "psi"}
     else:
         edges = [float(x) for x in np.linspace(0, 100, 7)]
@@ -128,7 +154,13 @@ def fill(
             run = store.create_run(
                 "churn",
                 f"logreg C={C}",
-                {"C": str(C), "model": "logreg", "max_iter": str(100 * (1 + i % 2))},
+                {
+                    "C": str(C),
+                    "model": "logreg",
+                    "max_iter": str(100 * (1 + i % 2)),
+                    # the data version a new-data trigger passes: a 64-character fingerprint
+                    "feed": hashlib.sha256(f"feed-{i // 4}".encode()).hexdigest(),
+                },
                 {"team": "growth"},
                 Lineage(git_commit=f"{i:040x}", user="alice", python_version="3.11"),
             )
@@ -167,7 +199,19 @@ def fill(
                 metrics={"auc": 0.82 + 0.01 * (v % 5), "f1": 0.6 + 0.005 * (v % 7)},
                 git_commit=f"{v:040x}",
                 created_by="alice",
-                card={"intended_use": "churn risk for retention offers", "limitations": "US only"},
+                card={
+                    "intended_use": "churn risk for retention offers",
+                    "limitations": "US only",
+                    "training_data": [
+                        {
+                            "name": "churn-train",
+                            "role": "training",
+                            "fingerprint": f"{v:064x}",
+                            "rows": 5000,
+                        }
+                    ],
+                    "evaluation_summary": {"auc": 0.82 + 0.01 * (v % 5)},
+                },
             )
             versions.append(mv.version)
             if v == 1:  # production is gated by the store on its registered policy
@@ -303,6 +347,10 @@ def fill(
                 p.id, "pipeline/loopline.yaml", "pipeline-spec", spec_sha, spec_size
             )
             store.finish_run(p.id, "finished")
+    add_pending_model(store, home, PENDING_MODEL, package, capture=True)
+    add_validated_batches(store, home)
+    add_prompt(store, home)
+    add_traces(home)
     return Filled(runs, len(versions), production, mon.id)
 
 

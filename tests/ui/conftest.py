@@ -158,6 +158,23 @@ def login(page: Any, site: Site, user: str, role: str, target: str = "/") -> Non
     page.wait_for_load_state("networkidle")
 
 
+def http(site: Site, role: str | None = "approver", user: str = "alice") -> Any:
+    """An HTTP client signed in as `user` with `role` (no cookie when role is None)."""
+    import httpx
+
+    cookies = {"loopline_token": site.token(user, role)} if role else {}
+    return httpx.Client(base_url=site.url, cookies=cookies, follow_redirects=False, timeout=30)
+
+
+def csrf_of(html: str) -> str:
+    """The page's CSRF token (every page carries it in a meta tag)."""
+    import re
+
+    found = re.search(r'name="csrf-token" content="([0-9a-f]+)"', html)
+    assert found, "no csrf meta tag"
+    return found[1]
+
+
 def charts_ready(page: Any, min_count: int = 1) -> int:
     """Wait until vega-embed has drawn at least `min_count` charts; how many it drew."""
     page.wait_for_function(

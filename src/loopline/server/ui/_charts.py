@@ -11,6 +11,9 @@ Spec = dict[str, Any]
 SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json"
 # The monitoring report's colours (monitoring/_svg.py), so the UI and the HTML report agree.
 REF, CUR = "#9aa5b1", "#4269d0"
+# Time axes read in UTC, 24-hour, like every time the pages print (not the browser's zone).
+UTC_MINUTES: Spec = {"scale": {"type": "utc"}, "axis": {"format": "%H:%M", "labelAngle": 0}}
+HIST_LABEL_PX = 90  # longest category label drawn under a histogram bar, in pixels
 
 
 def _base(title: str | None = None, height: int = 180) -> Spec:
@@ -40,11 +43,14 @@ def lines(
     height: int = 180,
 ) -> Spec:
     """One line per `series` value; dashed red threshold rules."""
+    x_enc: Spec = {"field": x, "type": x_type, "title": x_title, "axis": {"labelAngle": 0}}
+    if x_type == "temporal":
+        x_enc = {**x_enc, **UTC_MINUTES}
     layer: list[Spec] = [
         {
             "mark": {"type": "line", "point": True, "tooltip": True},
             "encoding": {
-                "x": {"field": x, "type": x_type, "title": x_title, "axis": {"labelAngle": 0}},
+                "x": x_enc,
                 "y": {"field": y, "type": "quantitative", "title": y_title},
                 "color": {"field": series, "type": "nominal", "title": None},
             },
@@ -104,13 +110,24 @@ def heatmap(
 
 
 def paired_bars(rows: Sequence[Mapping[str, Any]], *, title: str | None = None) -> Spec:
-    """Reference vs current share per bin or category (rows: bin, order, side, share)."""
+    """Reference vs current share per bin or category (rows: bin, order, side, share).
+
+    The bars keep their height whatever the labels: a long category label is cut on the
+    axis (`labelLimit`, whole in the bar's tooltip) and the chart grows below the plot
+    (`fit-x`) instead of the plot shrinking to fit the labels."""
     return {
         **_base(title, 150),
+        "autosize": {"type": "fit-x", "contains": "padding"},
         "data": {"values": list(rows)},
         "mark": {"type": "bar", "tooltip": True},
         "encoding": {
-            "x": {"field": "bin", "type": "nominal", "title": None, "sort": {"field": "order"}},
+            "x": {
+                "field": "bin",
+                "type": "nominal",
+                "title": None,
+                "sort": {"field": "order"},
+                "axis": {"labelLimit": HIST_LABEL_PX},
+            },
             "xOffset": {"field": "side"},
             "y": {"field": "share", "type": "quantitative", "axis": {"format": "%"}, "title": None},
             "color": {
@@ -126,13 +143,20 @@ def paired_bars(rows: Sequence[Mapping[str, Any]], *, title: str | None = None) 
 def stacked_area(
     rows: Sequence[Mapping[str, Any]], *, x: str, y: str, series: str, y_title: str
 ) -> Spec:
-    """Requests per minute per arm."""
+    """Requests per minute per arm: an area over time, or stacked bars while there are fewer
+    than two minutes (an area through one point draws nothing)."""
+    one_point = len({row.get(x) for row in rows}) < 2
+    mark: Spec = (
+        {"type": "bar", "tooltip": True}
+        if one_point
+        else {"type": "area", "tooltip": True, "interpolate": "step-after"}
+    )
     return {
         **_base(None, 160),
         "data": {"values": list(rows)},
-        "mark": {"type": "area", "tooltip": True, "interpolate": "step-after"},
+        "mark": mark,
         "encoding": {
-            "x": {"field": x, "type": "temporal", "title": None},
+            "x": {"field": x, "type": "temporal", "title": None, **UTC_MINUTES},
             "y": {"field": y, "type": "quantitative", "stack": True, "title": y_title},
             "color": {"field": series, "type": "nominal", "title": "arm"},
         },

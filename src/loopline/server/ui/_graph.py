@@ -43,6 +43,32 @@ class GEdge:
     style: str = "flow"
 
 
+def _node_svg(node: GNode, x: float, y: float, node_w: int, node_h: int) -> str:
+    """One box: its label and a second line; a link when the node has somewhere to go."""
+    # A colour can come from a pipeline spec: escaped like every other text here.
+    fill = escape(node.fill or KIND_FILL.get(node.kind, "#f3f4f6"))
+    shape = (
+        f'<rect x="{x:.0f}" y="{y:.0f}" width="{node_w}" height="{node_h}" rx="6" '
+        f'fill="{fill}" stroke="#64748b"/>'
+    )
+    label, sub = node.label[:26], node.sub[:30]
+    text = (
+        f'<text x="{x + 8:.0f}" y="{y + 17:.0f}" class="node-label">{escape(label)}</text>'
+        # The leading space is not drawn (SVG collapses it) but separates the two lines in
+        # the link's text, which its name must contain (below).
+        f'<text x="{x + 8:.0f}" y="{y + 33:.0f}" class="node-sub"> {escape(sub)}</text>'
+    )
+    tip = f"<title>{escape(node.kind)}: {escape(node.label)} {escape(node.sub)}</title>"
+    if not node.href:
+        return f'<g class="node">{tip}{shape}{text}</g>'
+    # The link's name holds the text it shows, in order (WCAG 2.5.3, "label in name"): a
+    # voice user says what they see; the whole text is in the tooltip.
+    return (
+        f'<a href="{escape(node.href)}" class="node" '
+        f'aria-label="{escape(node.kind)}: {escape(label)} {escape(sub)}">{tip}{shape}{text}</a>'
+    )
+
+
 def layered(
     columns: Sequence[Sequence[GNode]],
     edges: Sequence[GEdge],
@@ -97,28 +123,7 @@ def layered(
             )
     for col in columns:
         for node in col:
-            x, y = pos[node.id]
-            # A colour can come from a pipeline spec: escaped like every other text here.
-            fill = escape(node.fill or KIND_FILL.get(node.kind, "#f3f4f6"))
-            shape = (
-                f'<rect x="{x:.0f}" y="{y:.0f}" width="{node_w}" height="{node_h}" rx="6" '
-                f'fill="{fill}" stroke="#64748b"/>'
-            )
-            text = (
-                f'<text x="{x + 8:.0f}" y="{y + 17:.0f}" class="node-label">'
-                f"{escape(node.label[:26])}</text>"
-                f'<text x="{x + 8:.0f}" y="{y + 33:.0f}" class="node-sub">'
-                f"{escape(node.sub[:30])}</text>"
-            )
-            tip = f"<title>{escape(node.kind)}: {escape(node.label)} {escape(node.sub)}</title>"
-            if node.href:
-                parts.append(
-                    f'<a href="{escape(node.href)}" class="node" '
-                    f'aria-label="{escape(node.kind)}: {escape(node.label)}, {escape(node.sub)}">'
-                    f"{tip}{shape}{text}</a>"
-                )
-            else:
-                parts.append(f'<g class="node">{tip}{shape}{text}</g>')
+            parts.append(_node_svg(node, *pos[node.id], node_w, node_h))
     parts.append("</svg>")
     return "".join(parts)
 

@@ -119,7 +119,7 @@ def run_routes(ui: UI) -> APIRouter:
 
 
 def operations_routes(ui: UI) -> APIRouter:
-    """Monitoring, pipelines and the audit log."""
+    """Monitoring, pipelines, data validation and the audit log."""
     router = APIRouter(include_in_schema=False)
 
     @router.get("/monitoring", response_class=HTMLResponse)
@@ -152,6 +152,22 @@ def operations_routes(ui: UI) -> APIRouter:
             "pipelines.html",
             "pipelines",
             lambda s: views.pipelines_page(s, artifacts() if artifacts else None),
+        )
+
+    @router.get("/data", response_class=HTMLResponse)
+    def data(request: Request) -> Response:
+        q = request.query_params
+        artifacts = ui.artifacts
+        return ui.page(
+            request,
+            "data.html",
+            "data",
+            lambda s: views.data_page(
+                s,
+                artifacts() if artifacts else None,
+                q.get("name") or None,
+                query_int(q.get("page")),
+            ),
         )
 
     @router.get("/audit", response_class=HTMLResponse)

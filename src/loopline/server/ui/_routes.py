@@ -1,7 +1,9 @@
 """The web UI's routes, and mounting them: server-rendered Jinja2 pages over the metadata store.
 
 The routes live by concern: `_session` (sign in and out), `_pages` (models and
-deployments with their rollback forms, runs, monitoring, pipelines, audit); the machinery
+deployments with their rollback forms, runs, monitoring, pipelines, data validation,
+audit), `_approval_routes` (pending versions, approve and promote), `_llm_routes` (prompts,
+traces); the machinery
 they share (identity, CSRF, rendering, error pages) is `_ui.UI`.
 """
 
@@ -15,6 +17,8 @@ from typing import Any
 from fastapi import APIRouter, FastAPI
 from starlette.staticfiles import StaticFiles
 
+from loopline.server.ui._approval_routes import approval_routes
+from loopline.server.ui._llm_routes import llm_routes
 from loopline.server.ui._pages import model_routes, operations_routes, run_routes
 from loopline.server.ui._session import session_routes
 from loopline.server.ui._ui import HERE, STATIC_PREFIX, UI
@@ -24,7 +28,8 @@ from loopline.store import ArtifactStore, MetadataStore
 def build_router(ui: UI) -> APIRouter:
     """Every UI route, in the order they are matched."""
     router = APIRouter(include_in_schema=False)
-    for part in (session_routes, model_routes, run_routes, operations_routes):
+    parts = (session_routes, model_routes, run_routes, approval_routes, operations_routes)
+    for part in (*parts, llm_routes):
         router.include_router(part(ui))
     return router
 
@@ -36,6 +41,7 @@ def mount_ui(
     capture_dir: Path | None = None,
     require_login: bool = True,
     artifacts: Callable[[], ArtifactStore] | None = None,
+    llm_dir: Path | None = None,
 ) -> None:
     """Serve the web UI from `app` at `/` (static files under /static/ui).
 
@@ -44,7 +50,9 @@ def mount_ui(
 
     `require_login=False` is for `loopline server --local` over the embedded store: there is
     no token, the caller is the local owner. `capture_dir` is where serving captures predictions
-    (default `<home>/capture`), for the deployment page's live traffic. Mounting twice is a
+    (default `<home>/capture`), for the deployment page's live traffic; `llm_dir` where
+    `loopline.llm.TraceLog` writes traces (default: `llm` beside the capture folder, both
+    under the home), for the traces page. Mounting twice is a
     no-op, so tests may mount on an app that already has the UI.
     """
     if getattr(app.state, "loopline_ui", False):
@@ -66,7 +74,13 @@ def mount_ui(
     import loopline.ops.dora
     import loopline.pipelines  # noqa: F401
 
-    ui = UI(store, capture_dir=capture_dir, require_login=require_login, artifacts=artifacts)
+    ui = UI(
+        store,
+        capture_dir=capture_dir,
+        require_login=require_login,
+        artifacts=artifacts,
+        llm_dir=llm_dir or capture_dir.parent / "llm",
+    )
     app.mount(STATIC_PREFIX, StaticFiles(directory=HERE / "static"), name="ui-static")
     app.include_router(build_router(ui))
     app.state.loopline_ui_started = time.time()

@@ -33,6 +33,7 @@ from loopline.errors import LooplineError, PermissionDeniedError
 from loopline.identity import (
     PERMISSIONS,
     Principal,
+    alias_action,
     authorize,
     current_principal,
     roles_allowed,
@@ -51,8 +52,12 @@ CSP = (
 NAV = (
     ("overview", "/", "Overview"),
     ("runs", "/runs", "Runs"),
+    ("data", "/data", "Data"),
+    ("approvals", "/approvals", "Approvals"),
     ("monitoring", "/monitoring", "Monitoring"),
     ("pipelines", "/pipelines", "Pipelines"),
+    ("prompts", "/prompts", "Prompts"),
+    ("traces", "/traces", "Traces"),
     ("audit", "/audit", "Audit"),
 )
 
@@ -67,6 +72,9 @@ def _environment() -> Environment:
     env.filters["when"] = views.when
     env.filters["num"] = views.num
     env.filters["duration"] = views.duration
+    env.filters["utc"] = views.utc
+    env.filters["ago"] = views.ago
+    env.filters["clip"] = views.clip
     env.globals["static"] = STATIC_PREFIX
     env.globals["version"] = __version__
     return env
@@ -87,10 +95,12 @@ class UI:
         capture_dir: Path | None,
         require_login: bool,
         artifacts: Callable[[], ArtifactStore] | None = None,
+        llm_dir: Path | None = None,
     ) -> None:
         self.store = store
         self.artifacts = artifacts
         self.capture_dir = capture_dir
+        self.llm_dir = llm_dir
         self.require_login = require_login
         self.env = _environment()
         self.dora = views.DoraCache()
@@ -145,6 +155,7 @@ class UI:
             csrf=self.csrf_token(request),
             can=self.can,
             roles_allowed=roles_allowed,
+            alias_action=alias_action,
             **ctx,
         )
         return HTMLResponse(body, status_code=status, headers=self.headers())

@@ -6,9 +6,12 @@ a window of time or a fixed number of rows — so a page costs the same with 10 
 10,000 (benchmarks/ui/pages.py).
 """
 
+from loopline.server.ui._views._approvals import approvals_page
 from loopline.server.ui._views._audit import audit_page
-from loopline.server.ui._views._common import duration, num, when
+from loopline.server.ui._views._common import ago, clip, duration, num, utc, when
+from loopline.server.ui._views._data import data_page
 from loopline.server.ui._views._deployment import deployment_page
+from loopline.server.ui._views._llm import prompts_page, traces_page
 from loopline.server.ui._views._model import model_page
 from loopline.server.ui._views._monitoring import monitoring_index, monitoring_page
 from loopline.server.ui._views._overview import DoraCache, overview
@@ -17,8 +20,12 @@ from loopline.server.ui._views._runs import compare_page, run_page, runs_page
 
 __all__ = [
     "DoraCache",
+    "ago",
+    "approvals_page",
     "audit_page",
+    "clip",
     "compare_page",
+    "data_page",
     "deployment_page",
     "duration",
     "model_page",
@@ -27,7 +34,10 @@ __all__ = [
     "num",
     "overview",
     "pipelines_page",
+    "prompts_page",
     "run_page",
     "runs_page",
+    "traces_page",
+    "utc",
     "when",
 ]

@@ -7,6 +7,8 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from markupsafe import Markup
+
 from loopline.errors import InvalidInputError, LooplineError
 from loopline.store import Deployment, MetadataStore, MonitorRecord, WindowResult
 
@@ -19,8 +21,64 @@ MAX_POINTS = 400  # per metric series in a chart: longer histories are thinned e
 # --- formatting -----------------------------------------------------------------------------
 
 
-def when(ts: float | None) -> str:
-    return "" if ts is None else time.strftime("%Y-%m-%d %H:%M", time.gmtime(ts))
+def utc(ts: float | None) -> str:
+    """A moment as people read it: "2026-12-06 21:04 UTC" (plain text, for attributes)."""
+    return "" if ts is None else time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(ts))
+
+
+def iso(ts: float | None) -> str:
+    return "" if ts is None else time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
+
+
+def ago(ts: float | None, now: float | None = None) -> str:
+    """How long ago (or ahead) `ts` is, in the largest unit that fits: "3 h ago", "in 2 d"."""
+    if ts is None:
+        return ""
+    delta = (time.time() if now is None else now) - ts
+    span = abs(delta)
+    if span < 45:
+        return "just now"
+    for limit, unit, size in (
+        (3_600, "min", 60),
+        (86_400, "h", 3_600),
+        (86_400 * 60, "d", 86_400),
+        (86_400 * 730, "mo", 86_400 * 30.44),
+        (float("inf"), "y", 86_400 * 365.25),
+    ):
+        if span < limit:
+            amount = f"{max(1, round(span / size))} {unit}"
+            return f"{amount} ago" if delta >= 0 else f"in {amount}"
+    return ""  # pragma: no cover (the last limit is infinite)
+
+
+def when(ts: float | None) -> Markup:
+    """A moment on a page: the UTC time, then how long ago; the machine-readable time and
+    the seconds in the `<time>` element (every page shows times this one way)."""
+    if ts is None:
+        return Markup("")
+    exact = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(ts))
+    return Markup('<time datetime="{}" title="{}">{}</time> <span class="ago">{}</span>').format(
+        iso(ts), exact, utc(ts), ago(ts)
+    )
+
+
+HEX = frozenset("0123456789abcdef")
+DIGEST_SHOWN = 10  # characters of a fingerprint or sha256 a table shows
+
+
+def is_digest(value: object) -> bool:
+    """A fingerprint, sha256 or commit: 16 or more hex digits, meaningless past the first few."""
+    return isinstance(value, str) and len(value) >= 16 and set(value.lower()) <= HEX
+
+
+def clip(value: Any, limit: int = 24) -> Markup:
+    """A table cell's text, at most `limit` characters (a digest: its first 10); a shortened
+    value keeps the whole of it in the title attribute (the tooltip)."""
+    text = "" if value is None else str(value)
+    shown = DIGEST_SHOWN if is_digest(text) else limit
+    if len(text) <= shown:
+        return Markup("{}").format(text)
+    return Markup('<span class="clipped" title="{}">{}…</span>').format(text, text[:shown])
 
 
 def num(v: Any, digits: int = 4) -> str:
@@ -31,7 +89,8 @@ def num(v: Any, digits: int = 4) -> str:
     if isinstance(v, int):
         return f"{v:,}"
     if isinstance(v, float):
-        return f"{v:.{digits}g}"
+        # Never scientific notation for what a person reads as a count or milliseconds.
+        return f"{v:,.0f}" if abs(v) >= 10**digits else f"{v:.{digits}g}"
     return str(v)
 
 

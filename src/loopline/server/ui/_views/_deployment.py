@@ -16,21 +16,22 @@ from loopline.server.ui._views._common import (
 from loopline.store import MetadataStore
 
 
-def _live_traffic(capture: Path | None, model: str) -> dict[str, Any]:
-    """The last hour of captured requests (ending at the newest capture): requests per
-    minute per arm, and latency p50/p95 per minute per arm. Only the newest files of the
-    last two days are read, and only their small columns."""
-    import numpy as np
+def _recent_capture(capture: Path | None, model: str) -> tuple[Any, float] | None:
+    """The last hour of captured requests (ending at the newest capture) as a frame, and
+    when that hour ends; None without any. Only the newest files of the last two days are
+    read, and only their small columns."""
+    import pandas as pd
     import pyarrow.parquet as pq
 
     root = capture / model if capture is not None else None
     if root is None or not root.is_dir():
-        return {"rows": 0}
+        return None
     days = sorted((p for p in root.iterdir() if p.is_dir()), reverse=True)[:2]
     files = sorted((f for d in days for f in d.glob("*.parquet")), key=lambda f: f.name)[-300:]
-    if not files:
-        return {"rows": 0}
-    newest_ms = max(int(f.name.split("-")[0]) for f in files if f.name.split("-")[0].isdigit())
+    stamps = [int(f.name.split("-")[0]) for f in files if f.name.split("-")[0].isdigit()]
+    if not stamps:
+        return None
+    newest_ms = max(stamps)
     start = newest_ms / 1000 - 3600
     files = [
         f
@@ -45,15 +46,26 @@ def _live_traffic(capture: Path | None, model: str) -> dict[str, Any]:
         except (OSError, ValueError):
             continue  # a file being written right now
     if not frames:
-        return {"rows": 0}
-    import pandas as pd
-
+        return None
     df = pd.concat(frames, ignore_index=True)
     df = df[df["ts"] >= start].drop_duplicates("request_id")
-    if df.empty:
+    return (df, newest_ms / 1000) if not df.empty else None
+
+
+def _live_traffic(capture: Path | None, model: str) -> dict[str, Any]:
+    """Requests per minute per arm, and latency p50/p95 per minute per arm, over the last
+    hour of captured requests."""
+    import numpy as np
+
+    found = _recent_capture(capture, model)
+    if found is None:
         return {"rows": 0}
+    df, until = found
     df["minute"] = (df["ts"] // 60 * 60).astype("int64")
     df["label"] = df["arm"].astype(str) + " v" + df["version"].astype(str)
+    # Minutes from the first request to the last, both counted: one minute of data is a
+    # rate too (its requests), not a blank.
+    minutes = int(df["minute"].max() - df["minute"].min()) // 60 + 1
     traffic, latency, arms = [], [], []
     for (minute, label), part in df.groupby(["minute", "label"]):
         iso = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(int(minute)))
@@ -66,6 +78,7 @@ def _live_traffic(capture: Path | None, model: str) -> dict[str, Any]:
             {
                 "arm": label,
                 "requests": len(part),
+                "per_minute": len(part) / minutes,
                 "share": len(part) / len(df),
                 "p50": float(np.percentile(part["latency_ms"], 50)),
                 "p95": float(np.percentile(part["latency_ms"], 95)),
@@ -73,22 +86,22 @@ def _live_traffic(capture: Path | None, model: str) -> dict[str, Any]:
         )
     return {
         "rows": len(df),
-        "until": newest_ms / 1000,
+        "until": until,
+        "minutes": minutes,
+        "per_minute": len(df) / minutes,
         "arms": arms,
         "traffic_chart": charts.stacked_area(
             traffic, x="minute", y="requests", series="arm", y_title="requests / min"
         ),
-        "latency_chart": {
-            **charts.lines(
-                latency,
-                x="minute",
-                y="ms",
-                series="series",
-                x_title="minute",
-                y_title="latency (ms)",
-                x_type="temporal",
-            )
-        },
+        "latency_chart": charts.lines(
+            latency,
+            x="minute",
+            y="ms",
+            series="series",
+            x_title="minute",
+            y_title="latency (ms)",
+            x_type="temporal",
+        ),
     }
 
 
