@@ -94,7 +94,7 @@ db = typer.Typer(help="The metadata store's schema.", no_args_is_help=True)
 def experiments_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Every experiment with its number of runs."""
     from loopline.cli._context import store
-    from loopline.cli._output import print_json, table, when
+    from loopline.cli._output import Col, print_json, table, when
 
     exps = store(reap=False).list_experiments()
     if as_json:
@@ -102,7 +102,7 @@ def experiments_list(as_json: Annotated[bool, typer.Option("--json")] = False) -
         return
     table(
         None,
-        ["id", "name", "runs", "created"],
+        [Col("id", key=True), Col("name", key=True), Col("runs", key=True), Col("created")],
         [[e.id, e.name, e.run_count, when(e.created_at)] for e in exps],
     )
 

@@ -26,6 +26,7 @@ _LISTINGS = {
     ("reports", "dora"),
     ("monitors", "alerts"),
     ("monitors", "retrains"),
+    ("tokens", "list"),
 }
 _LOOKUPS = {
     ("runs", "show"),
@@ -38,6 +39,9 @@ _LOOKUPS = {
     ("models", "policy", "show"),
     ("models", "lineage"),
     ("monitors", "slo"),
+    ("monitors", "report"),
+    ("monitors", "performance"),
+    ("monitors", "skew"),
     ("audit", "verify"),
     ("audit", "export"),
 }

@@ -91,7 +91,7 @@ def _rules_table(rules: list[Any], show_all: bool, wide: bool) -> None:
     rows = []
     for r in shown:
         frac = "" if r.failing_fraction is None or not r.failed else f"{r.failing_fraction:.2%}"
-        detail = r.message or r.expectation
+        detail = _without_column(r.id, r.message or r.expectation)
         if r.examples:
             detail += f"  e.g. row {r.examples[0]['row']}: {r.examples[0]['value']!r}"
         rows.append(
@@ -112,6 +112,13 @@ def _rules_table(rules: list[Any], show_all: bool, wide: bool) -> None:
         console.print(
             f"{passed} rule{'s' * (passed != 1)} passed (--all lists them)", highlight=False
         )
+
+
+def _without_column(rule_id: str, detail: str) -> str:
+    """The detail of rule `tenure.not_null` as "not null", not "tenure not null": the rule id
+    beside it names the column, and the detail column keeps room to wrap between words."""
+    column = rule_id.rpartition(".")[0]
+    return detail[len(column) + 1 :] if column and detail.startswith(f"{column} ") else detail
 
 
 @app.command("infer-contract")

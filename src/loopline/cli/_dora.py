@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from loopline.cli._output import console, print_json, table, when
+from loopline.cli._output import Col, console, print_json, table, when
 from loopline.errors import InvalidInputError
 
+if TYPE_CHECKING:
+    from loopline.ops import DoraReport, Keys
+
 _UNITS = {"h": 3600.0, "d": 86400.0, "w": 7 * 86400.0}
+_WEEK = ("week", "deploys", "failed", "lead h", "restore h")
 
 
 def parse_since(text: str) -> float:
@@ -27,9 +31,43 @@ def _f(value: float | None, fmt: str = "{:.1f}") -> str:
     return "—" if value is None else fmt.format(value)
 
 
+# Short headers: the table must fit an 80-column terminal; the four keys never give way.
+_KEYS = (
+    Col("model", key=True),
+    Col("deploys", key=True, justify="right"),
+    Col("/week", drop=2, justify="right"),
+    Col("lead h", key=True, justify="right"),
+    Col("fail rate", key=True, justify="right"),
+    Col("restore h", key=True, justify="right"),
+    Col("incidents", drop=1, justify="right"),
+)
+
+
+def _keys_table(report: DoraReport, wide: bool) -> None:
+    """The four keys, all models first, then each model."""
+
+    def row(name: str, k: Keys) -> list[str]:
+        return [
+            name,
+            str(k.deployments),
+            f"{k.per_week:.2f}",
+            _f(k.lead_time_median_h),
+            _f(k.change_failure_rate, "{:.0%}"),
+            _f(k.time_to_restore_median_h, "{:.2f}"),
+            f"{k.incidents} ({k.open_incidents} open)" if k.open_incidents else str(k.incidents),
+        ]
+
+    rows = [row("all models", report.overall)]
+    rows += [row(m, k) for m, k in report.per_model.items()]
+    table(None, _KEYS, rows, wide=wide)
+
+
 def dora(
     since: Annotated[str, typer.Option(help="Window: 90d, 12w, 36h")] = "90d",
     model: Annotated[str | None, typer.Option(help="Only this model")] = None,
+    wide: Annotated[
+        bool, typer.Option("--wide", help="Every column, unwrapped, however wide the terminal.")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
     """Deployment frequency, lead time, change failure rate and time to restore, per model
@@ -46,30 +84,11 @@ def dora(
         + (f" for {model}" if model else ""),
         highlight=False,
     )
-    # Short headers: the table must fit an 80-column terminal.
-    cols = ["model", "deploys", "/week", "lead h", "fail rate", "restore h", "incidents"]
-
-    def row(name: str, k: object) -> list[str]:
-        from loopline.ops.dora import Keys
-
-        assert isinstance(k, Keys)
-        return [
-            name,
-            str(k.deployments),
-            f"{k.per_week:.2f}",
-            _f(k.lead_time_median_h),
-            _f(k.change_failure_rate, "{:.0%}"),
-            _f(k.time_to_restore_median_h, "{:.2f}"),
-            f"{k.incidents} ({k.open_incidents} open)" if k.open_incidents else str(k.incidents),
-        ]
-
-    rows = [row("all models", report.overall)]
-    rows += [row(m, k) for m, k in report.per_model.items()]
-    table(None, cols, rows)
+    _keys_table(report, wide)
     if report.weeks:
         table(
             "per week",
-            ["week", "deploys", "failed", "lead h", "restore h"],
+            [Col("week", key=True), *(Col(h, key=True, justify="right") for h in _WEEK[1:])],
             [
                 [
                     w["week"],
@@ -89,7 +108,7 @@ def dora(
     h = report.health
     table(
         "model health",
-        ["KPI", "value"],
+        [Col("KPI", text=True), Col("value", key=True)],
         [
             [
                 "drift alert → retrained model in production (median h)",

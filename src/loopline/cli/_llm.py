@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from loopline.cli._output import console, print_json, table
+from loopline.cli._output import Col, console, print_json, table
 
 app = typer.Typer(
     help="LLM prompts: registry, evals, gates, canaries, traces and feedback.",
@@ -18,6 +18,7 @@ app = typer.Typer(
 )
 index_app = typer.Typer(help="Retrieval indexes: build, register, evaluate.", no_args_is_help=True)
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+_METRIC_VALUE = [Col("metric", key=True), Col("value", key=True)]
 BaseUrl = Annotated[
     str | None, typer.Option("--base-url", help="OpenAI-compatible /v1 URL (else config).")
 ]
@@ -58,7 +59,7 @@ def diff(a: str, b: str) -> None:
 
 
 def _failures_table(report_failures: list[tuple[str, str]]) -> None:
-    table("failing cases", ["case", "why"], report_failures, fold=True)
+    table("failing cases", [Col("case", key=True), Col("why", text=True)], report_failures)
 
 
 @app.command("evaluate")
@@ -83,7 +84,7 @@ def evaluate(
             f"({len(report.cases) - len(report.failures)}/{len(report.cases)}), "
             f"run {str(report.run_id)[:8]}"
         )
-        table(None, ["metric", "value"], [[k, f"{v:.6g}"] for k, v in report.metrics.items()])
+        table(None, _METRIC_VALUE, [[k, f"{v:.6g}"] for k, v in report.metrics.items()])
         if report.failures:
             _failures_table([(c.case_id, c.why) for c in report.failures])
     if fail_under is not None and report.metrics["pass_rate"] < fail_under:
@@ -122,7 +123,13 @@ def promote(
     else:
         table(
             f"gate for {name}/{version} → @{to}",
-            ["rule", "value", "threshold", "verdict", "reason"],
+            [
+                Col("rule", key=True),
+                Col("value"),
+                Col("threshold"),
+                Col("verdict", key=True),
+                Col("reason", text=True),
+            ],
             [[r.rule, r.value, r.threshold, r.verdict, r.reason] for r in d.results],
         )
         if out.candidate is not None and out.candidate.failures:
@@ -167,7 +174,7 @@ def traces(
     if as_json:
         print_json(metrics)
     else:
-        table(f"{prompt}, last {since_s:g}s", ["metric", "value"],
+        table(f"{prompt}, last {since_s:g}s", _METRIC_VALUE,
               [[k, f"{v:.6g}"] for k, v in metrics.items()])  # fmt: skip
 
 
@@ -243,7 +250,7 @@ def index_evaluate(
     if as_json:
         print_json(metrics)
     else:
-        table(uri, ["metric", "value"], [[k, f"{v:.4f}"] for k, v in metrics.items()])
+        table(uri, _METRIC_VALUE, [[k, f"{v:.4f}"] for k, v in metrics.items()])
 
 
 __all__ = ["app", "index_app"]

@@ -29,7 +29,7 @@ def _num(v: Any) -> str:
     return "" if v is None else number(float(v), 3)
 
 
-def _verdicts(result: dict[str, Any]) -> None:
+def _verdicts(result: dict[str, Any], wide: bool) -> None:
     rows = []
     for name, f in sorted((result.get("features") or {}).items()):
         prev = (result.get("previous") or {}).get(name) or {}
@@ -44,7 +44,7 @@ def _verdicts(result: dict[str, Any]) -> None:
         Col("p-value", drop=1), Col("vs prev. PSI", drop=3), Col("rows", drop=4),
         Col("verdict", key=True),
     ]  # fmt: skip
-    table(None, cols, rows)
+    table(None, cols, rows, wide=wide)
 
 
 @app.command("run")
@@ -60,6 +60,7 @@ def run(
     retrain: Annotated[Many, typer.Option(help="psi=0.2, windows=2, min.auc=0.8 or off")] = None,
     slice_by: Annotated[Many, typer.Option("--slice", help="Performance slice column")] = None,
     html: Annotated[Path | None, typer.Option(help="Also write the HTML report here")] = None,
+    wide: WideOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Judge capture windows against training, the previous window and the version's first
@@ -100,7 +101,7 @@ def run(
         console.print("no captured predictions yet: nothing to judge")
         return
     console.print(f"latest window from {when(latest.start)}: {latest.n_rows} rows")
-    _verdicts(latest.result)
+    _verdicts(latest.result, wide)
     for c in report.alerts:
         if c.transition != "repeated" or c.alert.severity == "critical":
             sev = STATUS.get(c.alert.severity, c.alert.severity)
@@ -116,11 +117,11 @@ def run(
 
 
 def _write_report(uri: str, out: Path) -> None:
+    from loopline.cli._context import store
     from loopline.monitoring import monitor_for, monitoring_store, stored_history
     from loopline.monitoring._report import render_report
-    from loopline.store import open_metadata_store
 
-    mon = monitoring_store(open_metadata_store())
+    mon = monitoring_store(store(reap=False))  # outside a project: creates nothing
     monitor = monitor_for(uri)
     runs = mon.list_monitor_runs(monitor.id, limit=1)
     reference = runs[0].summary.get("reference", {}) if runs else {}
@@ -175,6 +176,7 @@ def labels_add(
 @labels_app.command("list")
 def labels_list(
     model: Annotated[str | None, typer.Option(help="Only this model")] = None,
+    wide: WideOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """The labels files ingested, oldest first (a later label replaces an earlier one)."""
@@ -184,12 +186,19 @@ def labels_list(
     if as_json:
         print_json([f.as_dict() for f in found])
         return
+    if not found:  # say where it looked: an empty table does not
+        from loopline.config import load_settings
+
+        where = (load_settings().home / "labels" / (model or "")).absolute()
+        console.print(f"no labels files under {where}", highlight=False, soft_wrap=True)
+        return
     table(
         None,
         [Col("id", key=True), Col("model", key=True), Col("file", text=True), Col("rows"),
          Col("ingested", drop=2), Col("by", drop=1)],
         [[f.id, f.model, f.source, f.rows, when(f.ingested_at, True), f.ingested_by or "?"]
          for f in found],
+        wide=wide,
     )  # fmt: skip
 
 
@@ -210,10 +219,12 @@ def labels_remove(
 
 
 @app.command("performance")
-def performance(uri: UriArg, as_json: JsonOpt = False) -> None:
+def performance(uri: UriArg, wide: WideOpt = False, as_json: JsonOpt = False) -> None:
     """Labelled performance per window (from the last `monitors run`)."""
+    from loopline.cli._context import store
     from loopline.monitoring import stored_history
 
+    store(reap=False)  # outside a project: says where it looked, creates nothing
     rows = [(w, w.result.get("performance") or {}) for w in stored_history(uri)]
     rows = [(w, p) for w, p in rows if p]
     if as_json:
@@ -225,6 +236,7 @@ def performance(uri: UriArg, as_json: JsonOpt = False) -> None:
         [Col("window", key=True), Col("labelled"), *(Col(k, drop=1) for k in keys)],
         [[when(w.start), p["n_labelled"], *(_num(p.get("metrics", {}).get(k)) for k in keys)]
          for w, p in rows],
+        wide=wide,
     )  # fmt: skip
 
 
@@ -260,7 +272,7 @@ def alerts(
 
 
 @app.command("slo")
-def slo(uri: UriArg, as_json: JsonOpt = False) -> None:
+def slo(uri: UriArg, wide: WideOpt = False, as_json: JsonOpt = False) -> None:
     """SLO status per window and error-budget burn (objectives: `monitors run --slo`)."""
     from loopline.cli._context import store
     from loopline.monitoring import SLO, MonitorConfig, monitor_for, slo_report, stored_history
@@ -278,7 +290,12 @@ def slo(uri: UriArg, as_json: JsonOpt = False) -> None:
         [[when(w["start"], True), w["status"],
           *(f"{_num(w['objectives'][n]['value'])} {w['objectives'][n]['status']}" for n in names)]
          for w in rep["windows"]],
+        wide=wide,
     )  # fmt: skip
+    last = rep["windows"][-1]["objectives"] if rep["windows"] else {}
+    for name, o in last.items():  # `insufficient` alone does not say what data is missing
+        if o.get("reason"):
+            console.print(f"{name}: insufficient: {o['reason']}", highlight=False)
     for name, b in rep["budget"].items():
         if isinstance(b, dict):
             console.print(
@@ -296,11 +313,13 @@ def skew(
     """Training-serving skew: the same features from the training path vs what serving saw."""
     import time
 
+    from loopline.cli._context import store
     from loopline.config import load_settings
     from loopline.monitoring._data import load_capture
     from loopline.monitoring._skew import skew_report
     from loopline.registry import get_version, read_table
 
+    store(reap=False)  # outside a project: says where it looked, creates nothing
     version = get_version(uri)
     rows = load_capture(load_settings().home / "capture", version.model, time.time() - 30 * 86400)
     serving = rows.inputs.assign(request_id=rows.meta["request_id"].astype(str))

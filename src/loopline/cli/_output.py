@@ -1,9 +1,11 @@
 """How the CLI prints: rich tables for people, `--json` for scripts, one line for errors.
 
 Tables are designed for an 80-column terminal. Each column says how it gives way (`Col`):
-identifiers and the value a listing is sorted by are never cut, free text wraps, and
-low-value columns are left out, highest `drop` first, until the rest fits. `--wide` keeps
-every column unwrapped and lets the lines run past the terminal (for `less -S` or a file).
+identifiers and the value a listing is sorted by are never cut, free text wraps (between
+words: a column is not squeezed below its longest word while the table fits), and low-value
+columns are left out, highest `drop` first, until the rest fits; a note under the table names
+them. `--wide` keeps every column unwrapped and lets the lines run past the terminal (for
+`less -S` or a file).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rich import box
+from rich.cells import cell_len
 from rich.console import Console, JustifyMethod, OverflowMethod
 from rich.table import Table
 from rich.text import Text
@@ -55,8 +58,16 @@ def _cell_width(value: str) -> int:
     return max((Text.from_markup(line).cell_len for line in value.split("\n")), default=0)
 
 
-def _fit(cols: Sequence[Col], cells: Sequence[Sequence[str]], width: int) -> list[int]:
-    """Indices of the columns to show: droppable ones go until the table fits `width`."""
+def _longest_word(values: Sequence[str]) -> int:
+    return max((cell_len(w) for v in values for w in Text.from_markup(v).plain.split()), default=0)
+
+
+def _fit(
+    cols: Sequence[Col], cells: Sequence[Sequence[str]], width: int
+) -> tuple[list[int], dict[int, int]]:
+    """The columns to show (droppable ones go until the table fits `width`) and the
+    narrowest each free-text column may be: its longest word (up to TEXT_MIN), so a rule id
+    or a column name in a message wraps whole, when the table fits that way."""
     natural = [
         max([_cell_width(c.header), *(_cell_width(row[i]) for row in cells)])
         for i, c in enumerate(cols)
@@ -73,7 +84,11 @@ def _fit(cols: Sequence[Col], cells: Sequence[Sequence[str]], width: int) -> lis
         if sum(need[k] for k in kept) + 3 * len(kept) - 1 <= width:
             break
         kept.remove(i)
-    return kept
+    words = {
+        k: min(_longest_word([row[k] for row in cells]), need[k]) for k in kept if cols[k].text
+    }
+    floor = sum(words.get(k, need[k]) for k in kept) + 3 * len(kept) - 1
+    return kept, words if floor <= width else {}
 
 
 def table(
@@ -90,10 +105,8 @@ def table(
     """
     cols = [c if isinstance(c, Col) else Col(c, text=fold) for c in columns]
     cells = [["" if v is None else str(v) for v in row] for row in rows]
-    kept = list(range(len(cols))) if wide else _fit(cols, cells, console.width)
-    t = Table(
-        title=title, title_justify="left", header_style="bold", box=box.SIMPLE_HEAD, show_edge=False
-    )
+    kept, words = (list(range(len(cols))), {}) if wide else _fit(cols, cells, console.width)
+    t = Table(header_style="bold", box=box.SIMPLE_HEAD, show_edge=False)
     for i in kept:
         c = cols[i]
         if wide or not c.text:
@@ -101,30 +114,46 @@ def table(
             overflow: OverflowMethod = "fold" if c.key else "ellipsis"
             t.add_column(c.header, no_wrap=True, overflow=overflow, justify=c.justify)
         else:
-            t.add_column(c.header, overflow="fold", max_width=c.max_width, justify=c.justify)
+            t.add_column(
+                c.header,
+                overflow="fold",
+                min_width=words.get(i),
+                max_width=c.max_width,
+                justify=c.justify,
+            )
     for row in cells:
         t.add_row(*(row[i] for i in kept))
     if wide:
         # As wide as the table needs (lines run past the terminal rather than wrap): a
         # console of that width on the same stream, as `print(width=)` caps at the terminal.
         natural = console.measure(t, options=console.options.update_width(10_000)).maximum
-        wide_console = Console(
+        out = Console(
             file=console.file,
             width=max(console.width, natural),
             color_system=console.color_system,  # type: ignore[arg-type]
             force_terminal=console.is_terminal,
             emoji=False,
         )
-        wide_console.print(t)
     else:
-        console.print(t)
+        out = console
+    if title:  # above the table, not in it: a long title wraps at the terminal, not the table
+        out.print(Text(title, style="table.title"))
+    out.print(t)
     if len(kept) < len(cols):
-        out = [c.header for i, c in enumerate(cols) if i not in kept]
-        left_out = ", ".join(out[:4]) + (f" and {len(out) - 4} more" if len(out) > 4 else "")
-        console.print(
-            f"[dim](hidden at {console.width} columns: {left_out}; --wide shows them)[/dim]",
-            highlight=False,
-        )
+        hidden = [c.header for i, c in enumerate(cols) if i not in kept]
+        console.print(f"[dim]{_hidden_note(hidden, console.width)}[/dim]", highlight=False)
+
+
+def _hidden_note(hidden: list[str], width: int) -> str:
+    """`(hidden at 80 columns: took, f1 and 3 more; --wide shows them)`: as many names as
+    fit one line of the terminal, so the note never wraps into the next command's output."""
+    for named in range(min(len(hidden), 4), 0, -1):
+        rest = len(hidden) - named
+        names = ", ".join(hidden[:named]) + (f" and {rest} more" if rest else "")
+        note = f"(hidden at {width} columns: {names}; --wide shows them)"
+        if cell_len(note) <= width:
+            return note
+    return f"({len(hidden)} columns hidden; --wide shows them)"
 
 
 def when(ts: float | None, short: bool = False) -> str:

@@ -104,6 +104,7 @@ def _no_runs(
 @app.command("show")
 def show(
     run_id: Annotated[str, typer.Argument(help="Run id or a unique prefix (4+ chars).")],
+    wide: WideOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Everything about one run: status, lineage, params, metrics, data, artifacts."""
@@ -126,17 +127,20 @@ def show(
     if run.error:
         console.print(f"[red]error:[/red] {run.error}")
     _lineage_table(run)
+    # Names and numbers whole; a long value (a path, a list) wraps.
+    value = [Col("value", text=True)]
     if run.params:
-        table("Params", ["param", "value"], sorted(run.params.items()))
+        table("Params", [Col("param", key=True), *value], sorted(run.params.items()), wide=wide)
     if run.tags:
-        table("Tags", ["tag", "value"], sorted(run.tags.items()), fold=True)
+        table("Tags", [Col("tag", key=True), *value], sorted(run.tags.items()), wide=wide)
     if run.metrics:
         table(
             "Metrics (last value)",
-            ["metric", "value", "points"],
+            [Col("metric", key=True), Col("value", key=True), Col("points", drop=1)],
             [[k, number(v), points.get(k, 0)] for k, v in sorted(run.metrics.items())],
+            wide=wide,
         )
-    _files_tables(datasets, artifacts)
+    _files_tables(datasets, artifacts, wide)
 
 
 def _show_json(
@@ -168,7 +172,7 @@ def _lineage_table(run: Run) -> None:
     dirty = " [yellow](uncommitted changes)[/yellow]" if lin.git_dirty else ""
     table(
         "Lineage",
-        ["what", "value"],
+        [Col("what", key=True), Col("value", text=True)],
         [
             ["code commit", f"{commit}{dirty}"],
             ["remote", lin.git_remote or ""],
@@ -177,24 +181,35 @@ def _lineage_table(run: Run) -> None:
             ["host / user / pid", f"{lin.host} / {lin.user} / {lin.pid}"],
             ["seed", lin.seed],
         ],
-        fold=True,
     )
 
 
-def _files_tables(datasets: list[DatasetUse], artifacts: list[Artifact]) -> None:
+def _files_tables(datasets: list[DatasetUse], artifacts: list[Artifact], wide: bool) -> None:
     if datasets:
         table(
             "Datasets",
-            ["name", "role", "fingerprint", "rows", "columns"],
+            [
+                Col("name", key=True),
+                Col("role", drop=1),
+                Col("fingerprint", key=True),
+                Col("rows", justify="right"),
+                Col("columns", drop=2, justify="right"),
+            ],
             [
                 [u.name, u.role, u.dataset.fingerprint[:12], u.dataset.n_rows, u.dataset.n_columns]
                 for u in datasets
             ],
+            wide=wide,
         )
     if artifacts:
         table(
             "Artifacts",
-            ["path", "kind", "size", "sha256"],
+            [
+                Col("path", key=True),
+                Col("kind", text=True, max_width=24),
+                Col("size", drop=2, justify="right"),
+                Col("sha256", key=True),
+            ],
             [
                 [
                     a.path,
@@ -204,15 +219,18 @@ def _files_tables(datasets: list[DatasetUse], artifacts: list[Artifact]) -> None
                 ]
                 for a in artifacts
             ],
+            wide=wide,
         )
 
 
 @app.command("compare")
 def compare(
     run_ids: Annotated[list[str], typer.Argument(help="Two to ten run ids (or prefixes).")],
+    wide: WideOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Params and last metric values side by side; differing rows are marked."""
+    """Params and last metric values side by side; differing rows are marked. The runs that
+    do not fit the terminal are named below the table (--wide shows them all)."""
     if not 2 <= len(run_ids) <= 10:
         raise InvalidInputError(
             f"compare takes 2 to 10 runs, got {len(run_ids)}", hint="pass 2 to 10 run ids"
@@ -234,9 +252,15 @@ def compare(
     def cell(v: Any) -> str:
         return "" if v is None else number(v) if isinstance(v, float) else str(v)
 
+    # The first two runs always show (a comparison needs two); long values wrap.
+    columns = [
+        Col("", key=True),
+        Col("key", key=True),
+        *(Col(r.id[:8], text=True, max_width=40, drop=int(i >= 2)) for i, r in enumerate(runs)),
+    ]
     table(
         None,
-        ["", "key", *(r.id[:8] for r in runs)],
+        columns,
         [
             [
                 "≠" if row["differs"] else "",
@@ -245,4 +269,5 @@ def compare(
             ]
             for row in rows
         ],
+        wide=wide,
     )

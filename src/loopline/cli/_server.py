@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from loopline.cli._output import console, print_json, table, when
+from loopline.cli._output import Col, console, print_json, table, when
 from loopline.identity import ROLES
 
 tokens = typer.Typer(help="API tokens for the team server.", no_args_is_help=True)
@@ -69,12 +69,15 @@ def tokens_create(
 @tokens.command("list")
 def tokens_list(
     user: Annotated[str | None, typer.Option(help="Only this user's tokens")] = None,
+    wide: Annotated[
+        bool, typer.Option("--wide", help="Every column, unwrapped, however wide the terminal.")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Tokens with their state (never their secrets)."""
-    from loopline.store import open_metadata_store
+    from loopline.cli._context import store
 
-    rows = open_metadata_store().list_tokens(user)
+    rows = store(reap=False).list_tokens(user)  # outside a project: creates nothing
     if as_json:
         print_json([r.__dict__ for r in rows])
         return
@@ -88,7 +91,15 @@ def tokens_list(
 
     table(
         None,
-        ["id", "prefix", "user", "role", "team", "state", "expires"],
+        [
+            Col("id", key=True, justify="right"),
+            Col("prefix", key=True),
+            Col("user", key=True),
+            Col("role", key=True),
+            Col("team", drop=2),
+            Col("state", key=True),
+            Col("expires", drop=1),
+        ],
         [
             [
                 r.id,
@@ -101,6 +112,7 @@ def tokens_list(
             ]
             for r in rows
         ],
+        wide=wide,
     )
 
 

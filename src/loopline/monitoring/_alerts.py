@@ -205,7 +205,7 @@ def drift_findings(
     if status in ("warning", "critical"):
         message = (
             f"prediction distribution of {version.model} v{version.version} moved "
-            f"({output['stat']} {output['value']:.3g} vs its first window)"
+            f"({output['stat']} {output['value']:.3g} vs its first window) in {window_text(latest)}"
         )
         found.append(Finding("output_drift", status, message, {"output": output}))
     elif status is not None:

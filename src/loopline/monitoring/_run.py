@@ -31,7 +31,7 @@ from loopline.monitoring._errors import error_counts
 from loopline.monitoring._monitor import DriftMonitor
 from loopline.monitoring._performance import join_labels, load_labels, performance_by_window
 from loopline.monitoring._reference import output_kind
-from loopline.monitoring._slo import SLO, slo_report, window_status
+from loopline.monitoring._slo import INSUFFICIENT, SLO, slo_report, window_status
 from loopline.monitoring._triggers import RetrainPolicy, trigger_retrain
 from loopline.store import (
     AlertChange,
@@ -137,7 +137,7 @@ def slo_findings(history: Sequence[WindowResult], slo: SLO) -> list[Finding]:
         ("error_rate", "slo.error_rate", "error rate {v:.2%} > {o:.2%}"),
     ):
         obj = status.get(key)
-        if obj is None or obj["status"] == "no_data":
+        if obj is None or obj["status"] == INSUFFICIENT:
             continue
         if obj["status"] == "met":
             found.append(Finding(rule, None, f"{rule} back within its objective"))
@@ -157,7 +157,7 @@ def slo_findings(history: Sequence[WindowResult], slo: SLO) -> list[Finding]:
             Finding(
                 "performance",
                 "critical",
-                f"labelled performance out of bounds: {text}",
+                f"labelled performance out of bounds: {text} in {window_text(latest)}",
                 {"objectives": violated},
                 tuple(k[4:] for k in violated),
             )

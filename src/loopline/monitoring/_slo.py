@@ -11,6 +11,11 @@ Objectives (each optional):
 - `min` / `max`: labelled performance bounds, e.g. {"auc": 0.8} / {"mae": 12.0}.
 
 Budgets are summed over the last `period_windows` windows (default 30: a month of days).
+
+Each objective in a window is `met`, `violated` or `insufficient` (too little data to judge,
+with a `reason`): the word `monitors run` uses for a drift verdict, and for `max_psi` the
+same rule, read from the stored verdicts: a feature the drift judge could not judge does
+not count, and a small window's PSI counts only when its test found the shift significant.
 """
 
 from __future__ import annotations
@@ -23,13 +28,15 @@ from typing import Any
 import numpy as np
 
 from loopline.errors import InvalidInputError
+from loopline.monitoring._performance import MIN_LABELLED
 from loopline.store import WindowResult
 
 # Log-spaced latency histogram edges (ms), kept per window so any threshold can be judged
 # later without re-reading the capture: 0.1 ms to ~100 s, 10 edges per decade.
 LATENCY_EDGES = np.round(10 ** np.arange(-1, 5.01, 0.1), 6)
-# A p95 of a handful of requests is noise: fewer than this in a window is `no_data`.
+# A p95 of a handful of requests is noise: fewer than this in a window is `insufficient`.
 MIN_REQUESTS = 20
+INSUFFICIENT = "insufficient"  # the drift verdicts' word (`judge`) for too little data
 
 
 def latency_histogram(latencies_ms: np.ndarray[Any, Any]) -> list[int]:
@@ -85,11 +92,33 @@ def parse_bound(text: str) -> tuple[str, float]:
     return m[1], float(m[2])
 
 
-def _objective(value: float | None, bound: float, lower_is_better: bool) -> dict[str, Any]:
+def _objective(
+    value: float | None, bound: float, lower_is_better: bool, why_none: str = ""
+) -> dict[str, Any]:
     if value is None:
-        return {"value": None, "objective": bound, "status": "no_data"}
+        return {"value": None, "objective": bound, "status": INSUFFICIENT, "reason": why_none}
     met = value <= bound if lower_is_better else value >= bound
     return {"value": value, "objective": bound, "status": "met" if met else "violated"}
+
+
+def _max_psi(features: Mapping[str, Any], bound: float) -> dict[str, Any]:
+    """The worst PSI among the features the drift judge judged; violated only by a shift
+    its test calls significant (a small window's PSI is mostly noise: `judge` says ok)."""
+    judged = {
+        n: f
+        for n, f in features.items()
+        if f.get("psi") is not None and f.get("status") in ("ok", "warning", "critical")
+    }
+    if not judged:
+        reasons = [f"{n}: {f['reason']}" for n, f in features.items() if f.get("reason")]
+        why = "; ".join(reasons[:3]) if reasons else "no feature with a PSI in this window"
+        return _objective(None, bound, True, f"no feature could be judged ({why})")
+    out = _objective(max(f["psi"] for f in judged.values()), bound, True)
+    if out["status"] == "violated" and not any(
+        f["psi"] > bound and f.get("significant", True) for f in judged.values()
+    ):
+        out["status"] = "met"
+    return out
 
 
 def window_status(w: WindowResult, slo: SLO) -> dict[str, Any]:
@@ -98,28 +127,34 @@ def window_status(w: WindowResult, slo: SLO) -> dict[str, Any]:
     out: dict[str, Any] = {}
     lat = r.get("latency") or {}
     if slo.latency_p95_ms is not None:
-        enough = lat.get("requests", 0) >= MIN_REQUESTS
+        n = lat.get("requests", 0)
+        enough = n >= MIN_REQUESTS
         p95 = lat.get("p95_ms") if enough else None
-        out["latency_p95_ms"] = _objective(p95, slo.latency_p95_ms, True)
+        why = f"{n} request{'' if n == 1 else 's'} in the window, fewer than {MIN_REQUESTS}"
+        out["latency_p95_ms"] = _objective(p95, slo.latency_p95_ms, True, why)
         if enough and lat.get("histogram"):
             slow = slower_than(lat["histogram"], slo.latency_p95_ms) / lat["requests"]
             out["latency_p95_ms"]["burn_rate"] = slow / 0.05
     errors = r.get("errors") or {}
     if slo.error_rate is not None:
         rate = errors["errors"] / errors["requests"] if errors.get("requests") else None
-        out["error_rate"] = _objective(rate, slo.error_rate, True)
+        why = "no request counts from the server's /metrics (--metrics-url)"
+        out["error_rate"] = _objective(rate, slo.error_rate, True, why)
         if rate is not None and slo.error_rate > 0:
             out["error_rate"]["burn_rate"] = rate / slo.error_rate
     if slo.max_psi is not None:
-        psis = [
-            f.get("psi") for f in (r.get("features") or {}).values() if f.get("psi") is not None
-        ]
-        out["max_psi"] = _objective(max(psis) if psis else None, slo.max_psi, True)
-    metrics = (r.get("performance") or {}).get("metrics") or {}
-    for name, bound in slo.min.items():
-        out[f"min.{name}"] = _objective(metrics.get(name), bound, False)
-    for name, bound in slo.max.items():
-        out[f"max.{name}"] = _objective(metrics.get(name), bound, True)
+        out["max_psi"] = _max_psi(r.get("features") or {}, slo.max_psi)
+    perf = r.get("performance") or {}
+    metrics = perf.get("metrics") or {}
+    labelled = perf.get("n_labelled", 0)
+    for prefix, bounds in (("min", slo.min), ("max", slo.max)):
+        for name, bound in bounds.items():
+            why = (
+                f"{labelled} labelled rows in the window, fewer than {MIN_LABELLED}"
+                if labelled < MIN_LABELLED
+                else f"no {name} among the window's metrics"
+            )
+            out[f"{prefix}.{name}"] = _objective(metrics.get(name), bound, prefix == "max", why)
     return out
 
 
@@ -157,12 +192,13 @@ def slo_report(history: Sequence[WindowResult], slo: SLO) -> dict[str, Any]:
     for w in history:
         objectives = window_status(w, slo)
         states = [o["status"] for o in objectives.values()]
-        status = "violated" if "violated" in states else "met" if "met" in states else "no_data"
+        status = "violated" if "violated" in states else "met" if "met" in states else INSUFFICIENT
         windows.append({"start": w.start, "end": w.end, "objectives": objectives, "status": status})
     return {"slo": slo.as_dict(), "windows": windows, "budget": error_budget(history, slo)}
 
 
 __all__ = [
+    "INSUFFICIENT",
     "LATENCY_EDGES",
     "SLO",
     "error_budget",

@@ -86,6 +86,61 @@ def _error(
     return PipelineSpecError(f"{spec.source}:{line_of(marks, path)}: {why}", hint=hint)
 
 
+def _named_file_error(
+    spec: PipelineSpec,
+    marks: dict[Any, int],
+    path: tuple[str | int, ...],
+    file: Path | None,
+    exc: InvalidInputError,
+) -> PipelineSpecError:
+    """A mistake inside a file the spec names (its contract, a gate policy file), located
+    once per file: that file's own location first (where to fix it), then where the spec
+    names it — not `loopline.yaml:9: contract.yaml:14: ...`, two locations in a row."""
+    named_at = f"{spec.source}:{line_of(marks, path)}"
+    if file is not None and exc.message.startswith(str(file)):
+        return PipelineSpecError(
+            f"{exc.message} (named at {named_at}: {dotted(path)})", hint=exc.hint
+        )
+    return PipelineSpecError(f"{named_at}: {exc.message}", hint=exc.hint)
+
+
+def _policy_key_path(
+    marks: dict[Any, int], base: tuple[str | int, ...], message: str
+) -> tuple[str | int, ...]:
+    """The line of the inline policy key a policy message quotes ('approvals.count'), so
+    the location points at the value to fix rather than at the environment."""
+    quoted = re.search(r"'([A-Za-z_][\w.]*)'", message)
+    if quoted:
+        path = (*base, *quoted[1].split("."))
+        if path in marks:
+            return path
+    return base
+
+
+def _check_policies(spec: PipelineSpec, marks: dict[Any, int]) -> None:
+    """Each environment's gate policy, inline or a file, loads as the runner will load it."""
+    for name, env in spec.environments.items():
+        _check_inline_policy(spec, name, marks)
+        at: tuple[str | int, ...] = ("environments", name, "policy")
+        file = spec.path(env.policy) if isinstance(env.policy, str) else None
+        if file is not None and not file.is_file():
+            raise _error(
+                spec,
+                marks,
+                at,
+                f"{dotted(at)}: gate policy file {file} does not exist",
+                "a policy path is relative to the folder of loopline.yaml; or write the "
+                "policy inline under 'policy:'",
+            )
+        try:
+            spec.gate_policy(name)
+        except InvalidInputError as exc:
+            if isinstance(env.policy, dict):  # the message names the key: point at its line
+                where = f"{spec.source}:{line_of(marks, _policy_key_path(marks, at, exc.message))}"
+                raise PipelineSpecError(f"{where}: {exc.message}", hint=exc.hint) from None
+            raise _named_file_error(spec, marks, at, file, exc) from None
+
+
 def _check_graph(spec: PipelineSpec, marks: dict[Any, int]) -> None:
     """References, names and environments that pydantic cannot see on its own."""
     for name, step in spec.steps.items():
@@ -93,16 +148,12 @@ def _check_graph(spec: PipelineSpec, marks: dict[Any, int]) -> None:
     if spec.contract is not None:
         from loopline.data import load_contract
 
+        contract = spec.path(spec.contract)
         try:
-            load_contract(spec.path(spec.contract))  # a broken contract fails here, not mid-run
+            load_contract(contract)  # a broken contract fails here, not mid-run
         except InvalidInputError as exc:
-            raise _error(spec, marks, ("contract",), exc.message, exc.hint) from None
-    for name in spec.environments:
-        _check_inline_policy(spec, name, marks)
-        try:
-            spec.gate_policy(name)
-        except InvalidInputError as exc:
-            raise _error(spec, marks, ("environments", name), exc.message, exc.hint) from None
+            raise _named_file_error(spec, marks, ("contract",), contract, exc) from None
+    _check_policies(spec, marks)
     for i, trig in enumerate(spec.triggers):
         if trig.param is not None and trig.param not in spec.params:
             raise _error(

@@ -71,13 +71,63 @@ def _task(model: LoadedModel, y: pd.Series) -> str:
     return "classification"
 
 
-def _score(model: LoadedModel, X: pd.DataFrame, y: pd.Series, task: str) -> dict[str, float]:
+def _check_target(y: pd.Series, task: str) -> None:
+    """Labels the task's metrics can use: every row labelled, numbers for a regression,
+    classes (not amounts or scores) for a classifier. Otherwise scikit-learn raises from
+    deep inside a metric, which reads as a bug in Loopline rather than in the data."""
+    import pandas as pd
+
+    missing = y.isna().to_numpy()
+    if missing.any():
+        raise InvalidInputError(
+            f"target column {y.name!r} has {int(missing.sum())} missing value(s) "
+            f"(first at row {int(missing.argmax())})",
+            hint="evaluate on labelled rows only: drop or fill the rows without a label",
+        )
+    values = sorted(pd.unique(y).tolist(), key=str)
+    if task == "regression" and not (
+        pd.api.types.is_numeric_dtype(y) and not pd.api.types.is_bool_dtype(y)
+    ):
+        raise InvalidInputError(
+            f"target column {y.name!r} holds {_sample(values)} but the model is a regression: "
+            "its metrics need numbers",
+            hint="pass the numeric label column the model was trained on",
+        )
+    if task == "classification" and pd.api.types.is_float_dtype(y):
+        fractional = [v for v in values if float(v) != int(v)]
+        if fractional:
+            raise InvalidInputError(
+                f"target column {y.name!r} holds continuous values ({_sample(fractional)}) "
+                "but the model is a classifier",
+                hint="pass the class labels the model was trained on (e.g. 0/1), not scores",
+            )
+
+
+def _predict(model: LoadedModel, X: pd.DataFrame, label: str) -> Any:
+    """The model's predictions; a model that cannot score the data (no signature to check
+    the columns first, so its library's own error) is a mistake in the data: one line."""
+    import numpy as np
+
+    try:
+        return np.asarray(model.predict(X))
+    except (ValueError, TypeError, KeyError) as exc:
+        why = " ".join(str(exc).split())[:300]
+        raise InvalidInputError(
+            f"{label} cannot score this data: {why}",
+            hint="pass the columns and dtypes the model was trained on (a model logged with "
+            "a signature has each column checked by name first)",
+        ) from exc
+
+
+def _score(
+    model: LoadedModel, X: pd.DataFrame, y: pd.Series, task: str, label: str = "the model"
+) -> dict[str, float]:
     import numpy as np
     import pandas as pd
 
     from loopline.registry._metrics import classification_metrics, regression_metrics
 
-    pred = np.asarray(model.predict(X))
+    pred = _predict(model, X, label)
     if task == "regression":
         return regression_metrics(y.to_numpy(), pred)
     classes = sorted(pd.unique(y.dropna()).tolist())
@@ -134,9 +184,19 @@ def _latency(model: LoadedModel, X: pd.DataFrame) -> dict[str, float]:
 
 
 def compute_evaluation(
-    model: LoadedModel, df: pd.DataFrame, target: str, slices: Sequence[str] = ()
+    model: LoadedModel,
+    df: pd.DataFrame,
+    target: str,
+    slices: Sequence[str] = (),
+    *,
+    label: str = "the model",
 ) -> tuple[str, dict[str, float], dict[str, Any]]:
-    """(task, metrics, per-slice metrics) of `model` on `df`. Pure apart from timing."""
+    """(task, metrics, per-slice metrics) of `model` (called `label` in errors) on `df`.
+    Pure apart from timing. Data it cannot use raises `InvalidInputError`."""
+    if not len(df):
+        raise InvalidInputError(
+            "the evaluation data has no rows", hint="pass a hold-out with labelled rows"
+        )
     if target not in df.columns:
         raise InvalidInputError(
             f"target column {target!r} is not in the data",
@@ -150,14 +210,15 @@ def compute_evaluation(
     y = df[target]
     X = df.drop(columns=[target])
     task = _task(model, y)
-    metrics = _score(model, X, y, task)
+    _check_target(y, task)
+    metrics = _score(model, X, y, task, label)
     base = list(metrics)  # the gaps below are added to `metrics`: iterate over a snapshot
     per_slice: dict[str, Any] = {}
     for col in slices:
         groups: dict[str, dict[str, float]] = {}
         for value, idx in X.groupby(col, observed=True, dropna=False).groups.items():
             if len(idx) >= _MIN_SLICE_ROWS:
-                groups[str(value)] = _score(model, X.loc[idx], y.loc[idx], task)
+                groups[str(value)] = _score(model, X.loc[idx], y.loc[idx], task, label)
         per_slice[col] = groups
         for name in base:
             values = [g[name] for g in groups.values() if name in g]
@@ -177,7 +238,9 @@ def evaluate_version(
 ) -> Evaluation:
     """Evaluate and store the result on the version."""
     df = read_table(data)
-    task, metrics, per_slice = compute_evaluation(model, df, target, slices)
+    if not len(df) and isinstance(data, str | Path):
+        raise InvalidInputError(f"{data} has no rows", hint="pass a hold-out with labelled rows")
+    task, metrics, per_slice = compute_evaluation(model, df, target, slices, label=version.uri)
     return store_evaluation(version, df, task, metrics, per_slice)
 
 

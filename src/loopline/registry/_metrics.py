@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from sklearn import metrics as skm
 
+# sklearn.metrics is imported where it is used: it costs ~1.5 s of CPU, and importing
+# loopline.monitoring (every `monitors` and `prompts` command) reaches this module.
 CLASSIFICATION = ("auc", "f1", "precision", "recall", "accuracy", "log_loss", "calibration_error")
 REGRESSION = ("mae", "rmse", "r2", "mape")
 
@@ -34,6 +35,8 @@ def classification_metrics(
     tasks use macro averages and one-vs-rest AUC. Metrics that are undefined on the data
     (AUC with one class present) are left out rather than reported as NaN.
     """
+    from sklearn import metrics as skm
+
     out: dict[str, float] = {"accuracy": float(skm.accuracy_score(y_true, y_pred))}
     binary = len(classes) == 2
     avg = "binary" if binary else "macro"
@@ -59,6 +62,8 @@ def classification_metrics(
 
 def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
     """MAE, RMSE, R² and MAPE (MAPE left out when the truth contains zeros)."""
+    from sklearn import metrics as skm
+
     y_true = y_true.astype("float64")
     y_pred = y_pred.astype("float64")
     out = {
