@@ -55,12 +55,12 @@ $(MLFLOW_VENV)/.installed: tests/requirements-mlflow.txt
 SOAK_TESTS := tests/e2e/test_serving_soak.py
 
 # The core tier on both cores (tests that share the session's Ray cluster stay on one
-# worker), then the integration tier; the other e2e tests (the demo runs twice) run alone
-# afterwards.
+# worker), then the integration tier; then the e2e tests (the demo run twice, the README tour
+# run as written) side by side, one per core.
 pytest: $(VENV)/.dev-installed $(MLFLOW_VENV)/.installed
 	$(PY) -m pytest -n 2 --dist loadgroup --ignore=tests/e2e $(addprefix --ignore=,$(INTEGRATION_TESTS))
 	$(PY) -m pytest -n 2 --dist loadgroup $(INTEGRATION_TESTS)
-	$(PY) -m pytest tests/e2e $(addprefix --ignore=,$(SOAK_TESTS))
+	$(PY) -m pytest -n 2 tests/e2e $(addprefix --ignore=,$(SOAK_TESTS))
 
 soak: $(VENV)/.dev-installed
 	$(PY) -m pytest $(SOAK_TESTS)

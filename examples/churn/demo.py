@@ -29,6 +29,7 @@ from sklearn.metrics import accuracy_score, f1_score, log_loss, roc_auc_score, r
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from tour_files import write_tour_files
 
 import loopline as ll
 from loopline.data import Contract, validate
@@ -115,6 +116,7 @@ def main() -> None:
     args = parser.parse_args()
     OUT.mkdir(exist_ok=True)
     feed = load_feed()
+    write_tour_files(OUT, feed)  # README's tour starts from these
     if args.break_column:
         feed = break_column(feed, args.break_column)
     contract = Contract.from_yaml(CONTRACT)
@@ -199,7 +201,13 @@ def main() -> None:
         f"`loopline pipelines diagram examples/churn --format svg` for a picture)\n"
         f"  • production:  .venv/bin/loopline models lineage {loop_uri()}\n"
         "  • web UI:      .venv/bin/loopline server --local  (then open http://127.0.0.1:8001)\n"
-        f"  • the store:  {Path(os.environ.get('LOOPLINE_HOME', '.loopline')).resolve()}"
+        f"  • the store:  {Path(os.environ.get('LOOPLINE_HOME', '.loopline')).resolve()}\n"
+        f"  • tour files: {OUT.resolve()}/ (feed, train and holdout .parquet, request.json, "
+        "gate.yaml, prompt-gate.yaml, prompts/, evals/)"
+    )
+    console.print(
+        "next: README.md, [bold]A five-minute tour[/bold]: `source .venv/bin/activate`, then "
+        "its snippets in order, from this folder"
     )
 
 

@@ -60,6 +60,11 @@ def _customers(seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     return df.iloc[:GOLDEN_ROWS].reset_index(drop=True), df.iloc[GOLDEN_ROWS:]
 
 
+def training_pool(seed: int) -> pd.DataFrame:
+    """Every customer outside the golden hold-out (the weekly batches are drawn from these)."""
+    return _customers(seed)[1]
+
+
 def week_batch(week: int, rows: int, seed: int, plan: dict[int, str] | None = None) -> pd.DataFrame:
     """The customers who arrive in `week`, with that week's upstream problem applied."""
     pool = _customers(seed)[1]

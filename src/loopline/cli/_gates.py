@@ -17,6 +17,11 @@ from loopline.errors import InvalidInputError
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 ModelArg = Annotated[str, typer.Argument(metavar="MODEL", help="Registered model, e.g. churn")]
+# promote and gate evaluate the same way: a policy's slice_gap.* rules need the columns.
+SliceOpt = Annotated[
+    list[str] | None,
+    typer.Option("--slice", help="Slice column of --data (repeatable): slice_gap.* metrics"),
+]
 AliasArg = Annotated[
     str | None,
     typer.Argument(metavar="ALIAS", help="Alias to move (default production)", show_default=False),
@@ -69,10 +74,7 @@ def promote(
     policy: Annotated[Path | None, typer.Option(help="Gate policy YAML")] = None,
     data: Annotated[Path | None, typer.Option(help="Hold-out data to evaluate both on")] = None,
     target: Annotated[str | None, typer.Option(help="Label column in --data")] = None,
-    slice_: Annotated[
-        list[str] | None,
-        typer.Option("--slice", help="Slice column of --data (repeatable): slice_gap.* metrics"),
-    ] = None,
+    slice_: SliceOpt = None,
     reason: Annotated[str | None, typer.Option(help="Why (kept in the audit log)")] = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -127,6 +129,7 @@ def gate(
     policy: Annotated[Path | None, typer.Option(help="Gate policy YAML")] = None,
     data: Annotated[Path | None, typer.Option(help="Hold-out data to evaluate both on")] = None,
     target: Annotated[str | None, typer.Option(help="Label column in --data")] = None,
+    slice_: SliceOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Run and record the gate without moving the alias: clears a version for a rollout
@@ -134,7 +137,9 @@ def gate(
     from loopline.gates import gate as run_gate_only
 
     to = _alias(alias, to)
-    result = run_gate_only(name, version, to, policy=policy, data=data, target=target)
+    result = run_gate_only(
+        name, version, to, policy=policy, data=data, target=target, slices=slice_ or []
+    )
     if as_json:
         print_json({"passed": result.decision.passed, "decision_id": result.decision_id})
     else:

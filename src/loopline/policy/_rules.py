@@ -57,10 +57,17 @@ class UnknownMetricError(InvalidInputError):
         close = difflib.get_close_matches(metric, known, n=1)
         self.metric, self.champion = metric, champion
         self.spelling = close[0] if close else None
+        # slice_gap.* exists only when the evaluation was given slice columns.
+        unsliced = metric.startswith("slice_gap.") and not any(
+            k.startswith("slice_gap.") for k in known
+        )
         super().__init__(
             f"gate rule {rule!r}: metric {metric!r} is unknown; known: "
             + (", ".join(known) or "none"),
-            hint=f"did you mean {self.spelling!r}? fix the rule"
+            hint="slice_gap.* needs slice columns: evaluate with --data and --slice COLUMN "
+            "(slices=[...] in Python)"
+            if unsliced
+            else f"did you mean {self.spelling!r}? fix the rule"
             if self.spelling
             else "write one comparison of metrics and numbers, e.g. 'auc >= champion.auc - 0.01'",
             details={"metric": metric, "of": "champion" if champion else "candidate"},

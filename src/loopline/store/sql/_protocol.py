@@ -149,7 +149,8 @@ def decide(
                 f"{model}/{candidate.version} cannot be gated for @{alias} on its recorded "
                 f"evidence: {exc.message}",
                 hint=f"evaluate it first: loopline models gate {model} {candidate.version} "
-                f"{alias} --data HOLDOUT --target LABEL",
+                f"{alias} --data HOLDOUT --target LABEL"
+                + (" --slice COLUMN" if exc.metric.startswith("slice_gap.") else ""),
                 details=exc.details,
             ) from None
         raise ConflictError(
