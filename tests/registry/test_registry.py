@@ -73,8 +73,11 @@ def test_rollback_goes_back_to_the_previous_holder(train_version: Train) -> None
 def test_rollback_without_previous_holder_is_refused(train_version: Train) -> None:
     train_version()
     ll.promote("churn", 1, "staging")
-    with pytest.raises(ConflictError, match="no previous holder"):
+    with pytest.raises(ConflictError, match="no previous holder") as caught:
         ll.rollback("churn", "staging")
+    assert caught.value.hint.startswith(  # an option that exists (it said --to VERSION)
+        "promote another version instead: loopline models promote churn VERSION staging"
+    )
     with pytest.raises(ConflictError, match="no alias 'production'"):
         ll.rollback("churn", "production")
 

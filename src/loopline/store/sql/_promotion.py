@@ -172,7 +172,9 @@ class SqlPromotionStore(SqlRepository):
                     raise ConflictError(
                         f"{model}@{alias} has no previous holder to roll back to "
                         f"(version {current.version} is the first it ever pointed at)",
-                        hint="pass --to VERSION to choose the version explicitly",
+                        hint=f"promote another version instead: loopline models promote "
+                        f"{model} VERSION {alias} (an unprotected alias also takes "
+                        "--to-version N, version=N in Python)",
                     )
                 target = conn.execute(sa.select(t.model_versions).where(V.id == prev)).one()
             else:
