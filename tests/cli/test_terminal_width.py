@@ -61,7 +61,7 @@ RENDERED = {
     "_gates:_decision_table": "test_terminal_width_ops.py::test_models_gate",
     "_deploy:list_": "test_terminal_width_ops.py::test_deployments_list",
     "_monitor:_verdicts": "test_terminal_width_ops.py::test_monitors",
-    "_monitor:labels_list": "test_terminal_width_ops.py::test_monitors",
+    "_labels:labels_list": "test_terminal_width_ops.py::test_monitors",
     "_monitor:alerts": "test_terminal_width_ops.py::test_monitors",
     "_monitor:retrains": "test_terminal_width_ops.py::test_monitors",
     "_monitor:performance": "test_terminal_width_ops.py::test_monitors",
