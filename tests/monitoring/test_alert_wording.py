@@ -33,9 +33,11 @@ def test_a_repeated_alert_under_a_new_window_names_that_window(
     assert [c.transition for c in report.alerts if c.alert.rule == "data_drift"] == ["repeated"]
     message = _alert()
     hour = time.strftime("%Y-%m-%d %H:00", time.gmtime(now))
-    after = time.strftime("%H:00", time.gmtime(now + 3600))
+    end = time.gmtime(now + 3600)  # a window ending on the next day names that day
+    after = time.strftime("%H:00" if end[:3] == time.gmtime(now)[:3] else "%Y-%m-%d %H:00", end)
     assert f"in the 1h window {hour} to {after} UTC" in message, message
-    assert "00:00 UTC" not in message or hour.endswith(" 00:00"), message
+    # not the day window's span (its start is this day's 00:00; a 1h window may end at 00:00)
+    assert f"{day} 00:00 to" not in message or hour.endswith(" 00:00"), message
     assert not re.search(r"window from", message), message
 
 

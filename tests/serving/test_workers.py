@@ -74,7 +74,12 @@ def test_two_workers_capture_every_request_once_and_metrics_add_up(
         start_new_session=True,
     )
     try:
-        wait_until(lambda: httpx.get(f"{url}/v2/health/ready", timeout=2).status_code == 200)
+        # Start-up, not speed, is beside the point here: with torch in the dev venv, loading a
+        # skops model imports all of scikit-learn and torch (~6 s of CPU per worker), which
+        # took over 30 s with the core tier running on both cores.
+        wait_until(
+            lambda: httpx.get(f"{url}/v2/health/ready", timeout=2).status_code == 200, timeout=90
+        )
         # Ready answers as soon as one worker is up; on a loaded 2-core machine the other
         # can still be loading the model and the first would take every request. Each
         # worker writes its model-info gauge file on start, so wait for two of those.
