@@ -1,5 +1,5 @@
 """`loopline monitors labels ...`: delayed outcomes that join captured predictions by request
-id (add, list, remove), and the `--json` / `--wide` options the `monitors` commands share."""
+id (add, list, remove)."""
 
 from __future__ import annotations
 
@@ -9,12 +9,7 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from loopline.cli._output import Col, console, print_json, table, when
-
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
-WideOpt = Annotated[
-    bool, typer.Option("--wide", help="Every column, unwrapped, however wide the terminal.")
-]
+from loopline.cli._output import Col, JsonOpt, WideOpt, console, print_json, table, when
 
 
 class _LabelsGroup(TyperGroup):
@@ -98,4 +93,4 @@ def labels_remove(
     console.print(f"removed labels {gone.id} of {gone.model} ({gone.rows} row(s))")
 
 
-__all__ = ["JsonOpt", "WideOpt", "labels_app"]
+__all__ = ["labels_app"]

@@ -8,8 +8,8 @@ from typing import Annotated, Any
 
 import typer
 
-from loopline.cli._labels import JsonOpt, WideOpt, labels_app
-from loopline.cli._output import Col, console, number, print_json, table, when
+from loopline.cli._labels import labels_app
+from loopline.cli._output import Col, JsonOpt, WideOpt, console, number, print_json, table, when
 from loopline.errors import NotFoundError
 
 app = typer.Typer(

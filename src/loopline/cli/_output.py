@@ -15,13 +15,20 @@ import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
+import typer
 from rich import box
 from rich.cells import cell_len
 from rich.console import Console, JustifyMethod, OverflowMethod
 from rich.table import Table
 from rich.text import Text
+
+# The output options commands share (`--json` for scripts, `--wide` for every column).
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+WideOpt = Annotated[
+    bool, typer.Option("--wide", help="Every column, unwrapped, however wide the terminal.")
+]
 
 # No emoji codes: a name or tag such as "stage:rocket:" prints as written, and Rich's emoji
 # table (a few ms to import) stays unloaded.

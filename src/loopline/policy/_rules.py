@@ -57,21 +57,24 @@ class UnknownMetricError(InvalidInputError):
         close = difflib.get_close_matches(metric, known, n=1)
         self.metric, self.champion = metric, champion
         self.spelling = close[0] if close else None
-        # slice_gap.* exists only when the evaluation was given slice columns.
-        unsliced = metric.startswith("slice_gap.") and not any(
-            k.startswith("slice_gap.") for k in known
-        )
         super().__init__(
             f"gate rule {rule!r}: metric {metric!r} is unknown; known: "
             + (", ".join(known) or "none"),
-            hint="slice_gap.* needs slice columns: evaluate with --data and --slice COLUMN "
-            "(slices=[...] in Python)"
-            if unsliced
-            else f"did you mean {self.spelling!r}? fix the rule"
-            if self.spelling
-            else "write one comparison of metrics and numbers, e.g. 'auc >= champion.auc - 0.01'",
+            hint=_unknown_metric_hint(metric, known, self.spelling),
             details={"metric": metric, "of": "champion" if champion else "candidate"},
         )
+
+
+def _unknown_metric_hint(metric: str, known: list[str], spelling: str | None) -> str:
+    # slice_gap.* exists only when the evaluation was given slice columns.
+    if metric.startswith("slice_gap.") and not any(k.startswith("slice_gap.") for k in known):
+        return (
+            "slice_gap.* needs slice columns: evaluate with --data and --slice COLUMN "
+            "(slices=[...] in Python)"
+        )
+    if spelling:
+        return f"did you mean {spelling!r}? fix the rule"
+    return "write one comparison of metrics and numbers, e.g. 'auc >= champion.auc - 0.01'"
 
 
 def _dotted(node: ast.expr) -> str | None:
