@@ -16,6 +16,7 @@ The same rule holds when loading, so a hand-written manifest cannot trust more.
 from __future__ import annotations
 
 import importlib
+import sys
 from typing import Any
 
 from loopline.errors import LooplineError
@@ -36,7 +37,21 @@ class UnsafeModelError(LooplineError):
     http_status = 422
 
 
+# skops builds its default allow-list at import by walking every scikit-learn module
+# (`sklearn.utils.all_estimators`), and that walk imports scikit-learn's array-API shim for
+# torch, which imports torch itself whenever torch is installed: 4-5 s and ~300 MB in every
+# process that loads a model (a serving worker, a batch job), for a library no estimator
+# needs. The walk skips a module that fails to import, so the shim is marked absent for the
+# duration of the import only; with torch already imported there is nothing to save.
+_TORCH_SHIM = "sklearn.externals.array_api_compat.torch"
+
+
 def _sio() -> Any:
+    if "skops.io" in sys.modules:
+        return sys.modules["skops.io"]
+    shimmed = "torch" not in sys.modules and _TORCH_SHIM not in sys.modules
+    if shimmed:
+        sys.modules[_TORCH_SHIM] = None  # type: ignore[assignment]
     try:
         return importlib.import_module("skops.io")
     except ImportError:
@@ -44,6 +59,9 @@ def _sio() -> Any:
             "skops is not installed here; it reads and writes scikit-learn models safely",
             hint="pip install 'skops>=0.10' (a dependency of loopline)",
         ) from None
+    finally:
+        if shimmed:
+            del sys.modules[_TORCH_SHIM]
 
 
 def foreign(types: list[str]) -> list[str]:
