@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -14,12 +16,112 @@ from loopline.store.sql._schema import metadata
 from tests._backends import metadata_url
 
 
+def _migrate_to_head(engine: sa.Engine) -> None:
+    """Replay every migration script on the empty database (not `ensure_schema`'s shortcut)."""
+    from alembic import command
+
+    from loopline.store.sql._migrate import _alembic_config
+
+    with engine.begin() as conn:
+        command.upgrade(_alembic_config(conn), "head")
+
+
+def _plain(options: Any) -> list[tuple[str, str]]:
+    """Dialect options as text: a partial index's predicate is a TextClause object."""
+    return sorted((k, str(v)) for k, v in (options or {}).items())
+
+
+def _structure(engine: sa.Engine) -> dict[str, Any]:
+    """Everything the database says about its tables, in a comparable form (column order aside:
+    a migration's ADD COLUMN appends where the declaration may not)."""
+    with engine.connect() as conn:
+        insp = sa.inspect(conn)
+        tables: dict[str, Any] = {}
+        for t in sorted(insp.get_table_names()):
+            tables[t] = {
+                "columns": sorted(
+                    (c["name"], str(c["type"]), c["nullable"], str(c.get("default")))
+                    for c in insp.get_columns(t)
+                ),
+                "pk": insp.get_pk_constraint(t),
+                "fks": sorted(
+                    repr(
+                        (
+                            f["constrained_columns"],
+                            f["referred_table"],
+                            f["referred_columns"],
+                            _plain(f.get("options")),
+                        )
+                    )
+                    for f in insp.get_foreign_keys(t)
+                ),
+                "indexes": sorted(
+                    repr(
+                        (
+                            i["name"],
+                            i["column_names"],
+                            i["unique"],
+                            _plain(i.get("dialect_options")),
+                        )
+                    )
+                    for i in insp.get_indexes(t)
+                ),
+                "uniques": sorted(repr(u) for u in insp.get_unique_constraints(t)),
+                "checks": sorted(
+                    (c["name"], " ".join(str(c["sqltext"]).split()))
+                    for c in insp.get_check_constraints(t)
+                ),
+            }
+        if engine.dialect.name == "sqlite":  # partial indexes' WHERE, which the inspector omits
+            rows = conn.execute(sa.text("SELECT name, sql FROM sqlite_master WHERE type='index'"))
+            tables["(sqlite indexes)"] = sorted(
+                (name, " ".join(sql.replace('"', "").split())) for name, sql in rows if sql
+            )
+        tables["(revision)"] = current_revision_of(conn)
+    return tables
+
+
+def current_revision_of(conn: sa.Connection) -> str | None:
+    return conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+
+
 def test_migrations_match_the_declared_schema(tmp_path: Path) -> None:
     engine = create_engine(metadata_url(tmp_path))  # SQLite, or PostgreSQL on PG runs
-    head = ensure_schema(engine, "test")
-    assert head == known_revisions()[0]
+    _migrate_to_head(engine)
+    assert current_revision(engine) == known_revisions()[0]
     with engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), metadata) == []
+    engine.dispose()
+
+
+def test_a_new_store_created_at_head_equals_one_built_by_the_migrations(tmp_path: Path) -> None:
+    """An empty database is created from the declared tables in one step (`ensure_schema`):
+    the result must be the database the eight migrations build, to the index predicate."""
+    engine = create_engine(metadata_url(tmp_path))
+    _migrate_to_head(engine)
+    migrated = _structure(engine)
+    with engine.begin() as conn:
+        metadata.drop_all(conn)
+        conn.execute(sa.text("DROP TABLE alembic_version"))
+    assert current_revision(engine) is None
+    assert ensure_schema(engine, "test") == HEAD
+    created = _structure(engine)
+    assert created == migrated
+    assert len(migrated) > 20  # the comparison saw the schema, not two empty databases
+    engine.dispose()
+
+
+def test_a_database_holding_a_foreign_table_of_the_same_name_is_not_stamped(
+    tmp_path: Path,
+) -> None:
+    engine = create_engine(metadata_url(tmp_path))
+    with engine.begin() as conn:
+        conn.execute(sa.text("CREATE TABLE runs (something_else INTEGER)"))
+    with pytest.raises(Exception, match=r"(?i)already exists"):
+        ensure_schema(engine, "test")
+    assert current_revision(engine) is None  # nothing half-created, nothing stamped
+    with engine.connect() as conn:
+        assert sa.inspect(conn).get_table_names() == ["runs"]
     engine.dispose()
 
 
