@@ -165,7 +165,7 @@ def harness_line(rows: list[tuple[str, float, float, float]], opts: Any) -> dict
 def _argv(args: list[str], last: int) -> Callable[[int], list[str]]:
     if args[:2] == ["models", "promote"]:
         # Each call moves a fresh alias, so every one is a real (ungated) alias move.
-        return lambda i: ["models", "promote", "churn", str(1 + i % last), "--to", f"bench{i}"]
+        return lambda i: ["models", "promote", "churn", str(1 + i % last), f"bench{i}"]
     return lambda i: args
 
 

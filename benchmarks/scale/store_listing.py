@@ -128,7 +128,7 @@ def measure(max_runs: int, points_per_run: int) -> dict[str, Any]:
             fill_runs(store, n, POINTS, have)
             have = n
             newest = median_ms(lambda: store.list_runs("bench", limit=50))
-            best = median_ms(lambda: store.list_runs("bench", limit=50, order_by="metric.auc desc"))
+            best = median_ms(lambda: store.list_runs("bench", limit=50, sort="metric.auc desc"))
             out["runs"].append({"runs": n, "list_ms": newest, "sort_by_metric_ms": best})
         store.close()
 

@@ -14,14 +14,17 @@ RecursionError in whoever reads it next (a CLI, a pipeline run, a web page).
 
 from __future__ import annotations
 
+import difflib
 import re
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, TypeVar
 
 import yaml
 
 from loopline.errors import InvalidInputError, LooplineError
 
 Path_ = tuple[str | int, ...]
+E = TypeVar("E", bound=LooplineError)
 
 MAX_YAML_BYTES = 4 * 2**20  # one spec, contract or policy file
 MAX_ALIASES = 100  # `*name` references in one document
@@ -230,6 +233,20 @@ def safe_load(
     return load_marked(text, source, error, hint)[0]
 
 
+def unknown_key(
+    error: type[E], where: str, key: str, parent: Path_, known: Sequence[str], hint: str
+) -> E:
+    """`where: unknown key 'k' in a.b (did you mean 'kk'?)`, hinting at the keys allowed
+    there (`hint` when none are): one wording for every YAML file a user writes."""
+    near = difflib.get_close_matches(key, list(known), n=1)
+    guess = f" (did you mean {near[0]!r}?)" if near else ""
+    inside = f" in {dotted(parent)}" if parent else ""
+    return error(
+        f"{where}: unknown key {key!r}{inside}{guess}",
+        hint=f"allowed keys there: {', '.join(known)}" if known else hint,
+    )
+
+
 def line_of(marks: dict[Path_, int], path: Path_) -> int:
     """The line of `path`, or of its nearest ancestor that is in the file."""
     for i in range(len(path), 0, -1):
@@ -251,4 +268,5 @@ __all__ = [
     "line_of",
     "load_marked",
     "safe_load",
+    "unknown_key",
 ]

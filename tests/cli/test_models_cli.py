@@ -21,11 +21,11 @@ def test_promote_refusal_rollback_lineage_and_audit(
     train_version(corrupt=True)
     common = ["--policy", str(gate), "--data", str(holdout), "--target", "label"]
 
-    ok = run_cli("models", "promote", "churn", "1", "--to", "production", *common)
+    ok = run_cli("models", "promote", "churn", "1", "production", *common)
     assert ok.returncode == 0, ok.stderr
     assert "promoted churn/1 to @production" in ok.stdout
 
-    refused = run_cli("models", "promote", "churn", "2", "--to", "production", *common, "--json")
+    refused = run_cli("models", "promote", "churn", "2", "production", *common, "--json")
     assert refused.returncode == 1
     rules = {r["rule"]: r for r in json.loads(refused.stdout)["rules"]}
     assert rules["auc >= 0.7"]["verdict"] == "fail" and rules["auc >= 0.7"]["value"] < 0.7
@@ -60,7 +60,7 @@ def test_models_errors_are_one_line(train_version: Callable[..., ModelVersion]) 
     train_version()
     for args in (
         ("models", "promote", "churn", "9"),
-        ("models", "promote", "churn", "1", "--to", "Prod!"),
+        ("models", "promote", "churn", "1", "Prod!"),
         ("models", "rollback", "churn"),
         ("models", "lineage", "churn@production"),
         ("models", "show", "nope"),

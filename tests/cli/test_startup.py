@@ -117,7 +117,7 @@ def test_promote_without_policy_imports_no_scikit_learn(
     train_version: Callable[..., ModelVersion],
 ) -> None:
     train_version()
-    names = modules("models", "promote", "churn", "1", "--to", "staging")
+    names = modules("models", "promote", "churn", "1", "staging")
     tops = {name.split(".")[0] for name in names}
     assert tops.isdisjoint({"sklearn", "scipy", "skops", *SERVERS, *TYPER_EXTRAS}), tops
     assert POSTGRES not in names
@@ -128,11 +128,11 @@ def test_promote_without_policy_reads_no_yaml_and_no_fsspec(
 ) -> None:
     """The candidate's files are verified (read) from the local artifact folder."""
     train_version()
-    names = imported("models", "promote", "churn", "1", "--to", "staging")
+    names = imported("models", "promote", "churn", "1", "staging")
     assert names.isdisjoint(NO_FILES), names & NO_FILES
     policy = tmp_path / "gate.yaml"
     policy.write_text("rules: []\n")
-    names = imported("models", "promote", "churn", "1", "--to", "qa", "--policy", str(policy))
+    names = imported("models", "promote", "churn", "1", "qa", "--policy", str(policy))
     assert "yaml" in names  # a policy file is read, with PyYAML
 
 
@@ -140,7 +140,7 @@ def test_promote_without_policy_imports_no_pandas(
     train_version: Callable[..., ModelVersion],
 ) -> None:
     train_version()
-    names = imported("models", "promote", "churn", "1", "--to", "staging")
+    names = imported("models", "promote", "churn", "1", "staging")
     assert names.isdisjoint({"pandas", "numpy", "pyarrow"}), names
 
 
@@ -236,7 +236,7 @@ def test_a_command_closes_the_store_at_exit(home: Path) -> None:
     checkpoints and removes its write-ahead log, as when the last connection closes."""
     if os.environ.get("LOOPLINE_URL") or os.environ.get("LOOPLINE_DB_URL"):
         pytest.skip("a local SQLite store only")
-    assert run_cli("models", "promote", "churn", "1", "--to", "x").returncode == 2  # no model
+    assert run_cli("models", "promote", "churn", "1", "x").returncode == 2  # no model
     assert (home / "loopline.db").exists()  # the command created the store
     assert not (home / "loopline.db-wal").exists()
     assert run_cli("runs", "list").returncode == 0

@@ -137,11 +137,13 @@ def test_promote_takes_the_alias_after_the_version_or_as_to(
     train_version()
     assert run_cli("models", "promote", "churn", "1", "staging").returncode == 0
     assert run_cli("models", "promote", "churn", "2", "--to", "staging").returncode == 0
-    aliases = open_metadata_store().get_registered_model("churn").aliases
+    aliases = open_metadata_store().get_model("churn").aliases
     assert aliases == {"staging": 2}
     both = run_cli("models", "promote", "churn", "1", "staging", "--to", "production")
     assert both.returncode == 2
-    assert both.stderr.startswith("error: the alias is staging but --to is production")
+    assert both.stderr.startswith(
+        "error: the alias after the version is staging but --to is production"
+    )
     gated = run_cli("models", "gate", "churn", "1", "qa", "--json")
     assert gated.returncode == 0 and json.loads(gated.stdout)["passed"] is True
 

@@ -24,7 +24,7 @@ from loopline.monitoring import (
 )
 from loopline.monitoring._config import parse_thresholds
 from loopline.monitoring._signals import null_rate_pvalue
-from loopline.store import AlertRecord, ModelVersion, open_metadata_store
+from loopline.store import Alert, ModelVersion, open_metadata_store
 
 MODEL = "nulls"
 URI = f"models:/{MODEL}@production"
@@ -90,7 +90,7 @@ def monitor(path: Path, **config: object) -> MonitorReport:
     return run_monitor(URI, config=MonitorConfig(**{**NO_RETRAIN, **config}), data=path)  # type: ignore[arg-type]
 
 
-def alerts() -> list[AlertRecord]:
+def alerts() -> list[Alert]:
     return open_metadata_store().list_alerts(MODEL, status=None)
 
 

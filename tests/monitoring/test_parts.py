@@ -26,7 +26,7 @@ from loopline.monitoring._errors import parse_requests
 from loopline.monitoring._schedule import due_monitors, next_run
 from loopline.monitoring._skew import skew_report
 from loopline.monitoring._slo import latency_histogram, slower_than
-from loopline.store import MonitorRecord, WindowResult
+from loopline.store import Monitor, WindowResult
 
 
 def window(start: float, **result: object) -> WindowResult:
@@ -88,7 +88,7 @@ def test_cron_next_run_and_due_monitors() -> None:
     for bad in ("* * *", "61 * * * *", "*/0 * * * *", "a * * * *"):
         with pytest.raises(InvalidInputError):
             next_run(bad, t0)
-    rec = MonitorRecord(1, "models:/m@p", "m", "1d", {}, "0 * * * *", "me", t0, t0, None)
+    rec = Monitor(1, "models:/m@p", "m", "1d", {}, "0 * * * *", "me", t0, t0, None)
     assert due_monitors([rec], t0 + 60) == []
     assert due_monitors([rec], t0 + 3600) == [rec]
 

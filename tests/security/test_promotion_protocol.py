@@ -158,11 +158,11 @@ def test_gate_decision_of_another_version_is_refused(become: Become, register: R
 def test_ml_engineer_cannot_roll_production_to_any_version(
     become: Become, register: Register
 ) -> None:
-    """Finding: POST .../aliases/production/rollback {"to_version": N} to any version."""
+    """Finding: POST .../aliases/production/rollback {"version": N} to any version."""
     _setup(become, register)
     mle = become("erin", "ml-engineer")
     _refused(
-        lambda: mle.rollback_alias("loan", "production", actor="x", to_version=2, reason=None),
+        lambda: mle.rollback_alias("loan", "production", actor="x", version=2, reason=None),
         ConflictError,
         "never held it",
     )

@@ -66,7 +66,7 @@ def _apply(
         s.move_alias(model, "production", version, actor="x", action="promote")
     elif op == "rollback":
         s.rollback_alias(
-            model, "production", actor="x", to_version=version if auc > 0.8 else None, reason=None
+            model, "production", actor="x", version=version if auc > 0.8 else None, reason=None
         )
     elif op == "deploy":
         champion = s.get_version_by_alias(model, "production").version

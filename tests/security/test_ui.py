@@ -253,10 +253,10 @@ def test_ui_rollback_goes_through_the_library_and_its_sha256_check(
         token = _csrf(c.get("/models/loan").text)
         r = c.post(url, data={"csrf": token, "to_version": str(versions[1])})
         assert r.status_code >= 400 and r.status_code != 303, r.status_code
-        assert server.store.get_registered_model("loan").aliases["candidate"] == versions[2]
+        assert server.store.get_model("loan").aliases["candidate"] == versions[2]
         r = c.post(url, data={"csrf": token, "to_version": str(versions[0])})
         assert r.status_code == 303, r.text[:300]
-    assert server.store.get_registered_model("loan").aliases["candidate"] == versions[0]
+    assert server.store.get_model("loan").aliases["candidate"] == versions[0]
     event = server.store.list_audit_events()[-1]
     assert (event.action, event.actor) == ("rollback", "erin")
 

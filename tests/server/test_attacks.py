@@ -89,7 +89,7 @@ def test_sql_looking_filters_are_data(team: TeamServer, evil: str) -> None:
         assert r.status_code == 404  # no experiment of that name; nothing executed
         r = c.get("/api/v1/runs", params={"tag": f"team={evil}"})
         assert r.status_code == 200 and r.json() == []
-        r = c.get("/api/v1/runs", params={"order_by": evil})
+        r = c.get("/api/v1/runs", params={"sort": evil})
         assert r.status_code == 422
         ok = c.get("/api/v1/runs", params={"tag": "team=fraud"}).json()
         assert [x["id"] for x in ok] == [run_id]  # the table is still there
@@ -116,13 +116,13 @@ def test_listing_pages_filters_and_sorts(team: TeamServer) -> None:
         team.store.set_tags(run_id, {"parity": "even" if i % 2 == 0 else "odd"})
         ids.append(run_id)
     with team.client("v", "viewer") as c:
-        best = c.get("/api/v1/runs", params={"order_by": "metric.auc desc", "limit": 2}).json()
+        best = c.get("/api/v1/runs", params={"sort": "metric.auc desc", "limit": 2}).json()
         assert [r["id"] for r in best] == [ids[4], ids[3]]
         page2 = c.get(
-            "/api/v1/runs", params={"order_by": "metric.auc desc", "limit": 2, "offset": 2}
+            "/api/v1/runs", params={"sort": "metric.auc desc", "limit": 2, "offset": 2}
         ).json()
         assert [r["id"] for r in page2] == [ids[2], ids[1]]
-        even = c.get("/api/v1/runs", params={"tag": "parity=even", "order_by": "metric.auc asc"})
+        even = c.get("/api/v1/runs", params={"tag": "parity=even", "sort": "metric.auc asc"})
         assert [r["id"] for r in even.json()] == [ids[0], ids[2], ids[4]]
         assert c.get("/api/v1/runs", params={"limit": 0}).status_code == 422
 

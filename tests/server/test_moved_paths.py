@@ -1,7 +1,8 @@
-"""REST paths renamed for one vocabulary (docs/vocabulary.md §11): the new path serves the
+"""REST paths renamed for one vocabulary (docs/vocabulary.md §10, §11): the new path serves the
 operation and the remote client uses it; last release's path answers the same for one more
 release, with `Deprecation` (RFC 9745) and a `Link` to the new path, and is marked deprecated
-in the OpenAPI document."""
+in the OpenAPI document. Last release's argument names (`order_by`, `to_version`) are read
+too, so last release's clients keep working."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import hashlib
 import httpx
 import pytest
 
-from loopline.store import Lineage, open_metadata_store, reset_store_cache
+from loopline.store import MAX_RUNS_PAGE, Lineage, open_metadata_store, reset_store_cache
 from loopline.store.operations import DEPRECATED_AT, MOVED_FROM
 from tests._team_server import TeamServer
 
@@ -87,6 +88,45 @@ def test_old_paths_answer_like_the_new_ones_and_point_at_them(team: TeamServer) 
     )
 
 
+def test_runs_running_is_the_runs_listing_filtered_by_status(team: TeamServer) -> None:
+    """`GET /runs-running` (the store's `list_running()`, gone) answers every running run, as
+    last release's clients expect, pointing at `GET /runs?status=running`."""
+    running = _fill(team)
+    ended = team.store.create_run("e", None, {}, {}, Lineage())
+    team.store.finish_run(ended.id, "finished")
+    http = team.client("root")
+    new = http.get("/api/v1/runs", params={"status": "running", "limit": MAX_RUNS_PAGE})
+    assert [r["id"] for r in new.json()] == [running]
+    old = http.get("/api/v1/runs-running")
+    _same(old, new, f"/api/v1/runs?status=running&limit={MAX_RUNS_PAGE}")
+    # The path stands for the status: a status asked of it is not a filter.
+    old = http.get("/api/v1/runs-running", params={"status": "finished", "experiment": "e"})
+    assert [r["id"] for r in old.json()] == [running]
+    assert old.headers["link"] == (
+        f'</api/v1/runs?experiment=e&status=running&limit={MAX_RUNS_PAGE}>; rel="successor-version"'
+    )
+
+
+def test_last_releases_argument_names_still_reach_the_store(team: TeamServer) -> None:
+    _fill(team)
+    for auc in (0.3, 0.9):
+        run = team.store.create_run("e", None, {}, {}, Lineage())
+        team.store.log_metrics(run.id, [("auc", auc, 0, 1.0)])
+    http = team.client("root")
+    new = http.get("/api/v1/runs", params={"sort": "metric.auc desc", "limit": 2}).json()
+    old = http.get("/api/v1/runs", params={"order_by": "metric.auc desc", "limit": 2}).json()
+    assert [r["metrics"]["auc"] for r in old] == [r["metrics"]["auc"] for r in new] == [0.9, 0.3]
+    back = http.post(
+        "/api/v1/models/churn/aliases/staging/rollback", json={"to_version": 1, "reason": "old"}
+    )
+    assert back.status_code == 200, back.text
+    assert (back.json()["from_version"], back.json()["to_version"]) == (2, 1)
+    ahead = http.post(
+        "/api/v1/models/churn/aliases/staging/rollback", json={"version": 2, "reason": None}
+    )
+    assert (ahead.json()["from_version"], ahead.json()["to_version"]) == (1, 2)
+
+
 def test_the_openapi_document_marks_only_the_old_paths_deprecated(team: TeamServer) -> None:
     paths = httpx.get(f"{team.url}/openapi.json").json()["paths"]
     deprecated = {
@@ -101,8 +141,13 @@ def test_the_openapi_document_marks_only_the_old_paths_deprecated(team: TeamServ
         "/models/{model}/alias-moves",
         "/monitors/by-uri",
         "/models/{model}/alerts/{rule}/resolve",
+        "/models/{model}",
     ):
         assert "/api/v1" + path in paths
+    assert "/api/v1/models/{name}" not in paths
+    assert [p["name"] for p in paths["/api/v1/models/{model}"]["get"]["parameters"]] == ["model"]
+    listing = {p["name"]: p for p in paths["/api/v1/runs"]["get"]["parameters"]}
+    assert listing["order_by"]["deprecated"] is True and "deprecated" not in listing["sort"]
 
 
 def test_the_remote_client_uses_the_new_paths(
@@ -123,9 +168,13 @@ def test_the_remote_client_uses_the_new_paths(
     assert store.get_monitor("models:/churn@staging").model == "churn"
     change = store.resolve_alert("churn", RULE, actor="ignored", message="ok")
     assert change is not None and change.alert.status == "resolved"
-    assert [p.split("?")[0] for p in sent] == [
+    assert [r.id for r in store.list_runs(status="running", limit=MAX_RUNS_PAGE)] == [run_id]
+    assert store.get_model("churn").latest_version == 2
+    assert sent == [
         f"/api/v1/runs/{run_id}/artifacts/model%2Fa%20b%3F%23%2FMLmodel",
-        "/api/v1/models/churn/alias-moves",
-        "/api/v1/monitors/by-uri",
+        "/api/v1/models/churn/alias-moves?alias=staging",
+        "/api/v1/monitors/by-uri?uri=models%3A%2Fchurn%40staging",
         "/api/v1/models/churn/alerts/all_null%3Aamount%2Feur/resolve",
+        f"/api/v1/runs?status=running&limit={MAX_RUNS_PAGE}&offset=0",
+        "/api/v1/models/churn",
     ]

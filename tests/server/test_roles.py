@@ -82,7 +82,7 @@ REQUESTS: dict[str, tuple[str, str, dict[str, Any] | None]] = {
     "rollback": (
         "POST",
         "/api/v1/models/m/aliases/production/rollback",
-        {"to_version": None, "reason": "bad canary"},
+        {"version": None, "reason": "bad canary"},
     ),
     "approve": ("POST", "/api/v1/models/m/versions/2/approvals", {"comment": "ok"}),
     "deploy": (

@@ -79,7 +79,7 @@ def test_versions_of_a_new_model_are_numbered_without_gaps_or_clashes(
     run = store.create_run("e", None, {}, {}, Lineage())
     numbers = _together(THREADS, lambda i: _version(store, "fresh-model", run.id, i))
     assert sorted(numbers) == list(range(1, THREADS + 1))
-    assert store.get_registered_model("fresh-model").latest_version == THREADS
+    assert store.get_model("fresh-model").latest_version == THREADS
 
 
 def test_audit_chain_stays_linear_under_concurrent_writers_of_different_models(

@@ -7,13 +7,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from loopline.store import Lineage, SqlMetadataStore
+from loopline.errors import InvalidInputError
+from loopline.store import MAX_RUNS_PAGE, Lineage, SqlMetadataStore
 from tests._backends import metadata_url
 
 
@@ -84,7 +86,7 @@ def test_listing_runs_and_sorting_by_a_metric_read_latest_values(store: SqlMetad
         store.log_metrics(run.id, [("auc", 0.1 * i, s, float(s)) for s in range(50)])
         store.log_metrics(run.id, [("auc", 0.5 + 0.1 * i, 0, 99.0)])  # older step: not latest
         ids.append(run.id)
-    best = store.list_runs("e", order_by="metric.auc desc", limit=2)
+    best = store.list_runs("e", sort="metric.auc desc", limit=2)
     assert [r.id for r in best] == [ids[4], ids[3]]
     assert best[0].metrics == {"auc": pytest.approx(0.4)}
 
@@ -95,7 +97,7 @@ def run_statements(store: SqlMetadataStore, runs: int) -> int:
         store.log_metrics(run.id, [("auc", 0.5, s, float(s)) for s in range(20)])
     with counted(store) as seen:
         store.list_runs("e", limit=100)
-        store.list_runs("e", order_by="metric.auc desc", limit=100)
+        store.list_runs("e", sort="metric.auc desc", limit=100)
     return len(seen)
 
 
@@ -129,3 +131,35 @@ def test_listing_versions_costs_the_same_statements_at_any_size(
         return len(seen)
 
     assert versions(2) == versions(20) <= 6
+
+
+def test_the_running_runs_are_one_indexed_bounded_query(store: SqlMetadataStore) -> None:
+    """`list_runs(status="running", limit=MAX_RUNS_PAGE)`, which replaced `list_running()`
+    (every CLI command asks it first, to reap dead runs), reads the runs through the status
+    index, never more than a page of them, whatever the history holds."""
+    for i in range(6):
+        run = store.create_run("e", None, {}, {}, Lineage())
+        if i % 2:
+            store.finish_run(run.id, "finished")
+    plans: list[str] = []
+
+    def explain(
+        conn: sa.Connection, cursor: object, statement: str, params: Any, *_: object
+    ) -> None:
+        if statement.lstrip().startswith("SELECT runs.id") and conn.dialect.name == "sqlite":
+            plan = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, params)
+            plans.extend(str(row[3]) for row in plan)
+
+    with counted(store) as seen:
+        sa.event.listen(store._engine, "before_cursor_execute", explain)
+        try:
+            running = store.list_runs(status="running", limit=MAX_RUNS_PAGE)
+        finally:
+            sa.event.remove(store._engine, "before_cursor_execute", explain)
+    assert len(running) == 3 and {r.status for r in running} == {"running"}
+    runs_query = [s for s in seen if s.lstrip().startswith("SELECT runs.id")]
+    assert len(runs_query) == 1 and "LIMIT" in runs_query[0]
+    if store.url.startswith("sqlite"):
+        assert any("USING INDEX ix_runs_status" in step for step in plans), plans
+    with pytest.raises(InvalidInputError, match="out of range"):
+        store.list_runs(status="running", limit=MAX_RUNS_PAGE + 1)

@@ -79,16 +79,16 @@ def test_sorting_by_metric_and_param(store: SqlMetadataStore) -> None:
     for c, auc in [("1", 0.7), ("2", 0.9), ("3", 0.8)]:
         r = store.create_run("e", None, {"C": c}, {}, Lineage())
         store.log_metrics(r.id, [("auc", auc, 0, time.time())])
-    assert [r.metrics["auc"] for r in store.list_runs(order_by="metric.auc desc")] == [
+    assert [r.metrics["auc"] for r in store.list_runs(sort="metric.auc desc")] == [
         0.9,
         0.8,
         0.7,
     ]
-    assert [r.params["C"] for r in store.list_runs(order_by="param.C asc")] == ["1", "2", "3"]
+    assert [r.params["C"] for r in store.list_runs(sort="param.C asc")] == ["1", "2", "3"]
     with pytest.raises(InvalidInputError, match="cannot sort"):
-        store.list_runs(order_by="bogus")
+        store.list_runs(sort="bogus")
     with pytest.raises(InvalidInputError, match="asc or desc"):
-        store.list_runs(order_by="metric.auc sideways")
+        store.list_runs(sort="metric.auc sideways")
 
 
 def test_list_filters_and_experiment_counts(store: SqlMetadataStore) -> None:

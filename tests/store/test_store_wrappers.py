@@ -9,18 +9,22 @@ with those values, the caller's name and role filled in where the table says."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, cast
 
 import pytest
 
+from loopline._renamed import LooplineDeprecationWarning
 from loopline.identity import OWNER, Principal, acting_as
-from loopline.store import MetadataStore
+from loopline.store import Lineage, MetadataStore, SqlMetadataStore
 from loopline.store.governed import GovernedStore
 from loopline.store.operations import (
+    BY_METHOD,
     IDENTITY_ARGS,
     LOCAL_ONLY,
     OPERATIONS,
     PROVENANCE_ARGS,
+    RENAMED_ARGS,
     ROLE_ARGS,
     Operation,
     signature,
@@ -111,3 +115,38 @@ def test_the_remote_store_sends_every_operation_with_its_arguments(
         given = distinct_values(op)
         getattr(store, op.method)(**given)
         assert sent.pop() == (op, given)
+
+
+def test_every_store_takes_last_releases_argument_names(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Each RENAMED_ARGS name reaches the store under its new name, with the warning, through
+    the governed store, the remote client and the SQL store alike."""
+    assert RENAMED_ARGS == {
+        "list_runs": {"order_by": "sort"},
+        "rollback_alias": {"to_version": "version"},
+    }
+    inner = Recorder()
+    governed = GovernedStore(cast(MetadataStore, inner))
+    sent: list[tuple[Operation, dict[str, Any]]] = []
+    monkeypatch.setattr(HttpMetadataStore, "_request", lambda _, op, v: sent.append((op, v)))
+    remote = HttpMetadataStore("http://127.0.0.1:9", "")
+    for method, renames in RENAMED_ARGS.items():
+        op = BY_METHOD[method]
+        given = distinct_values(op)
+        old_call = {k: v for k, v in given.items() if k not in renames.values()}
+        old_call |= {old: given[new] for old, new in renames.items()}
+        for store in (governed, remote):
+            with pytest.warns(LooplineDeprecationWarning, match=f"{method}\\("):
+                getattr(store, method)(**old_call)
+        assert inner.calls.pop() == (method, given)
+        assert sent.pop() == (op, given)
+    sql = SqlMetadataStore(f"sqlite:///{tmp_path / 'm.db'}")
+    try:
+        sql.create_run("e", "b", {}, {}, Lineage())
+        sql.create_run("e", "a", {}, {}, Lineage())
+        with pytest.warns(LooplineDeprecationWarning, match="pass sort="):
+            by_name = sql.list_runs(order_by="name asc")  # type: ignore[call-arg]
+        assert [r.name for r in by_name] == ["a", "b"]
+    finally:
+        sql.close()

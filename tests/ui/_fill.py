@@ -251,8 +251,8 @@ def fill(
             store.move_alias(MODEL, "staging", mv.version, actor="alice", action="promote")
         production = store.get_version_by_alias(MODEL, "production").version
         # A rollback rehearsal and back, as the demo does.
-        store.rollback_alias(MODEL, "production", actor="bob", to_version=None, reason="rehearse")
-        store.rollback_alias(MODEL, "production", actor="bob", to_version=None, reason="and back")
+        store.rollback_alias(MODEL, "production", actor="bob", version=None, reason="rehearse")
+        store.rollback_alias(MODEL, "production", actor="bob", version=None, reason="and back")
         store.set_model_owner(MODEL, team="growth-ml", oncall="#growth-oncall", actor="admin")
         challenger = versions[-1]
         store.create_deployment(

@@ -67,7 +67,7 @@ def test_approve_then_promote_as_approver(page: Any, site: Site) -> None:
     page.wait_for_url(re.compile(r".*moved=\d+.*"))
     flash = page.locator("#flash").inner_text()
     assert f"@production of {mine.model} moved v1 → v2 (promote by carol)" in flash
-    assert site.store.get_registered_model(mine.model).aliases["production"] == 2
+    assert site.store.get_model(mine.model).aliases["production"] == 2
     with acting_as(None):
         events = site.store.list_audit_events(after_id=last)
     done = [(e.action, e.actor) for e in events if e.target_id.startswith(mine.model)]
@@ -79,7 +79,7 @@ def test_approve_then_promote_as_approver(page: Any, site: Site) -> None:
     refused = page.locator("#flash").inner_text()
     assert f"The gate refused {mine.model} v3 for @production" in refused
     assert "auc >= 0.8" in refused
-    assert site.store.get_registered_model(mine.model).aliases["production"] == 2
+    assert site.store.get_model(mine.model).aliases["production"] == 2
     assert not page.js_errors
 
 
@@ -97,7 +97,7 @@ def test_viewer_sees_no_buttons_and_the_store_refuses_a_post(page: Any, site: Si
         r = c.post(f"{base}/promote", data={"csrf": token, "alias": "production"})
         assert r.status_code == 403 and "victor (viewer) may not" in r.text
     assert site.store.list_approvals(mine.model, mine.waiting) == []
-    assert site.store.get_registered_model(mine.model).aliases["production"] == 1
+    assert site.store.get_model(mine.model).aliases["production"] == 1
     with acting_as(None):
         assert site.store.list_audit_events(after_id=last) == []
 

@@ -15,7 +15,7 @@ PAGES_WITH_CHARTS = 1
 
 
 def _holder(site: Site, alias: str = "production") -> int:
-    return site.store.get_registered_model(MODEL).aliases[alias]
+    return site.store.get_model(MODEL).aliases[alias]
 
 
 def _last_event_id(site: Site) -> int:

@@ -60,7 +60,7 @@ def test_pages_and_error_pages(site: Site) -> None:
 
 
 def test_rollback_needs_csrf_and_same_origin(site: Site) -> None:
-    holder = site.store.get_registered_model(MODEL).aliases["production"]
+    holder = site.store.get_model(MODEL).aliases["production"]
     url = f"/models/{MODEL}/aliases/production/rollback"
     with _client(site) as c:
         token = _csrf(c.get(f"/models/{MODEL}").text)
@@ -74,7 +74,7 @@ def test_rollback_needs_csrf_and_same_origin(site: Site) -> None:
     with _client(site, "approver") as c:  # an approver may not stop a rollout (deploy)
         r = c.post(f"/models/{MODEL}/deployment/rollback", data={"csrf": token})
         assert r.status_code == 403 and "may not deploy" in r.text
-    assert site.store.get_registered_model(MODEL).aliases["production"] == holder
+    assert site.store.get_model(MODEL).aliases["production"] == holder
     assert site.store.active_deployment(MODEL) is not None
 
 
@@ -106,7 +106,7 @@ def test_loopline_ui_embedded_store_no_login(home: Path, monkeypatch: pytest.Mon
         data={"csrf": _csrf(page.text), "reason": "bad canary"},
     )
     assert r.status_code == 303, r.text
-    assert store.get_registered_model(MODEL).aliases["production"] != before
+    assert store.get_model(MODEL).aliases["production"] != before
     event = store.list_audit_events()[-1]
     assert (event.action, event.actor, event.reason) == ("rollback", "owner", "bad canary")
     r = client.post(f"/models/{MODEL}/deployment/rollback", data={"csrf": _csrf(page.text)})

@@ -44,6 +44,8 @@ _LOOKUPS = {
     ("monitors", "skew"),
     ("audit", "verify"),
     ("audit", "export"),
+    ("prompts", "show"),
+    ("prompts", "diff"),
 }
 
 
@@ -78,7 +80,7 @@ def store(reap: bool = True) -> MetadataStore:
 
     from loopline.cli._output import console
     from loopline.config import load_settings
-    from loopline.store import NoStoreError, open_metadata_store
+    from loopline.store import MAX_RUNS_PAGE, NoStoreError, open_metadata_store
 
     s = load_settings()
     path = command_path()
@@ -92,7 +94,7 @@ def store(reap: bool = True) -> MetadataStore:
     if reap:
         # Most calls find no run running: the tracking package (~7 ms to import) is loaded
         # only when there is one to judge.
-        running = meta.list_running()
+        running = meta.list_runs(status="running", limit=MAX_RUNS_PAGE)
         if running:
             from loopline.tracking._liveness import reap_stale_runs
 

@@ -92,7 +92,7 @@ def _rules_table(rules: list[Any], show_all: bool, wide: bool) -> None:
     for r in shown:
         frac = "" if r.failing_fraction is None or not r.failed else f"{r.failing_fraction:.2%}"
         detail = _without_column(r.id, r.message or r.expectation)
-        if r.examples:
+        if r.examples and r.rule != "dtype":  # a dtype message names its first row itself
             detail += f"  e.g. row {r.examples[0]['row']}: {r.examples[0]['value']!r}"
         rows.append(
             [r.id, r.severity, _status(r.status, r.severity), r.failing_count or "", frac, detail]
@@ -214,7 +214,7 @@ def versions_cmd(
     from loopline.cli import _context
 
     meta = _context.store(reap=False)
-    versions = meta.list_datasets(name)
+    versions = meta.list_datasets(name, limit=None)
     used = {
         v.fingerprint: sorted(
             {e.dst_id for e in meta.lineage_edges("dataset", v.fingerprint) if e.dst_kind == "run"}

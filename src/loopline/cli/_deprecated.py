@@ -4,12 +4,18 @@ An old spelling is rewritten into the new one before the command line is parsed,
 exactly what the new one does (same options, output and exit code) and nothing else has to
 know it: the old names are in no group, so no `--help` lists them. The rewrite prints one
 line on stderr naming the new spelling. Longest match first: `deploy promote` is renamed as
-a whole (to `deployments complete`), `deploy status` through `deploy`.
+a whole (to `deployments complete`), `deploy status` through `deploy`. A renamed option is a
+hidden option of its command, read through `renamed_option`.
 """
 
 from __future__ import annotations
 
 import sys
+from typing import TypeVar
+
+from loopline.errors import InvalidInputError
+
+T = TypeVar("T", str, int)
 
 # Old leading words → new ones. Remove the whole table in the release after next.
 RENAMED: dict[tuple[str, ...], tuple[str, ...]] = {
@@ -49,4 +55,21 @@ def renamed(args: list[str]) -> list[str]:
     return args
 
 
-__all__ = ["RENAMED", "renamed"]
+def renamed_option(old: str, old_value: T | None, new: str, new_value: T | None) -> T | None:
+    """The value given under the new spelling or, with a one-line deprecation notice on
+    stderr naming the new one, under the old (a hidden option: `models rollback --alias`,
+    `models promote --to`). Both given and different is a mistake, said in one line before
+    anything is printed."""
+    if old_value is None:
+        return new_value
+    if new_value is not None and new_value != old_value:
+        raise InvalidInputError(
+            f"{new} is {new_value} but {old} is {old_value}", hint=f"pass {new} only"
+        )
+    sys.stderr.write(
+        f"warning: {old} is deprecated and goes in the next release; pass {new} instead\n"
+    )
+    return old_value
+
+
+__all__ = ["RENAMED", "renamed", "renamed_option"]

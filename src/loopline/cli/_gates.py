@@ -1,8 +1,9 @@
 """`loopline models promote|gate|approve`: the gate, its verdict table, and approvals.
 Registered on `loopline models` in _models.py.
 
-The alias is `--to ALIAS` (the spelling README and the demo use) or, as in `models rollback`
-and `ll.rollback`, a positional after the version (docs/vocabulary.md §7).
+The alias is a positional after the version, as in `models rollback` and `ll.promote`
+(docs/vocabulary.md §7). Last release's `--to ALIAS` works one more release: hidden from the
+help, with a one-line notice on stderr.
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ from typing import Annotated, Any
 
 import typer
 
+from loopline.cli._deprecated import renamed_option
 from loopline.cli._output import Col, console, number, print_json, table
-from loopline.errors import InvalidInputError
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 ModelArg = Annotated[str, typer.Argument(metavar="MODEL", help="Registered model, e.g. churn")]
@@ -28,13 +29,13 @@ AliasArg = Annotated[
 ]
 
 
+# Last release's `--to ALIAS`, hidden (docs/vocabulary.md §7).
+OldToOpt = Annotated[str | None, typer.Option("--to", hidden=True)]
+
+
 def _alias(positional: str | None, to: str | None) -> str:
-    """The alias, given after the version or as --to (not two different ones)."""
-    if positional is not None and to is not None and positional != to:
-        raise InvalidInputError(
-            f"the alias is {positional} but --to is {to}", hint="pass one of them"
-        )
-    return positional or to or "production"
+    """The alias after the version, or last release's --to (not two different ones)."""
+    return renamed_option("--to", to, "the alias after the version", positional) or "production"
 
 
 def _decision_table(result: Any) -> None:
@@ -68,15 +69,13 @@ def promote(
     name: ModelArg,
     version: int,
     alias: AliasArg = None,
-    to: Annotated[
-        str | None, typer.Option("--to", help="Alias to move (the same as ALIAS)")
-    ] = None,
     policy: Annotated[Path | None, typer.Option(help="Gate policy YAML")] = None,
     data: Annotated[Path | None, typer.Option(help="Hold-out data to evaluate both on")] = None,
     target: Annotated[str | None, typer.Option(help="Label column in --data")] = None,
     slice_: SliceOpt = None,
     reason: Annotated[str | None, typer.Option(help="Why (kept in the audit log)")] = None,
     as_json: JsonOpt = False,
+    to: OldToOpt = None,
 ) -> None:
     """Run the gate against the alias's holder; move the alias only if it passes (exit 1 if not)."""
     from loopline.gates import promote as run_promotion
@@ -123,14 +122,12 @@ def gate(
             metavar="ALIAS", help="Alias to clear (default production)", show_default=False
         ),
     ] = None,
-    to: Annotated[
-        str | None, typer.Option("--to", help="Alias to clear (the same as ALIAS)")
-    ] = None,
     policy: Annotated[Path | None, typer.Option(help="Gate policy YAML")] = None,
     data: Annotated[Path | None, typer.Option(help="Hold-out data to evaluate both on")] = None,
     target: Annotated[str | None, typer.Option(help="Label column in --data")] = None,
     slice_: SliceOpt = None,
     as_json: JsonOpt = False,
+    to: OldToOpt = None,
 ) -> None:
     """Run and record the gate without moving the alias: clears a version for a rollout
     (`loopline deployments start`) against a protected alias (exit 1 if it fails)."""

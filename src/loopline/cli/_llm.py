@@ -43,8 +43,11 @@ def register(
 @app.command("show")
 def show(uri: Annotated[str, typer.Argument(help="prompts:/name@alias or /N")]) -> None:
     """Print a prompt version's template."""
-    from loopline.llm import load_prompt
+    from loopline.cli._context import store
+    from loopline.llm import load_prompt, parse_prompt_uri
 
+    parse_prompt_uri(uri)  # a malformed URI is refused before any store is looked for
+    store(reap=False)  # outside a project: says where it looked, creates nothing
     p = load_prompt(uri)
     console.print(f"{p.uri} aliases={','.join(p.aliases) or '-'} sha256={p.sha256[:12]}")
     print(p.template.pretty(), end="")
@@ -53,8 +56,12 @@ def show(uri: Annotated[str, typer.Argument(help="prompts:/name@alias or /N")]) 
 @app.command("diff")
 def diff(a: str, b: str) -> None:
     """Unified diff between two prompt versions."""
-    from loopline.llm import diff_prompts
+    from loopline.cli._context import store
+    from loopline.llm import diff_prompts, parse_prompt_uri
 
+    parse_prompt_uri(a)  # both URIs checked before any store is looked for
+    parse_prompt_uri(b)
+    store(reap=False)  # outside a project: says where it looked, creates nothing
     print(diff_prompts(a, b) or "no difference", end="\n")
 
 
@@ -144,7 +151,9 @@ def canary(
     name: str,
     version: int,
     steps: Annotated[str, typer.Option(help="Percentages, e.g. 5,25,100")] = "5,25,100",
-    step_duration: Annotated[float, typer.Option("--step-duration")] = 30.0,
+    step_duration: Annotated[
+        float, typer.Option("--step-duration", help="Seconds healthy per canary step")
+    ] = 30.0,
     alias: Annotated[str, typer.Option()] = "production",
 ) -> None:
     """Canary a prompt version through the same rollout records as models."""
@@ -200,7 +209,7 @@ def check(
     max_error_rate: Annotated[float | None, typer.Option()] = None,
     min_thumbs_up: Annotated[float | None, typer.Option()] = None,
     min_requests: Annotated[int, typer.Option()] = 20,
-    window_s: Annotated[float, typer.Option("--window-s")] = 3600.0,
+    window_s: Annotated[float, typer.Option("--window-s", help="Window in seconds")] = 3600.0,
 ) -> None:
     """Check a prompt's traffic against bounds; raise or resolve alerts (exit 1 if any open)."""
     from loopline.llm import TraceSlo, check_traces

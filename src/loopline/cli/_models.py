@@ -53,7 +53,7 @@ def register(
 @app.command("list")
 def list_models(as_json: JsonOpt = False) -> None:
     """Every registered model with its latest version and aliases."""
-    models = store(reap=False).list_registered_models()
+    models = store(reap=False).list_models()
     if as_json:
         print_json([m.__dict__ for m in models])
         return
@@ -133,7 +133,7 @@ def show(
 def _cut_note(meta: MetadataStore, name: str, versions: list[ModelVersion]) -> str:
     """How many versions the page holds of how many, and how to see the others."""
     # Versions count up from 1 and are never deleted: the latest number is the count.
-    total = meta.get_registered_model(name).latest_version or 0
+    total = meta.get_model(name).latest_version or 0
     older = versions[-1].version
     return (
         f"showing {len(versions):,} of {total:,} versions; --all shows every one, "
@@ -315,7 +315,7 @@ def card(
         from loopline.config import current_user
 
         v = meta.update_card(name, version, {**v.card, **fields}, current_user())
-    registered = meta.get_registered_model(name)
+    registered = meta.get_model(name)
     owner = {"owner_team": registered.team, "oncall": registered.oncall}
     if as_json:
         print_json({**v.card, **owner})

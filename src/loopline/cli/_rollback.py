@@ -8,14 +8,12 @@ stderr. Registered on `loopline models` in _models.py.
 
 from __future__ import annotations
 
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 import typer
 
-from loopline.cli._output import console, err_console, print_json
-from loopline.errors import InvalidInputError
-
-T = TypeVar("T", str, int)
+from loopline.cli._deprecated import renamed_option
+from loopline.cli._output import console, print_json
 
 
 def rollback(
@@ -38,8 +36,8 @@ def rollback(
     """Point ALIAS of MODEL back at the version it held before (a pointer move, audited)."""
     from loopline.registry import rollback as do_rollback
 
-    alias = _renamed("--alias", old_alias, "the alias after the model", alias)
-    to_version = _renamed("--to", old_to, "--to-version", to_version)
+    alias = renamed_option("--alias", old_alias, "the alias after the model", alias)
+    to_version = renamed_option("--to", old_to, "--to-version", to_version)
     alias = "production" if alias is None else alias
     move, seconds = do_rollback(model, alias, version=to_version, reason=reason)
     if as_json:
@@ -49,23 +47,6 @@ def rollback(
             f"rolled back {model}@{alias}: v{move.from_version} → v{move.to_version} "
             f"in {seconds * 1000:.1f} ms"
         )
-
-
-def _renamed(old: str, old_value: T | None, new: str, new_value: T | None) -> T | None:
-    """The value given under the new spelling or, with a deprecation notice, the old one.
-    Both given and different is a mistake, said in one line before anything is printed."""
-    if old_value is None:
-        return new_value
-    if new_value is not None and new_value != old_value:
-        raise InvalidInputError(
-            f"{new} is {new_value} but {old} is {old_value}", hint=f"pass {new} only"
-        )
-    err_console.print(
-        f"warning: {old} is deprecated and goes in the next release; pass {new} instead",
-        highlight=False,
-        soft_wrap=True,
-    )
-    return old_value
 
 
 __all__ = ["rollback"]

@@ -106,7 +106,7 @@ def _resolve(uri: str) -> ModelVersion:
         return get_version(uri)
     except NotFoundError:
         name = parse_model_uri(uri).name
-        names = [m.name for m in open_metadata_store().list_registered_models()]
+        names = [m.name for m in open_metadata_store().list_models()]
         if name in names:
             raise  # the model exists: the store's message (alias, version) is the right one
     near = difflib.get_close_matches(name, names, n=1)

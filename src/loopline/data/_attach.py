@@ -32,7 +32,9 @@ def validate_for_run(
     """Validate, store the report as `validation/<name>.json`, tag the run, then raise if an
     `error` rule failed (so the evidence is kept even when the step stops)."""
     spec = load_contract(contract)
-    history = [d.n_rows for d in store.list_datasets(name) if d.fingerprint != fingerprint]
+    history = [
+        d.n_rows for d in store.list_datasets(name, limit=None) if d.fingerprint != fingerprint
+    ]
     report = validate(df, spec, history=history)
     report.fingerprint = fingerprint
     digest, size = artifacts.put_bytes(report.to_json().encode())

@@ -224,6 +224,21 @@ def _unique(v: View, name: str) -> Outcome:
     return _result("unique", name, expect, dup & v.valid(), why)
 
 
+def _bad_values(series: pd.Series, mask: np.ndarray, n: int, dtype: str, converts: bool) -> str:
+    """`3 values do not convert to int, first in row 7 ('n/a')`: how many, and where the
+    first one is (the frame's row label, as in the examples and the quarantine's `_row`)."""
+    if converts:
+        verb = "does not convert to" if n == 1 else "do not convert to"
+    else:
+        verb = "is not" if n == 1 else "are not"
+    first = int(np.flatnonzero(mask)[0])
+    value = series.iloc[first]
+    text = repr(value.item() if isinstance(value, np.generic) else value)
+    shown = text if len(text) <= 40 else text[:39] + "…"
+    where = f"{'in' if n == 1 else 'first in'} row {series.index[first]}"
+    return f"{n:,} value{'' if n == 1 else 's'} {verb} {dtype}, {where} ({shown})"
+
+
 def evaluate_column(
     name: str, series: pd.Series, spec: Column, block: int | None = BLOCK
 ) -> list[Outcome]:
@@ -237,10 +252,9 @@ def evaluate_column(
         check = check_dtype(series, spec.dtype, base if spec.allowed is not None else None)
         bad = int(np.count_nonzero(check.bad)) if check.bad is not None else 0
         msg = f"{series.dtype}, contract says {spec.dtype}" if not check.ok else ""
-        if bad:
-            what = "do not convert to" if not check.ok else "are not"
+        if bad and check.bad is not None:
             msg = f"{msg}; " if msg else ""
-            msg += f"{bad:,} values {what} {spec.dtype}"
+            msg += _bad_values(series, check.bad, bad, spec.dtype, converts=not check.ok)
         passed = check.ok and bad == 0
         out.append(
             Outcome(

@@ -159,7 +159,7 @@ def accepted_row_counts(name: str) -> list[int]:
     """Row counts of the dataset versions registered under `name`, newest first."""
     from loopline.store import open_metadata_store
 
-    return [d.n_rows for d in open_metadata_store().list_datasets(name)]
+    return [d.n_rows for d in open_metadata_store().list_datasets(name, limit=None)]
 
 
 def _absent(name: str, rules: list[str], required: bool) -> list[Outcome]:

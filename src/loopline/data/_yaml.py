@@ -7,7 +7,6 @@ argument and learns the shape of the file from its field types, instead of impor
 
 from __future__ import annotations
 
-import difflib
 import types
 import typing
 from pathlib import Path
@@ -16,7 +15,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from loopline._yaml import Path_, dotted, line_of, load_marked
+from loopline._yaml import Path_, dotted, line_of, load_marked, unknown_key
 from loopline.data._errors import ContractError
 
 _HINT = "see docs/data-contracts.md for the contract format"
@@ -66,12 +65,7 @@ def _error_for(
         key, parent = str(path[-1]), path[:-1]
         model = _model_at(root, parent)
         known = [n for n in (model.model_fields if model else {}) if n != "source"]
-        near = difflib.get_close_matches(key, known, n=1)
-        guess = f" (did you mean {near[0]!r}?)" if near else ""
-        return ContractError(
-            f"{where}: unknown key {key!r} in {dotted(parent)}{guess}",
-            hint=f"allowed keys there: {', '.join(known)}" if known else _HINT,
-        )
+        return unknown_key(ContractError, where, key, parent, known, _HINT)
     if err["type"] == "missing":
         return ContractError(
             f"{where}: {dotted(path)} is missing the required key {loc[-1]!r}", hint=_HINT

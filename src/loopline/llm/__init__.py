@@ -48,6 +48,7 @@ from loopline.llm._retrieval import (
     register_index,
 )
 from loopline.llm._tracing import Trace, TraceLog, summarize
+from loopline.llm._uri import parse_prompt_uri
 
 __all__ = [
     "BlockedTerms",
@@ -93,6 +94,7 @@ __all__ = [
     "load_prompt",
     "mrr",
     "ndcg_at_k",
+    "parse_prompt_uri",
     "promote_prompt",
     "provider_from_config",
     "redact",

@@ -105,19 +105,76 @@ class TraceLog:
                         continue  # a line cut by a crash mid-write: skip it, keep the rest
         return out
 
+    def _feedback(self, traces: list[dict[str, Any]], first_day: str = "") -> None:
+        """Join each trace's feedback (the latest for its request id), reading the feedback
+        days from `first_day` on: feedback is never older than its request."""
+        days = [d for d in (self.folder / "feedback").glob("*") if d.name >= first_day]
+        feedback: dict[str, dict[str, Any]] = {}
+        for fb in sorted(self._lines(f for d in days for f in d.glob("*.jsonl")), key=_ts):
+            feedback[fb["request_id"]] = fb
+        for t in traces:
+            t["feedback"] = feedback.get(t["request_id"])
+
     def read(self, prompt: str | None = None, since: float | None = None) -> list[dict[str, Any]]:
         """Traces (of `prompt`, newer than `since`), oldest first, with their feedback."""
         base = self.folder / "traces"
         pattern = f"{prompt}/*/*.jsonl" if prompt else "*/*/*.jsonl"
         traces = [t for t in self._lines(base.glob(pattern)) if since is None or t["ts"] >= since]
-        feedback: dict[str, dict[str, Any]] = {}
-        for fb in sorted(
-            self._lines((self.folder / "feedback").glob("*/*.jsonl")), key=lambda r: r["ts"]
-        ):
-            feedback[fb["request_id"]] = fb
-        for t in traces:
-            t["feedback"] = feedback.get(t["request_id"])
-        return sorted(traces, key=lambda t: t["ts"])
+        self._feedback(traces)
+        return sorted(traces, key=_ts)
+
+    def prompts(self, since: float | None = None) -> list[str]:
+        """The prompts with traces (from the day of `since` on), from folder names alone."""
+        first = self._day(since) if since is not None else ""
+        base = self.folder / "traces"
+        folders = sorted(p for p in base.iterdir() if p.is_dir()) if base.is_dir() else []
+        return [p.name for p in folders if any(d.name >= first for d in p.iterdir())]
+
+    def newest(
+        self,
+        limit: int,
+        *,
+        prompt: str | None = None,
+        status: str | None = None,
+        since: float | None = None,
+        before: tuple[float, str] | None = None,
+    ) -> list[dict[str, Any]]:
+        """Up to `limit` traces, newest first by (ts, request id), below the cursor `before`
+        (the last trace of the previous page), with their feedback.
+
+        Day folders are read newest first and reading stops with the day that fills the
+        page: a page opens the files of the days it shows, whatever else the log holds."""
+        base = self.folder / "traces"
+        days: dict[str, list[Path]] = {}
+        for name in self.prompts(since):  # a prompt named in a URL is only ever a folder found
+            if prompt is None or name == prompt:
+                for folder in (base / name).iterdir():
+                    days.setdefault(folder.name, []).append(folder)
+        first = self._day(since) if since is not None else ""
+        last = self._day(before[0]) if before is not None else "9999-12-31"
+        found: list[dict[str, Any]] = []
+        for day in sorted((d for d in days if first <= d <= last), reverse=True):
+            for t in self._lines(f for d in days[day] for f in d.glob("*.jsonl")):
+                if since is not None and t["ts"] < since:
+                    continue
+                if before is not None and _key(t) >= before:
+                    continue
+                if status is None or t.get("status") == status:
+                    found.append(t)
+            if len(found) >= limit:
+                break
+        page = sorted(found, key=_key, reverse=True)[:limit]
+        self._feedback(page, min((self._day(t["ts"]) for t in page), default=""))
+        return page
+
+
+def _ts(record: Mapping[str, Any]) -> float:
+    return float(record["ts"])
+
+
+def _key(trace: Mapping[str, Any]) -> tuple[float, str]:
+    """A trace's place in time: its timestamp, ties broken by request id."""
+    return float(trace["ts"]), str(trace.get("request_id", ""))
 
 
 def summarize(traces: Sequence[Mapping[str, Any]]) -> dict[str, float]:

@@ -27,6 +27,12 @@ def parse_uri(uri: str, scheme: str) -> ModelRef:
         ) from None
 
 
+def parse_prompt_uri(uri: str) -> ModelRef:
+    """The registry reference of a `prompts:/` URI, checked without opening any store (a
+    read-only command validates its arguments before it looks for a project)."""
+    return parse_uri(uri, PROMPTS)
+
+
 def model_uri(uri: str, scheme: str) -> str:
     """The `models:/` URI of a `prompts:/` or `indexes:/` URI (`latest` kept as such)."""
     parse_uri(uri, scheme)  # validated, with the error in the user's scheme
@@ -34,4 +40,4 @@ def model_uri(uri: str, scheme: str) -> str:
     return "models:/" + rest.strip()
 
 
-__all__ = ["INDEXES", "PROMPTS", "model_uri", "parse_uri"]
+__all__ = ["INDEXES", "PROMPTS", "model_uri", "parse_prompt_uri", "parse_uri"]

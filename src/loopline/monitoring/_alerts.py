@@ -317,7 +317,7 @@ def _owner(mon: MonitoringStore, model: str) -> dict[str, str]:
     if not isinstance(mon, MetadataStore):
         return {}
     try:
-        registered = mon.get_registered_model(model)
+        registered = mon.get_model(model)
     except NotFoundError:
         return {}
     found = {"owner_team": registered.team, "oncall": registered.oncall}

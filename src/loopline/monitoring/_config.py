@@ -12,7 +12,7 @@ from loopline.monitoring._reference import MIN_ROWS, Threshold
 from loopline.monitoring._signals import NullRateThreshold
 from loopline.monitoring._slo import SLO
 from loopline.monitoring._triggers import RetrainPolicy
-from loopline.store import MonitorRecord
+from loopline.store import Monitor
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ class MonitorConfig:
         return cls(**{k: v for k, v in data.items() if k in known})
 
     @classmethod
-    def from_record(cls, record: MonitorRecord) -> MonitorConfig:
+    def from_record(cls, record: Monitor) -> MonitorConfig:
         return cls.from_dict({**record.config, "window": record.window})
 
     def updated(self, **changes: Any) -> MonitorConfig:

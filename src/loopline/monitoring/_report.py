@@ -17,7 +17,7 @@ from typing import Any
 from loopline.monitoring._signals import SIGNALS
 from loopline.monitoring._status import STATUSES, cell_status, status_colour
 from loopline.monitoring._svg import heatmap, line_chart, paired_bars
-from loopline.store import AlertRecord, WindowResult
+from loopline.store import Alert, WindowResult
 
 _CSS = """
 body{font:14px/1.45 system-ui,sans-serif;margin:24px auto;max-width:1100px;color:#222}
@@ -174,7 +174,7 @@ def render_report(
     uri: str,
     history: Sequence[WindowResult],
     reference: dict[str, Any],
-    alerts: Sequence[AlertRecord] = (),
+    alerts: Sequence[Alert] = (),
 ) -> str:
     """The report as one HTML string."""
     title = f"Loopline monitoring: {escape(uri)}"

@@ -36,11 +36,11 @@ from loopline.monitoring._triggers import RetrainPolicy, trigger_retrain
 from loopline.store import (
     AlertChange,
     AlertSink,
-    DeliveryRecord,
+    Delivery,
     MetadataStore,
     ModelVersion,
+    Monitor,
     MonitoringStore,
-    MonitorRecord,
     RetrainRequest,
     StoreSink,
     WebhookSink,
@@ -74,13 +74,13 @@ def _jsonable(value: Any) -> Any:
 
 @dataclass(frozen=True)
 class MonitorReport:
-    monitor: MonitorRecord
+    monitor: Monitor
     version: ModelVersion
     reference: dict[str, Any]
     computed: list[WindowResult]
     history: list[WindowResult]
     alerts: list[AlertChange] = field(default_factory=list)
-    deliveries: list[DeliveryRecord] = field(default_factory=list)
+    deliveries: list[Delivery] = field(default_factory=list)
     retrain: RetrainRequest | None = None
     retrain_created: bool = False
     slo: dict[str, Any] = field(default_factory=dict)
@@ -200,7 +200,7 @@ def run_monitor(
     mon = monitoring_store(meta)
     actor = current_user()
     try:
-        saved: MonitorRecord | None = mon.get_monitor(uri)
+        saved: Monitor | None = mon.get_monitor(uri)
     except NotFoundError:
         saved = None
     cfg = config or (MonitorConfig.from_record(saved) if saved else MonitorConfig())
@@ -255,11 +255,11 @@ def run_monitor(
 def _save_config(
     mon: MonitoringStore,
     uri: str,
-    saved: MonitorRecord | None,
+    saved: Monitor | None,
     cfg: MonitorConfig,
     model: str,
     actor: str,
-) -> MonitorRecord:
+) -> Monitor:
     """The monitor's record, saved anew when there was none or its configuration changed
     (its schedule is kept)."""
     if saved is not None and MonitorConfig.from_record(saved) == cfg:
@@ -295,7 +295,7 @@ def _alert(
     cfg: MonitorConfig,
     actor: str,
     extra_sinks: Sequence[AlertSink],
-) -> tuple[list[AlertChange], list[DeliveryRecord]]:
+) -> tuple[list[AlertChange], list[Delivery]]:
     """Rules over the stored windows → deduplicated alert changes → the sinks told of them."""
     mon = monitoring_store(meta)
     open_rules = [a.rule for a in mon.list_alerts(version.model, "open")]
@@ -315,7 +315,7 @@ def configured_sinks(mon: MonitoringStore) -> list[AlertSink]:
     return [WebhookSink(u) for u in sorted(urls)]
 
 
-def monitor_for(uri: str, store: MetadataStore | None = None) -> MonitorRecord:
+def monitor_for(uri: str, store: MetadataStore | None = None) -> Monitor:
     return monitoring_store(store or open_metadata_store()).get_monitor(uri)
 
 

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 from loopline._cron import next_fire, parse_cron
 from loopline.errors import InvalidInputError
-from loopline.store import MonitorRecord
+from loopline.store import Monitor
 
 
 def next_run(expr: str, after: float) -> float:
@@ -23,7 +23,7 @@ def next_run(expr: str, after: float) -> float:
     return fire.timestamp()
 
 
-def due_monitors(monitors: Sequence[MonitorRecord], now: float) -> list[MonitorRecord]:
+def due_monitors(monitors: Sequence[Monitor], now: float) -> list[Monitor]:
     """Scheduled monitors whose next run (after their last run, or creation) has come."""
     return [
         m

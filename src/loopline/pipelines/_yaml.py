@@ -3,13 +3,13 @@ every mistake names file, line and key."""
 
 from __future__ import annotations
 
-import difflib
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
 from loopline._yaml import Dumper, Loader, Path_, dotted, line_of
 from loopline._yaml import load_marked as _shared_load
+from loopline._yaml import unknown_key as shared_unknown_key
 from loopline.errors import InvalidInputError
 
 HINT = "see docs/pipelines.md for the loopline.yaml format"
@@ -28,13 +28,7 @@ def load_marked(text: str, source: str) -> tuple[Any, dict[Path_, int]]:
 
 def unknown_key(where: str, key: str, parent: Path_, known: list[str]) -> PipelineSpecError:
     """`where: unknown key 'k' in a.b (did you mean 'kk'?)`, with the allowed keys."""
-    near = difflib.get_close_matches(key, known, n=1)
-    guess = f" (did you mean {near[0]!r}?)" if near else ""
-    inside = f" in {dotted(parent)}" if parent else ""
-    return PipelineSpecError(
-        f"{where}: unknown key {key!r}{inside}{guess}",
-        hint=f"allowed keys there: {', '.join(known)}" if known else HINT,
-    )
+    return shared_unknown_key(PipelineSpecError, where, key, parent, known, HINT)
 
 
 def error_for(

@@ -24,7 +24,33 @@ from typing import Any
 from loopline.errors import InvalidInputError
 from loopline.policy._rules import parse_rule
 
-_KEYS = {"name", "rules", "require_validation", "approvals", "allow_unsafe_pickle"}
+_KEYS = ("name", "rules", "require_validation", "approvals", "allow_unsafe_pickle")
+_APPROVAL_KEYS = ("count", "role")
+_HINT = "see README, 'Gate policies', for the format"
+
+
+def _check_keys(data: dict[Any, Any], source: str, marks: Mapping[Any, int] | None) -> None:
+    """The first unknown key (in file order) as `file:line: unknown key 'requre_validation'
+    (did you mean 'require_validation'?)`; the line only when the policy came from a file."""
+    approvals = data.get("approvals")
+    levels: list[tuple[tuple[str, ...], Any, tuple[str, ...]]] = [
+        ((), data, _KEYS),
+        (("approvals",), approvals if isinstance(approvals, dict) else {}, _APPROVAL_KEYS),
+    ]
+    found = [
+        (marks.get((*parent, key), 0) if marks else 0, str(key), parent, known)
+        for parent, mapping, known in levels
+        for key in mapping
+        if key not in known
+    ]
+    if not found:
+        return
+    # The YAML reader (PyYAML) only on this error path: see from_yaml.
+    from loopline._yaml import line_of, unknown_key
+
+    _, key, parent, known = min(found, key=lambda f: f[0])
+    where = f"{source}:{line_of(dict(marks), (*parent, key))}" if marks else source
+    raise unknown_key(InvalidInputError, where, key, parent, known, _HINT)
 
 
 @dataclass(frozen=True)
@@ -60,17 +86,18 @@ class GatePolicy:
         return cls(**{**known, "rules": tuple(known.get("rules", ()))})
 
     @classmethod
-    def from_dict(cls, data: Any, source: str = "policy") -> GatePolicy:
+    def from_dict(
+        cls, data: Any, source: str = "policy", marks: Mapping[Any, int] | None = None
+    ) -> GatePolicy:
+        """The policy in `data`; a mistake names `source` (and, given the `marks` of the
+        file it was read from, the line of an unknown key)."""
+
         def bad(why: str) -> InvalidInputError:
-            return InvalidInputError(
-                f"{source}: {why}", hint="see README, 'Gate policies', for the format"
-            )
+            return InvalidInputError(f"{source}: {why}", hint=_HINT)
 
         if not isinstance(data, dict):
             raise bad("must be a mapping with a 'rules' list")
-        unknown = sorted(set(data) - _KEYS)
-        if unknown:
-            raise bad(f"unknown key(s) {', '.join(map(repr, unknown))}; known: {sorted(_KEYS)}")
+        _check_keys(data, source, marks)
         rules = data.get("rules", [])
         if not isinstance(rules, list) or not all(isinstance(r, str) for r in rules):
             raise bad("'rules' must be a list of strings like 'auc >= 0.8'")
@@ -82,7 +109,7 @@ class GatePolicy:
                     f"{source}: rule {i}: {exc.message}", hint=exc.hint
                 ) from None
         approvals = data.get("approvals") or {}
-        if not isinstance(approvals, dict) or set(approvals) - {"count", "role"}:
+        if not isinstance(approvals, dict):
             raise bad("'approvals' must be a mapping with 'count' and optional 'role'")
         count = approvals.get("count", 0)
         if not isinstance(count, int) or isinstance(count, bool) or count < 0:
@@ -111,11 +138,13 @@ class GatePolicy:
         # command, and most of them never read a policy file.
         import yaml
 
-        from loopline._yaml import safe_load
+        from loopline._yaml import load_marked
 
         p = Path(path)
         try:
-            data = safe_load(p.read_text(), f"gate policy {p}", hint="fix the syntax")
+            data, marks = load_marked(
+                p.read_text(), f"gate policy {p}", InvalidInputError, "fix the syntax"
+            )
         except FileNotFoundError:
             raise InvalidInputError(
                 f"gate policy {p} does not exist", hint="check the --policy path"
@@ -124,7 +153,7 @@ class GatePolicy:
             raise InvalidInputError(
                 f"gate policy {p} is not valid YAML: {exc}", hint="fix the syntax"
             ) from None
-        return cls.from_dict(data, str(p))
+        return cls.from_dict(data, str(p), marks)
 
 
 @dataclass(frozen=True)

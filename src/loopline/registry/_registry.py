@@ -113,7 +113,7 @@ def get_version(uri: str | ModelRef) -> ModelVersion:
     if ref.alias is not None:
         return store.get_version_by_alias(ref.name, ref.alias)
     if ref.version == 0:
-        latest = store.get_registered_model(ref.name).latest_version
+        latest = store.get_model(ref.name).latest_version
         assert latest is not None, "a registered model always has a version"
         return store.get_version(ref.name, latest)
     assert ref.version is not None
@@ -190,7 +190,7 @@ def rollback(
     if version is not None:
         _verify(model, version)
     move = _store().rollback_alias(
-        model, alias, actor=current_user(), to_version=version, reason=reason
+        model, alias, actor=current_user(), version=version, reason=reason
     )
     return move, time.perf_counter() - t0
 

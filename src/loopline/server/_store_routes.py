@@ -17,7 +17,7 @@ from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Path, Query, Request, Response
-from pydantic import ConfigDict, Field, create_model
+from pydantic import AliasChoices, ConfigDict, Field, create_model
 
 from loopline.errors import AuthenticationError
 from loopline.identity import current_principal
@@ -25,6 +25,7 @@ from loopline.store import MetadataStore
 from loopline.store.operations import (
     DEPRECATED_AT,
     OPERATIONS,
+    RENAMED_ARGS,
     Operation,
     moved_operations,
     server_filled,
@@ -74,14 +75,16 @@ class _Arguments:
     body_fields: dict[str, Any]
     filled: list[str]  # named by the caller's token, never by the request
     nullable_query: list[str]  # "" on the wire means None
+    old_query: dict[str, str]  # last release's name of a query parameter → its name now
 
 
 def _arguments(op: Operation) -> _Arguments:
     sig = signature(op.method)
     params: list[inspect.Parameter] = []
     body_fields: dict[str, Any] = {}
+    old_names = {new: old for old, new in RENAMED_ARGS.get(op.method, {}).items()}
     for p in sig.parameters.values():
-        if _server_filled(op, p.name):
+        if _server_filled(op, p.name) or p.name in dict(op.fixed):
             continue
         if p.name in op.path_params:
             params.append(
@@ -102,10 +105,24 @@ def _arguments(op: Operation) -> _Arguments:
                     p.name, _KW, annotation=Annotated[p.annotation, query], default=default
                 )
             )
+            if p.name in old_names:
+                old = Query(ge=ge, le=le, deprecated=True, description=f"Use {p.name}.")
+                params.append(
+                    inspect.Parameter(
+                        old_names[p.name],
+                        _KW,
+                        annotation=Annotated[p.annotation, old],
+                        default=None,
+                    )
+                )
         else:
             ge, le = _bounds(p.name, p.annotation)
             default = ... if p.default is _EMPTY else p.default
-            body_fields[p.name] = (p.annotation, Field(default, ge=ge, le=le))
+            alias = AliasChoices(p.name, old_names[p.name]) if p.name in old_names else None
+            body_fields[p.name] = (
+                p.annotation,
+                Field(default, ge=ge, le=le, validation_alias=alias),
+            )
     if body_fields:
         model = create_model(
             "".join(w.title() for w in op.method.split("_")) + "Body",
@@ -119,12 +136,17 @@ def _arguments(op: Operation) -> _Arguments:
         for p in sig.parameters.values()
         if op.verb == "GET" and p.default not in (None, _EMPTY) and _nullable_str(p.annotation)
     ]
-    return _Arguments(params, body_fields, filled, nullable_query)
+    old_query = {o: n for n, o in old_names.items() if op.verb == "GET"}
+    return _Arguments(params, body_fields, filled, nullable_query, old_query)
 
 
 def _store_kwargs(args: _Arguments, kwargs: dict[str, Any]) -> dict[str, Any]:
     """The store method's arguments from the endpoint's: the body unpacked, "" read as None,
     and the caller's name and role from the token."""
+    for old, new in args.old_query.items():
+        value = kwargs.pop(old, None)
+        if value is not None and kwargs.get(new) is None:
+            kwargs[new] = value  # last release's client
     for name in args.nullable_query:
         if kwargs.get(name) == "":
             kwargs[name] = None  # the client's way of saying None (see store.remote)
@@ -159,7 +181,7 @@ def _moved_endpoint(
     args = _arguments(old)
 
     def endpoint(http_request: Request, http_response: Response, **kwargs: Any) -> Any:
-        values = _store_kwargs(args, kwargs)
+        values = _store_kwargs(args, kwargs) | dict(old.fixed)
         http_response.headers["Deprecation"] = f"@{DEPRECATED_AT}"
         link = _successor(http_request, old, new, values)
         http_response.headers["Link"] = f'<{link}>; rel="successor-version"'
@@ -182,13 +204,16 @@ def _successor(request: Request, old: Operation, new: Operation, values: dict[st
     asked: str = request.scope["path"]
     prefix = asked.rsplit("/", old.path.count("/"))[0]
     path = prefix + new.fill(values, lambda v: quote(v, safe=""))
-    query = [(k, v) for k, v in request.query_params.multi_items() if k not in new.path_params]
+    fixed = dict(old.fixed)
+    asked_for = request.query_params.multi_items()
+    query = [(k, v) for k, v in asked_for if k not in new.path_params and k not in fixed]
+    query += [(k, str(v)) for k, v in fixed.items()]
     return path + (f"?{urlencode(query)}" if query else "")
 
 
 def store_router(store: Callable[[], MetadataStore]) -> APIRouter:
     router = APIRouter()
-    # Literal paths before templated ones: `/runs-running` must not be read as a run id.
+    # Literal paths before templated ones: a literal segment must not be read as an id.
     for op in sorted(OPERATIONS, key=lambda o: "{" in o.path):
         _add(router, op, _endpoint(op, store))
     for old, new in moved_operations():

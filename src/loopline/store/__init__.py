@@ -24,6 +24,7 @@ from loopline.store._sinks import (
 from loopline.store.artifacts import ArtifactStore, FsspecArtifactStore, sha256_file
 from loopline.store.governed import governed
 from loopline.store.interfaces import (
+    MAX_RUNS_PAGE,
     VERSIONS_PAGE,
     AuditStore,
     AuthStore,
@@ -39,8 +40,8 @@ from loopline.store.records import (
     PROGRESS_ACTION,
     RUN_STATUSES,
     STRATEGIES,
+    Alert,
     AlertChange,
-    AlertRecord,
     AliasMove,
     AliasPolicy,
     ApiToken,
@@ -49,7 +50,7 @@ from loopline.store.records import (
     AuditEvent,
     Dataset,
     DatasetUse,
-    DeliveryRecord,
+    Delivery,
     Deployment,
     EvaluationRecord,
     Experiment,
@@ -58,8 +59,8 @@ from loopline.store.records import (
     LineageEdge,
     MetricPoint,
     ModelVersion,
-    MonitorRecord,
-    MonitorRunRecord,
+    Monitor,
+    MonitorRun,
     RegisteredModel,
     RetrainRequest,
     Run,
@@ -75,6 +76,19 @@ from loopline.store.sql import (
     dumps_param,
     window_seconds,
 )
+
+# Last release's record names (docs/vocabulary.md §12, issue 19), old → new: importable from
+# here one more release, as aliases of the new ones. Not in __all__: each public name once.
+DEPRECATED_NAMES: dict[str, str] = {
+    "AlertRecord": "Alert",
+    "DeliveryRecord": "Delivery",
+    "MonitorRecord": "Monitor",
+    "MonitorRunRecord": "MonitorRun",
+}
+AlertRecord = Alert
+DeliveryRecord = Delivery
+MonitorRecord = Monitor
+MonitorRunRecord = MonitorRun
 
 
 def open_metadata_store(settings: Settings | None = None, *, create: bool = True) -> MetadataStore:
@@ -123,12 +137,13 @@ def reset_store_cache() -> None:
 
 __all__ = [
     "GENESIS",
+    "MAX_RUNS_PAGE",
     "PROGRESS_ACTION",
     "RUN_STATUSES",
     "STRATEGIES",
     "VERSIONS_PAGE",
+    "Alert",
     "AlertChange",
-    "AlertRecord",
     "AlertSink",
     "AliasMove",
     "AliasPolicy",
@@ -141,8 +156,8 @@ __all__ = [
     "AuthStore",
     "Dataset",
     "DatasetUse",
+    "Delivery",
     "DeliveryError",
-    "DeliveryRecord",
     "Deployment",
     "DeploymentStore",
     "EvaluationRecord",
@@ -154,8 +169,8 @@ __all__ = [
     "MetadataStore",
     "MetricPoint",
     "ModelVersion",
-    "MonitorRecord",
-    "MonitorRunRecord",
+    "Monitor",
+    "MonitorRun",
     "MonitoringStore",
     "NoStoreError",
     "Notification",

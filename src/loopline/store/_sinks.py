@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 
 from loopline.errors import InvalidInputError
 from loopline.store.interfaces import MonitoringStore
-from loopline.store.records import AlertChange, AlertRecord, DeliveryRecord
+from loopline.store.records import Alert, AlertChange, Delivery
 
 _ICON = {"critical": ":red_circle:", "warning": ":warning:", "info": ":information_source:"}
 
@@ -41,7 +41,7 @@ class DeliveryError(Exception):
 @dataclass(frozen=True)
 class Notification:
     event: str  # fired | escalated | resolved
-    alert: AlertRecord
+    alert: Alert
 
     def payload(self) -> dict[str, Any]:
         a = self.alert
@@ -136,12 +136,12 @@ def deliver(
     sinks: Sequence[AlertSink],
     *,
     repeats: bool = False,
-) -> list[DeliveryRecord]:
+) -> list[Delivery]:
     """Notify every sink of every change worth notifying; record each outcome.
 
     `repeats=True` notifies repeats too: for alerts that stand for discrete events (each
     automatic rollback is news even while the previous one's alert is still open)."""
-    records: list[DeliveryRecord] = []
+    records: list[Delivery] = []
     for change in changes:
         if not change.notify and not (repeats and change.transition == "repeated"):
             continue
@@ -179,10 +179,10 @@ def model_sinks(mon: MonitoringStore, model: str) -> list[AlertSink]:
     return [StoreSink(), *(WebhookSink(u) for u in sorted(urls))]
 
 
-def redeliver(mon: MonitoringStore, sinks: Sequence[AlertSink]) -> list[DeliveryRecord]:
+def redeliver(mon: MonitoringStore, sinks: Sequence[AlertSink]) -> list[Delivery]:
     """Send every dead letter again through the sink of the same name."""
     by_name = {s.name: s for s in sinks}
-    out: list[DeliveryRecord] = []
+    out: list[Delivery] = []
     for d in mon.list_deliveries(status="dead_letter"):
         sink = by_name.get(d.sink)
         if sink is None:

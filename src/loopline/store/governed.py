@@ -39,6 +39,7 @@ from loopline.store.operations import (
     PROVENANCE_ARGS,
     ROLE_ARGS,
     signature,
+    with_renamed_args,
 )
 from loopline.store.records import ApiToken
 
@@ -105,7 +106,7 @@ def _governed(
 
     call.__name__ = call.__qualname__ = name
     call.__doc__ = method.__doc__
-    return call
+    return with_renamed_args(call, method)
 
 
 class GovernedStore(MetadataStore):
@@ -142,7 +143,6 @@ class GovernedStore(MetadataStore):
     create_run = _governed(MetadataStore.create_run)
     get_run = _governed(MetadataStore.get_run)
     list_runs = _governed(MetadataStore.list_runs)
-    list_running = _governed(MetadataStore.list_running)
     finish_run = _governed(MetadataStore.finish_run)
     log_params = _governed(MetadataStore.log_params)
     set_tags = _governed(MetadataStore.set_tags)
@@ -160,8 +160,8 @@ class GovernedStore(MetadataStore):
     lineage_edges = _governed(MetadataStore.lineage_edges)
     # registry --------------------------------------------------------------------------------
     create_version = _governed(MetadataStore.create_version)
-    get_registered_model = _governed(MetadataStore.get_registered_model)
-    list_registered_models = _governed(MetadataStore.list_registered_models)
+    get_model = _governed(MetadataStore.get_model)
+    list_models = _governed(MetadataStore.list_models)
     get_version = _governed(MetadataStore.get_version)
     get_version_by_alias = _governed(MetadataStore.get_version_by_alias)
     list_versions = _governed(MetadataStore.list_versions)

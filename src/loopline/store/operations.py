@@ -26,9 +26,15 @@ import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from functools import cache
-from typing import Any
+from typing import Any, TypeVar, cast
 
-from loopline.store.interfaces import MAX_VERSIONS_PAGE, MetadataStore
+from loopline._renamed import renamed_keywords
+from loopline.store.interfaces import (
+    MAX_DATASETS_PAGE,
+    MAX_RUNS_PAGE,
+    MAX_VERSIONS_PAGE,
+    MetadataStore,
+)
 
 # An action of None means "depends on the alias argument" (see loopline.identity.alias_action).
 ALIAS_DEPENDENT = None
@@ -53,6 +59,9 @@ class Operation:
     action: str | None
     tag: str
     paging: Paging | None = None
+    # (argument, value) pairs a path stands for: `/runs-running` is `list_runs` with
+    # status "running" (see MOVED_FROM). The route takes them from the path, not the request.
+    fixed: tuple[tuple[str, Any], ...] = ()
 
     @property
     def path_params(self) -> tuple[str, ...]:
@@ -81,7 +90,6 @@ OPERATIONS: list[Operation] = [
     *_ops(
         "runs",
         ("list_runs", "GET", "/runs", R),
-        ("list_running", "GET", "/runs-running", R),
         ("create_run", "POST", "/runs", W),
         ("get_run", "GET", "/runs/{run_id}", R),
         ("finish_run", "POST", "/runs/{run_id}/finish", W),
@@ -96,17 +104,24 @@ OPERATIONS: list[Operation] = [
         ("record_dataset_use", "POST", "/runs/{run_id}/datasets", W),
         ("run_datasets", "GET", "/runs/{run_id}/datasets", R),
     ),
+    Operation(
+        "list_datasets",
+        "GET",
+        "/datasets",
+        R,
+        "datasets",
+        paging=Paging(MAX_DATASETS_PAGE, key="id"),
+    ),
     *_ops(
         "datasets",
-        ("list_datasets", "GET", "/datasets", R),
         ("get_dataset", "GET", "/datasets/{fingerprint}", R),
         ("add_lineage_edge", "POST", "/lineage", W),
         ("lineage_edges", "GET", "/lineage", R),
     ),
     *_ops(
         "models",
-        ("list_registered_models", "GET", "/models", R),
-        ("get_registered_model", "GET", "/models/{name}", R),
+        ("list_models", "GET", "/models", R),
+        ("get_model", "GET", "/models/{model}", R),
         ("set_model_owner", "PUT", "/models/{model}/owner", "models.owner"),
         ("create_version", "POST", "/models/{model}/versions", "models.register"),
         ("get_version", "GET", "/models/{model}/versions/{version}", R),
@@ -204,14 +219,46 @@ MOVED_FROM: dict[str, str] = {
     "alias_history": "/models/{model}/alias-history",
     "get_monitor": "/monitor",  # ?uri=
     "resolve_alert": "/alerts/resolve",  # model and rule in the body
+    "list_runs": "/runs-running",  # the store's `list_running()`, gone (§10)
 }
+# Arguments an old path stood for. `list_running()` answered every running run, up to
+# MAX_RUNS_PAGE; its path still does, for last release's clients.
+MOVED_FIXED: dict[str, dict[str, Any]] = {
+    "list_runs": {"status": "running", "limit": MAX_RUNS_PAGE},
+}
+# Last release's argument names (docs/vocabulary.md §8, §13), old → new. The store methods
+# take them one more release with a LooplineDeprecationWarning (`renamed_keywords`); a route
+# reads them too (a query parameter marked deprecated, a body field's second name), so last
+# release's remote clients keep working.
+RENAMED_ARGS: dict[str, dict[str, str]] = {
+    "list_runs": {"order_by": "sort"},
+    "rollback_alias": {"to_version": "version"},
+}
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def with_renamed_args(call: F, method: Callable[..., Any]) -> F:
+    """`call`, a store class's line for the operation `method`, taking last release's
+    argument names (RENAMED_ARGS) for one more release, with a LooplineDeprecationWarning.
+    The SQL, governed and remote stores build every line through this: all three take the
+    old names the routes take."""
+    renames = RENAMED_ARGS.get(method.__name__)
+    if not renames:
+        return call
+    call.__wrapped__ = method  # type: ignore[attr-defined]  # the signature renamed_keywords reads
+    return cast(F, renamed_keywords(**renames)(call))
+
+
 # When they were deprecated: the `Deprecation` header's date (RFC 9745 §2.1).
 DEPRECATED_AT = 1796515200  # 2026-12-06T00:00:00Z
 
 
 def moved_operations() -> list[tuple[Operation, Operation]]:
     """(operation at its old path, the same operation at its new path), for each move."""
-    return [(replace(BY_METHOD[m], path=old), BY_METHOD[m]) for m, old in MOVED_FROM.items()]
+    return [
+        (replace(BY_METHOD[m], path=old, fixed=tuple(MOVED_FIXED.get(m, {}).items())), BY_METHOD[m])
+        for m, old in MOVED_FROM.items()
+    ]
 
 
 # Methods that never cross the wire: token lookup (the server's own business; a client
@@ -266,13 +313,16 @@ __all__ = [
     "DEPRECATED_AT",
     "IDENTITY_ARGS",
     "LOCAL_ONLY",
+    "MOVED_FIXED",
     "MOVED_FROM",
     "OPERATIONS",
     "PROVENANCE_ARGS",
+    "RENAMED_ARGS",
     "ROLE_ARGS",
     "Operation",
     "Paging",
     "moved_operations",
     "server_filled",
     "signature",
+    "with_renamed_args",
 ]

@@ -33,7 +33,7 @@ from loopline.errors import (
 from loopline.identity import Principal
 from loopline.store.artifacts import ArtifactStore, sha256_file
 from loopline.store.interfaces import MetadataStore
-from loopline.store.operations import BY_METHOD, Operation, signature
+from loopline.store.operations import BY_METHOD, Operation, signature, with_renamed_args
 
 API = "/api/v1"
 P = ParamSpec("P")
@@ -140,7 +140,7 @@ def _remote(
 
     call.__name__ = call.__qualname__ = name
     call.__doc__ = method.__doc__
-    return call
+    return with_renamed_args(call, method)
 
 
 class HttpMetadataStore(MetadataStore):
@@ -216,7 +216,6 @@ class HttpMetadataStore(MetadataStore):
     create_run = _remote(MetadataStore.create_run)
     get_run = _remote(MetadataStore.get_run)
     list_runs = _remote(MetadataStore.list_runs)
-    list_running = _remote(MetadataStore.list_running)
     finish_run = _remote(MetadataStore.finish_run)
     log_params = _remote(MetadataStore.log_params)
     set_tags = _remote(MetadataStore.set_tags)
@@ -234,8 +233,8 @@ class HttpMetadataStore(MetadataStore):
     lineage_edges = _remote(MetadataStore.lineage_edges)
     # registry --------------------------------------------------------------------------------
     create_version = _remote(MetadataStore.create_version)
-    get_registered_model = _remote(MetadataStore.get_registered_model)
-    list_registered_models = _remote(MetadataStore.list_registered_models)
+    get_model = _remote(MetadataStore.get_model)
+    list_models = _remote(MetadataStore.list_models)
     get_version = _remote(MetadataStore.get_version)
     get_version_by_alias = _remote(MetadataStore.get_version_by_alias)
     list_versions = _remote(MetadataStore.list_versions)

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from loopline.store import MetadataStore, Run
+from loopline.store import MAX_RUNS_PAGE, MetadataStore, Run
 from loopline.tracking._lineage import process_start_time
 
 
@@ -83,7 +83,7 @@ def reap_stale_runs(
     """Mark dead runs failed/lost in `store` (of `running`, if the caller already listed
     them); returns what it changed."""
     found = stale_runs(
-        store.list_running() if running is None else running,
+        store.list_runs(status="running", limit=MAX_RUNS_PAGE) if running is None else running,
         host=socket.gethostname(),
         now=time.time(),
         lost_after_s=lost_after_s,

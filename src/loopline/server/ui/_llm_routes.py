@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from loopline.server.ui import _views as views
-from loopline.server.ui._ui import UI, query_int
+from loopline.server.ui._ui import UI
 
 
 def llm_routes(ui: UI) -> APIRouter:
@@ -27,7 +27,7 @@ def llm_routes(ui: UI) -> APIRouter:
                 ui.llm_dir,
                 q.get("prompt") or None,
                 q.get("status") or None,
-                query_int(q.get("page")),
+                q.get("before") or None,
             ),
         )
 

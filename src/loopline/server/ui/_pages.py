@@ -166,7 +166,7 @@ def operations_routes(ui: UI) -> APIRouter:
                 s,
                 artifacts() if artifacts else None,
                 q.get("name") or None,
-                query_int(q.get("page")),
+                query_int(q.get("before"), 0, high=10**12) or None,
             ),
         )
 

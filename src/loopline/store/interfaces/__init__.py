@@ -16,7 +16,13 @@ from loopline.store.interfaces.auth import AuthStore
 from loopline.store.interfaces.deployments import DeploymentStore
 from loopline.store.interfaces.monitoring import MonitoringStore
 from loopline.store.interfaces.registry import MAX_VERSIONS_PAGE, VERSIONS_PAGE, RegistryStore
-from loopline.store.interfaces.runs import PointTuple, RunStore
+from loopline.store.interfaces.runs import (
+    DATASETS_PAGE,
+    MAX_DATASETS_PAGE,
+    MAX_RUNS_PAGE,
+    PointTuple,
+    RunStore,
+)
 
 
 class MetadataStore(
@@ -31,6 +37,9 @@ class MetadataStore(
 
 
 __all__ = [
+    "DATASETS_PAGE",
+    "MAX_DATASETS_PAGE",
+    "MAX_RUNS_PAGE",
     "MAX_VERSIONS_PAGE",
     "VERSIONS_PAGE",
     "AuditStore",

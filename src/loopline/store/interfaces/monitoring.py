@@ -10,11 +10,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from loopline.store.records import (
+    Alert,
     AlertChange,
-    AlertRecord,
-    DeliveryRecord,
-    MonitorRecord,
-    MonitorRunRecord,
+    Delivery,
+    Monitor,
+    MonitorRun,
     RetrainRequest,
     WindowResult,
 )
@@ -32,14 +32,14 @@ class MonitoringStore(ABC):
         config: Mapping[str, Any],
         schedule: str | None,
         actor: str,
-    ) -> MonitorRecord:
+    ) -> Monitor:
         """Create or replace the monitor of `uri` (audited as monitor.configured)."""
 
     @abstractmethod
-    def get_monitor(self, uri: str) -> MonitorRecord: ...
+    def get_monitor(self, uri: str) -> Monitor: ...
 
     @abstractmethod
-    def list_monitors(self) -> list[MonitorRecord]: ...
+    def list_monitors(self) -> list[Monitor]: ...
 
     @abstractmethod
     def record_monitor_run(
@@ -50,7 +50,7 @@ class MonitoringStore(ABC):
         status: str,
         summary: Mapping[str, Any],
         actor: str,
-    ) -> MonitorRunRecord:
+    ) -> MonitorRun:
         """Store (or replace, by start) the windows' results and the run, in one transaction."""
 
     @abstractmethod
@@ -58,7 +58,7 @@ class MonitoringStore(ABC):
         """Stored window results, oldest first."""
 
     @abstractmethod
-    def list_monitor_runs(self, monitor_id: int, limit: int = 100) -> list[MonitorRunRecord]:
+    def list_monitor_runs(self, monitor_id: int, limit: int = 100) -> list[MonitorRun]:
         """Newest first."""
 
     # alerts -----------------------------------------------------------------------------------
@@ -84,12 +84,12 @@ class MonitoringStore(ABC):
         """Resolve the open (model, rule) alert; None when there is none."""
 
     @abstractmethod
-    def get_alert(self, alert_id: int) -> AlertRecord: ...
+    def get_alert(self, alert_id: int) -> Alert: ...
 
     @abstractmethod
     def list_alerts(
         self, model: str | None = None, status: str | None = "open", limit: int = 1000
-    ) -> list[AlertRecord]:
+    ) -> list[Alert]:
         """Newest first; `status=None` lists resolved ones too."""
 
     @abstractmethod
@@ -103,17 +103,17 @@ class MonitoringStore(ABC):
         attempts: int,
         error: str | None,
         payload: Mapping[str, Any],
-    ) -> DeliveryRecord: ...
+    ) -> Delivery: ...
 
     @abstractmethod
     def update_delivery(
         self, delivery_id: int, *, status: str, attempts: int, error: str | None
-    ) -> DeliveryRecord: ...
+    ) -> Delivery: ...
 
     @abstractmethod
     def list_deliveries(
         self, status: str | None = None, alert_id: int | None = None
-    ) -> list[DeliveryRecord]: ...
+    ) -> list[Delivery]: ...
 
     # retrain requests -------------------------------------------------------------------------
     @abstractmethod

@@ -4,10 +4,12 @@ the same transaction as the change."""
 
 from __future__ import annotations
 
+import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from typing import Any
 
+from loopline._renamed import LooplineDeprecationWarning
 from loopline.store.records import (
     AliasMove,
     AliasPolicy,
@@ -46,10 +48,23 @@ class RegistryStore(ABC):
         """Registers the model name on first use; versions count up from 1."""
 
     @abstractmethod
-    def get_registered_model(self, name: str) -> RegisteredModel: ...
+    def get_model(self, model: str) -> RegisteredModel: ...
 
     @abstractmethod
-    def list_registered_models(self) -> list[RegisteredModel]: ...
+    def list_models(self) -> list[RegisteredModel]:
+        """Every registered model, by name."""
+
+    # Last release's names (docs/vocabulary.md §6): they answer one more release, with a
+    # LooplineDeprecationWarning. Not operations: nothing serves them, every store has them.
+    def get_registered_model(self, name: str) -> RegisteredModel:
+        """Deprecated: `get_model(model)`."""
+        _renamed_method("get_registered_model", "get_model")
+        return self.get_model(name)
+
+    def list_registered_models(self) -> list[RegisteredModel]:
+        """Deprecated: `list_models()`."""
+        _renamed_method("list_registered_models", "list_models")
+        return self.list_models()
 
     @abstractmethod
     def get_version(self, model: str, version: int) -> ModelVersion: ...
@@ -87,9 +102,10 @@ class RegistryStore(ABC):
 
     @abstractmethod
     def rollback_alias(
-        self, model: str, alias: str, *, actor: str, to_version: int | None, reason: str | None
+        self, model: str, alias: str, *, actor: str, version: int | None, reason: str | None
     ) -> AliasMove:
-        """Move `alias` back to the version it held before (or `to_version`), atomically."""
+        """Move `alias` back to the version it held before (or to `version`), atomically.
+        (`to_version=`, last release's name of `version=`, works one more release.)"""
 
     @abstractmethod
     def alias_history(self, model: str, alias: str | None = None) -> list[AliasMove]: ...
@@ -154,6 +170,14 @@ class RegistryStore(ABC):
 
     @abstractmethod
     def list_evaluations(self, model: str, version: int) -> list[EvaluationRecord]: ...
+
+
+def _renamed_method(old: str, new: str) -> None:
+    warnings.warn(
+        f"{old}() is deprecated and goes in the next release; call {new}() instead",
+        LooplineDeprecationWarning,
+        stacklevel=3,  # 1 is this line, 2 the old method, 3 its caller's line
+    )
 
 
 __all__ = ["MAX_VERSIONS_PAGE", "VERSIONS_PAGE", "RegistryStore"]

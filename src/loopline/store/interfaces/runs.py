@@ -20,6 +20,13 @@ from loopline.store.records import (
 
 # (key, value, step, timestamp): the tuple form keeps batched ingest allocation-light.
 PointTuple = tuple[str, float, int, float]
+# The most runs one `list_runs` call returns; also how many running runs the liveness check
+# (`list_runs(status="running", limit=MAX_RUNS_PAGE)`) judges at once.
+MAX_RUNS_PAGE = 10_000
+# `list_datasets` pages: the newest DATASETS_PAGE by default, at most MAX_DATASETS_PAGE per
+# call over REST (a remote client asked for every version fetches them a page at a time).
+DATASETS_PAGE = 50
+MAX_DATASETS_PAGE = 1_000
 
 
 class RunStore(ABC):
@@ -56,16 +63,15 @@ class RunStore(ABC):
         experiment: str | None = None,
         status: str | None = None,
         limit: int = 100,
-        order_by: str | None = None,
+        sort: str | None = None,
         offset: int = 0,
         tag: Sequence[str] = (),
     ) -> list[Run]:
-        """Newest first, or by `order_by` = 'metric.<key> [asc|desc]' / 'param.<key>'.
+        """Newest first, or by `sort` = 'metric.<key> [asc|desc]' / 'param.<key>' /
+        'started_at' / 'ended_at' / 'name' / 'status'.
 
-        `tag` filters by 'key=value' (all must hold); `offset` and `limit` page through."""
-
-    @abstractmethod
-    def list_running(self) -> list[Run]: ...
+        `tag` filters by 'key=value' (all must hold); `offset` and `limit` (1 to
+        MAX_RUNS_PAGE) page through. The running runs: `status="running"` (indexed)."""
 
     @abstractmethod
     def finish_run(
@@ -123,8 +129,12 @@ class RunStore(ABC):
     def run_datasets(self, run_id: str) -> list[DatasetUse]: ...
 
     @abstractmethod
-    def list_datasets(self, name: str | None = None) -> list[Dataset]:
-        """Dataset versions, newest first; only those registered under `name` if given."""
+    def list_datasets(
+        self, name: str | None = None, limit: int | None = DATASETS_PAGE, before: int | None = None
+    ) -> list[Dataset]:
+        """Dataset versions, newest (highest id) first; only those registered under `name`
+        if given. At most `limit` (1 to MAX_DATASETS_PAGE; None: every version), those with
+        an id below `before` if given: the next (older) page is `before=page[-1].id`."""
 
     @abstractmethod
     def get_dataset(self, fingerprint: str) -> Dataset:
@@ -140,4 +150,4 @@ class RunStore(ABC):
         """Edges into or out of one node."""
 
 
-__all__ = ["PointTuple", "RunStore"]
+__all__ = ["DATASETS_PAGE", "MAX_DATASETS_PAGE", "MAX_RUNS_PAGE", "PointTuple", "RunStore"]

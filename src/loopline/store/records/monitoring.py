@@ -15,7 +15,7 @@ def severity_rank(severity: str) -> int:
 
 
 @dataclass(frozen=True)
-class MonitorRecord:
+class Monitor:
     id: int
     uri: str
     model: str
@@ -47,7 +47,7 @@ class WindowResult:
 
 
 @dataclass(frozen=True)
-class MonitorRunRecord:
+class MonitorRun:
     id: int
     monitor_id: int
     at: float
@@ -59,7 +59,7 @@ class MonitorRunRecord:
 
 
 @dataclass(frozen=True)
-class AlertRecord:
+class Alert:
     id: int
     model: str
     rule: str
@@ -83,7 +83,7 @@ class AlertChange:
     """What raising or resolving did: `fired`, `escalated`, `repeated` or `resolved`.
     Only fired, escalated and resolved are notified."""
 
-    alert: AlertRecord
+    alert: Alert
     transition: str
 
     @property
@@ -92,7 +92,7 @@ class AlertChange:
 
 
 @dataclass(frozen=True)
-class DeliveryRecord:
+class Delivery:
     id: int
     alert_id: int
     event: str
@@ -128,11 +128,11 @@ class RetrainRequest:
 __all__ = [
     "LABELS_ACTIONS",
     "SEVERITIES",
+    "Alert",
     "AlertChange",
-    "AlertRecord",
-    "DeliveryRecord",
-    "MonitorRecord",
-    "MonitorRunRecord",
+    "Delivery",
+    "Monitor",
+    "MonitorRun",
     "RetrainRequest",
     "WindowResult",
     "severity_rank",

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from loopline.store.interfaces import MetadataStore
+from loopline.store.operations import with_renamed_args
 from loopline.store.sql._alerts import SqlAlertStore
 from loopline.store.sql._artifacts import SqlArtifactStore, check_artifact_path
 from loopline.store.sql._audit import SqlAuditStore
@@ -61,7 +62,7 @@ def _via(area: str, method: Callable[Concatenate[Any, P], R]) -> Callable[Concat
 
     call.__name__ = call.__qualname__ = method.__name__
     call.__doc__ = method.__doc__
-    return call
+    return with_renamed_args(call, method)
 
 
 class SqlMetadataStore(MetadataStore):
@@ -97,7 +98,6 @@ class SqlMetadataStore(MetadataStore):
     get_run = _via("runs", SqlRunStore.get_run)
     heartbeat = _via("runs", SqlRunStore.heartbeat)
     list_experiments = _via("runs", SqlRunStore.list_experiments)
-    list_running = _via("runs", SqlRunStore.list_running)
     list_runs = _via("runs", SqlRunStore.list_runs)
     log_metrics = _via("runs", SqlRunStore.log_metrics)
     log_params = _via("runs", SqlRunStore.log_params)
@@ -115,10 +115,10 @@ class SqlMetadataStore(MetadataStore):
     run_datasets = _via("artifacts", SqlArtifactStore.run_datasets)
     # registry
     create_version = _via("registry", SqlRegistryStore.create_version)
-    get_registered_model = _via("registry", SqlRegistryStore.get_registered_model)
+    get_model = _via("registry", SqlRegistryStore.get_model)
     get_version = _via("registry", SqlRegistryStore.get_version)
     get_version_by_alias = _via("registry", SqlRegistryStore.get_version_by_alias)
-    list_registered_models = _via("registry", SqlRegistryStore.list_registered_models)
+    list_models = _via("registry", SqlRegistryStore.list_models)
     list_versions = _via("registry", SqlRegistryStore.list_versions)
     set_model_owner = _via("registry", SqlRegistryStore.set_model_owner)
     update_card = _via("registry", SqlRegistryStore.update_card)

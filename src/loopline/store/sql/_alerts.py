@@ -16,9 +16,9 @@ import sqlalchemy as sa
 from loopline.errors import InvalidInputError, NotFoundError
 from loopline.store.records import (
     SEVERITIES,
+    Alert,
     AlertChange,
-    AlertRecord,
-    DeliveryRecord,
+    Delivery,
     severity_rank,
 )
 from loopline.store.sql import _schema as t
@@ -29,8 +29,8 @@ AL = t.alerts.c
 DL = t.alert_deliveries.c
 
 
-def _alert(r: Any) -> AlertRecord:
-    return AlertRecord(
+def _alert(r: Any) -> Alert:
+    return Alert(
         r.id,
         r.model,
         r.rule,
@@ -47,8 +47,8 @@ def _alert(r: Any) -> AlertRecord:
     )
 
 
-def _delivery(r: Any) -> DeliveryRecord:
-    return DeliveryRecord(
+def _delivery(r: Any) -> Delivery:
+    return Delivery(
         r.id,
         r.alert_id,
         r.event,
@@ -163,7 +163,7 @@ class SqlAlertStore(SqlRepository):
             new = conn.execute(sa.select(t.alerts).where(AL.id == row.id)).one()
         return AlertChange(_alert(new), "resolved")
 
-    def get_alert(self, alert_id: int) -> AlertRecord:
+    def get_alert(self, alert_id: int) -> Alert:
         with self._engine.begin() as conn:
             row = conn.execute(sa.select(t.alerts).where(AL.id == alert_id)).first()
         if row is None:
@@ -174,7 +174,7 @@ class SqlAlertStore(SqlRepository):
 
     def list_alerts(
         self, model: str | None = None, status: str | None = "open", limit: int = 1000
-    ) -> list[AlertRecord]:
+    ) -> list[Alert]:
         q = sa.select(t.alerts).order_by(AL.id.desc()).limit(limit)
         if model is not None:
             q = q.where(AL.model == model)
@@ -194,7 +194,7 @@ class SqlAlertStore(SqlRepository):
         attempts: int,
         error: str | None,
         payload: Mapping[str, Any],
-    ) -> DeliveryRecord:
+    ) -> Delivery:
         now = time.time()
         values = {
             "alert_id": alert_id,
@@ -226,7 +226,7 @@ class SqlAlertStore(SqlRepository):
 
     def update_delivery(
         self, delivery_id: int, *, status: str, attempts: int, error: str | None
-    ) -> DeliveryRecord:
+    ) -> Delivery:
         with self._control_engine.begin() as conn:
             n = conn.execute(
                 sa.update(t.alert_deliveries)
@@ -240,7 +240,7 @@ class SqlAlertStore(SqlRepository):
 
     def list_deliveries(
         self, status: str | None = None, alert_id: int | None = None
-    ) -> list[DeliveryRecord]:
+    ) -> list[Delivery]:
         q = sa.select(t.alert_deliveries).order_by(DL.id)
         if status is not None:
             q = q.where(DL.status == status)

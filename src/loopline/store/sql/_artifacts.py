@@ -10,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from loopline.errors import ConflictError, InvalidInputError, NotFoundError
+from loopline.store.interfaces import DATASETS_PAGE, MAX_DATASETS_PAGE
 from loopline.store.records import Artifact, Dataset, DatasetUse, LineageEdge
 from loopline.store.sql import _schema as t
 from loopline.store.sql._engine import SqlRepository, lock
@@ -30,6 +31,24 @@ def check_artifact_path(path: str) -> str:
             hint="use names like 'model' or 'plots/roc.png' (no '..', no leading '/')",
         )
     return path
+
+
+def check_dataset_page(limit: int | None, before: int | None) -> None:
+    """The bounds of the REST route's paging arguments, so embedded callers meet them too."""
+    if limit is not None and (
+        not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_DATASETS_PAGE
+    ):
+        raise InvalidInputError(
+            f"list_datasets: limit {limit!r} is not between 1 and {MAX_DATASETS_PAGE:,}",
+            hint="pass limit=None for every version, or page with before=",
+        )
+    if before is not None and (
+        not isinstance(before, int) or isinstance(before, bool) or before < 1
+    ):
+        raise InvalidInputError(
+            f"list_datasets: before {before!r} is not a dataset version id",
+            hint="pass the id of the last version of the previous page (before=page[-1].id)",
+        )
 
 
 class SqlArtifactStore(SqlRepository):
@@ -143,10 +162,21 @@ class SqlArtifactStore(SqlRepository):
             )
             return [DatasetUse(dataset_record(r), r.use_name, r.role) for r in conn.execute(q)]
 
-    def list_datasets(self, name: str | None = None) -> list[Dataset]:
-        q = sa.select(t.datasets).order_by(t.datasets.c.created_at.desc(), t.datasets.c.id.desc())
+    def list_datasets(
+        self, name: str | None = None, limit: int | None = DATASETS_PAGE, before: int | None = None
+    ) -> list[Dataset]:
+        # Newest first by id, the order of registration: a keyset on the primary key, so a
+        # page reads `limit` rows whatever the table holds, and registering while paging
+        # neither skips nor repeats a version.
+        check_dataset_page(limit, before)
+        c = t.datasets.c
+        q = sa.select(t.datasets).order_by(c.id.desc())
         if name is not None:
-            q = q.where(t.datasets.c.name == name)
+            q = q.where(c.name == name)
+        if before is not None:
+            q = q.where(c.id < before)
+        if limit is not None:
+            q = q.limit(limit)
         with self._engine.begin() as conn:
             return [dataset_record(r) for r in conn.execute(q)]
 

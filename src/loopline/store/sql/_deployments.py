@@ -180,7 +180,7 @@ class SqlDeploymentStore(SqlRepository):
                 raise ConflictError(
                     f"{exc.message}; its {strategy} rollout needs that first",
                     hint=f"an approver clears it: loopline models gate {model} {chall.version} "
-                    f"--to {alias}; then start the rollout",
+                    f"{alias}; then start the rollout",
                 ) from None
 
     def active_deployment(self, model: str) -> Deployment | None:

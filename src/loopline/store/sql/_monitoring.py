@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from loopline.errors import ConflictError, InvalidInputError, NotFoundError
 from loopline.store.records import (
     LABELS_ACTIONS,
-    MonitorRecord,
-    MonitorRunRecord,
+    Monitor,
+    MonitorRun,
     RetrainRequest,
     WindowResult,
 )
@@ -29,8 +29,8 @@ RR = t.retrain_requests.c
 RETRAIN_STATUSES = ("pending", "started", "done", "cancelled")
 
 
-def _monitor(r: Any) -> MonitorRecord:
-    return MonitorRecord(
+def _monitor(r: Any) -> Monitor:
+    return Monitor(
         r.id,
         r.uri,
         r.model,
@@ -70,7 +70,7 @@ class SqlMonitoringStore(SqlRepository):
         config: Mapping[str, Any],
         schedule: str | None,
         actor: str,
-    ) -> MonitorRecord:
+    ) -> Monitor:
         window_seconds(window)  # refused here: a stored bad window would break every reader
         check_document("monitor config", config)
         check_text("monitor uri", uri, limit=512)
@@ -108,7 +108,7 @@ class SqlMonitoringStore(SqlRepository):
             new = conn.execute(sa.select(t.monitors).where(MO.uri == uri)).one()
         return _monitor(new)
 
-    def get_monitor(self, uri: str) -> MonitorRecord:
+    def get_monitor(self, uri: str) -> Monitor:
         with self._engine.begin() as conn:
             row = conn.execute(sa.select(t.monitors).where(MO.uri == uri)).first()
         if row is None:
@@ -118,7 +118,7 @@ class SqlMonitoringStore(SqlRepository):
             )
         return _monitor(row)
 
-    def list_monitors(self) -> list[MonitorRecord]:
+    def list_monitors(self) -> list[Monitor]:
         with self._engine.begin() as conn:
             return [_monitor(r) for r in conn.execute(sa.select(t.monitors).order_by(MO.id))]
 
@@ -130,7 +130,7 @@ class SqlMonitoringStore(SqlRepository):
         status: str,
         summary: Mapping[str, Any],
         actor: str,
-    ) -> MonitorRunRecord:
+    ) -> MonitorRun:
         now = time.time()
         with self._control_engine.begin() as conn:
             starts = [w.start for w in windows]
@@ -168,7 +168,7 @@ class SqlMonitoringStore(SqlRepository):
                 )
             ).inserted_primary_key[0]  # type: ignore[index]
             conn.execute(sa.update(t.monitors).where(MO.id == monitor_id).values(last_run_at=now))
-        return MonitorRunRecord(
+        return MonitorRun(
             int(rid), monitor_id, now, actor, status, len(windows), n_rows, dict(summary)
         )
 
@@ -184,11 +184,11 @@ class SqlMonitoringStore(SqlRepository):
                 for r in conn.execute(q.order_by(MW.window_start))
             ]
 
-    def list_monitor_runs(self, monitor_id: int, limit: int = 100) -> list[MonitorRunRecord]:
+    def list_monitor_runs(self, monitor_id: int, limit: int = 100) -> list[MonitorRun]:
         q = sa.select(t.monitor_runs).where(MR.monitor_id == monitor_id)
         with self._engine.begin() as conn:
             return [
-                MonitorRunRecord(
+                MonitorRun(
                     r.id, r.monitor_id, r.at, r.actor, r.status, r.n_windows, r.n_rows, r.summary
                 )
                 for r in conn.execute(q.order_by(MR.id.desc()).limit(limit))

@@ -147,7 +147,7 @@ class SqlPromotionStore(SqlRepository):
             )
 
     def rollback_alias(
-        self, model: str, alias: str, *, actor: str, to_version: int | None, reason: str | None
+        self, model: str, alias: str, *, actor: str, version: int | None, reason: str | None
     ) -> AliasMove:
         check_alias(alias)
         check_text("reason", reason)
@@ -160,7 +160,7 @@ class SqlPromotionStore(SqlRepository):
                     f"model {model!r} has no alias {alias!r} to roll back",
                     hint=f"see `loopline models show {model}` for its aliases",
                 )
-            if to_version is None:
+            if version is None:
                 # The version the alias held just before its last move (like `cd -`).
                 prev = conn.execute(
                     sa.select(M.from_version_id)
@@ -178,7 +178,7 @@ class SqlPromotionStore(SqlRepository):
                     )
                 target = conn.execute(sa.select(t.model_versions).where(V.id == prev)).one()
             else:
-                target = find_version(conn, model, to_version)
+                target = find_version(conn, model, version)
             if target.id == current.version_id:
                 raise ConflictError(
                     f"{model}@{alias} already points at version {target.version}",

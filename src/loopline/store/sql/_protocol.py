@@ -189,7 +189,7 @@ def check_protected_move(
         else None
     )
     check_not_backwards(model, alias, target, holder)
-    promote = f"loopline models promote {model} {target.version} --to {alias}"
+    promote = f"loopline models promote {model} {target.version} {alias}"
     row = conn.execute(
         sa.select(t.gate_decisions)
         .where(G.version_id == target.id, G.alias == alias)

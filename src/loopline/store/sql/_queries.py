@@ -40,15 +40,15 @@ class RunOrder:
         return self.direct(col).nulls_last(), self.direct(t.runs.c.id)
 
 
-def parse_order(order_by: str | None) -> RunOrder:
+def parse_order(sort: str | None) -> RunOrder:
     """Translate 'metric.auc desc' / 'param.C' / 'started_at' into a `RunOrder`."""
-    if not order_by:
+    if not sort:
         return RunOrder("started_at")
-    field, _, direction = order_by.strip().partition(" ")
+    field, _, direction = sort.strip().partition(" ")
     direction = direction.strip().lower() or "desc"
     if direction not in ("asc", "desc"):
         raise InvalidInputError(
-            f"sort direction {direction!r} in {order_by!r} is not asc or desc",
+            f"sort direction {direction!r} in {sort!r} is not asc or desc",
             hint="write e.g. --sort 'metric.auc desc'",
         )
     kind, _, key = field.partition(".")

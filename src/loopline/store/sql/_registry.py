@@ -190,12 +190,12 @@ class SqlRegistryStore(SqlRepository):
             row = find_version(conn, model, number)
             return self._versions(conn, model, [row])[0]
 
-    def get_registered_model(self, name: str) -> RegisteredModel:
+    def get_model(self, model: str) -> RegisteredModel:
         with self._engine.begin() as conn:
-            mid = find_model_id(conn, name)
+            mid = find_model_id(conn, model)
             return self._registered(conn, [mid])[0]
 
-    def list_registered_models(self) -> list[RegisteredModel]:
+    def list_models(self) -> list[RegisteredModel]:
         with self._engine.begin() as conn:
             ids = [r.id for r in conn.execute(sa.select(t.registered_models.c.id).order_by("name"))]
             return self._registered(conn, ids)
@@ -320,7 +320,7 @@ class SqlRegistryStore(SqlRepository):
                 before={"team": row.team, "oncall": row.oncall},
                 after={"team": team, "oncall": oncall},
             )
-        return self.get_registered_model(model)
+        return self.get_model(model)
 
 
 def _missing_alias_hint(model: str, alias: str, held: list[str]) -> str:
@@ -332,4 +332,4 @@ def _missing_alias_hint(model: str, alias: str, held: list[str]) -> str:
     if near:
         return f"did you mean {near[0]!r}? {model} has aliases: {', '.join(held)}"
     have = f"{model} has aliases: {', '.join(held)}; " if held else ""
-    return f"{have}promote a version first: loopline models promote {model} N --to {alias}"
+    return f"{have}promote a version first: loopline models promote {model} N {alias}"

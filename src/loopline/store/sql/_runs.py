@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from loopline.errors import ConflictError, InvalidInputError, NotFoundError
 from loopline.store._chunks import history, split
-from loopline.store.interfaces import PointTuple
+from loopline.store.interfaces import MAX_RUNS_PAGE, PointTuple
 from loopline.store.records import RUN_STATUSES, Experiment, Lineage, MetricPoint, Run
 from loopline.store.sql import _schema as t
 from loopline.store.sql._bounds import check_pairs
@@ -150,7 +150,7 @@ class SqlRunStore(SqlRepository):
         experiment: str | None = None,
         status: str | None = None,
         limit: int = 100,
-        order_by: str | None = None,
+        sort: str | None = None,
         offset: int = 0,
         tag: Sequence[str] = (),
     ) -> list[Run]:
@@ -158,10 +158,10 @@ class SqlRunStore(SqlRepository):
             raise InvalidInputError(
                 f"unknown run status {status!r}", hint=f"use one of {', '.join(RUN_STATUSES)}"
             )
-        if limit < 1 or limit > 10_000 or offset < 0:
+        if limit < 1 or limit > MAX_RUNS_PAGE or offset < 0:
             raise InvalidInputError(
                 f"limit={limit}, offset={offset} out of range",
-                hint="use 1 <= limit <= 10000 and offset >= 0",
+                hint=f"use 1 <= limit <= {MAX_RUNS_PAGE} and offset >= 0",
             )
         with self._engine.begin() as conn:
             cond: list[sa.ColumnElement[bool]] = []
@@ -183,21 +183,17 @@ class SqlRunStore(SqlRepository):
                         t.tags.c.run_id == t.runs.c.id, t.tags.c.key == key, t.tags.c.value == value
                     )
                 )
-            return self._runs_where(conn, sa.and_(sa.true(), *cond), limit, order_by, offset)
-
-    def list_running(self) -> list[Run]:
-        with self._engine.begin() as conn:
-            return self._runs_where(conn, t.runs.c.status == "running", limit=10_000)
+            return self._runs_where(conn, sa.and_(sa.true(), *cond), limit, sort, offset)
 
     def _runs_where(
         self,
         conn: sa.Connection,
         where: sa.ColumnElement[bool],
         limit: int,
-        order_by: str | None = None,
+        sort: str | None = None,
         offset: int = 0,
     ) -> list[Run]:
-        order = parse_order(order_by)
+        order = parse_order(sort)
         base = sa.select(t.runs, t.experiments.c.name.label("experiment")).join(
             t.experiments, t.experiments.c.id == t.runs.c.experiment_id
         )

@@ -96,7 +96,7 @@ def approvals_page(
     decision: int = 0,
     approved: int = 0,
 ) -> dict[str, Any]:
-    models = sorted(store.list_registered_models(), key=lambda m: m.name)
+    models = sorted(store.list_models(), key=lambda m: m.name)
     pages = max(1, -(-len(models) // MODELS_PER_PAGE))
     page = min(max(1, page), pages)
     rows = []

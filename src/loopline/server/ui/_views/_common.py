@@ -10,7 +10,7 @@ from typing import Any
 from markupsafe import Markup
 
 from loopline.errors import InvalidInputError, LooplineError
-from loopline.store import Deployment, MetadataStore, MonitorRecord, WindowResult
+from loopline.store import Deployment, MetadataStore, Monitor, WindowResult
 
 log = logging.getLogger("loopline.server.ui")
 MAX_LOOKBACK = 365  # windows on one monitor's page
@@ -139,7 +139,7 @@ def _traffic(model: str, production: int | None, dep: Deployment | None) -> list
     ]
 
 
-def _recent_windows(store: MetadataStore, monitor: MonitorRecord, count: int) -> list[WindowResult]:
+def _recent_windows(store: MetadataStore, monitor: Monitor, count: int) -> list[WindowResult]:
     """The monitor's last `count` windows; a config the library refuses (a bad `window`)
     raises its InvalidInputError, which each page catches for that monitor alone
     (`monitor_problem`)."""
@@ -152,7 +152,7 @@ def _recent_windows(store: MetadataStore, monitor: MonitorRecord, count: int) ->
     return windows[-count:]
 
 
-def lookback(monitor: MonitorRecord) -> int:
+def lookback(monitor: Monitor) -> int:
     """How many windows the monitor's page shows (`lookback` in its config, default 30)."""
     raw = monitor.config.get("lookback", 30) if isinstance(monitor.config, dict) else 30
     if isinstance(raw, bool) or not isinstance(raw, int | float | str):
@@ -166,7 +166,7 @@ def lookback(monitor: MonitorRecord) -> int:
     return max(1, min(n, MAX_LOOKBACK))
 
 
-def monitor_problem(monitor: MonitorRecord, exc: Exception) -> str:
+def monitor_problem(monitor: Monitor, exc: Exception) -> str:
     """One line for a monitor whose stored config cannot be used: shown on that monitor's
     card, never as the status of a page listing every monitor."""
     if isinstance(exc, LooplineError):

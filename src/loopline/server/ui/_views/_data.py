@@ -16,8 +16,9 @@ from typing import Any
 from loopline.store import Artifact, ArtifactStore, Dataset, MetadataStore
 
 log = logging.getLogger("loopline.server.ui")
-VERSIONS_PER_PAGE = 30
+VERSIONS_PER_PAGE = 25
 REJECTED_SHOWN = 10  # failed batches listed per dataset name
+REJECTED_NAMES = 20  # dataset names (of the page's versions) whose failed batches are listed
 RULES_SHOWN = 8  # failed rules listed per validation (the report holds all of them)
 
 
@@ -100,22 +101,20 @@ def data_page(
     store: MetadataStore,
     artifacts: ArtifactStore | None,
     name: str | None,
-    page: int,
+    before: int | None,
 ) -> dict[str, Any]:
-    everything = store.list_datasets()
-    names = sorted({d.name for d in everything})
-    versions = [d for d in everything if not name or d.name == name]
-    pages = max(1, -(-len(versions) // VERSIONS_PER_PAGE))
-    page = min(max(1, page), pages)
-    shown = versions[(page - 1) * VERSIONS_PER_PAGE : page * VERSIONS_PER_PAGE]
+    """One page of dataset versions, newest first, below the version id `before`: one
+    bounded read (a page and one more row, to know whether an older page exists)."""
+    found = store.list_datasets(name, limit=VERSIONS_PER_PAGE + 1, before=before or None)
+    shown = found[:VERSIONS_PER_PAGE]
+    names = sorted({d.name for d in shown} | ({name} if name else set()))
     return {
-        "names": names,
+        "names": names,  # a datalist for the filter: the names this page shows
         "name": name or "",
         "rows": [_version_row(store, artifacts, d) for d in shown],
-        "n_versions": len(versions),
-        "rejected": _rejected(store, artifacts, [name] if name else names[:20]),
-        "page": page,
-        "pages": pages,
+        "rejected": _rejected(store, artifacts, [name] if name else names[:REJECTED_NAMES]),
+        "before": before or None,
+        "older": shown[-1].id if len(found) > VERSIONS_PER_PAGE else None,
     }
 
 

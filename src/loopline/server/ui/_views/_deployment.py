@@ -106,7 +106,7 @@ def _live_traffic(capture: Path | None, model: str) -> dict[str, Any]:
 
 
 def deployment_page(store: MetadataStore, name: str, capture: Path | None) -> dict[str, Any]:
-    model = store.get_registered_model(name)
+    model = store.get_model(name)
     deployments = store.list_deployments(name)
     active = store.active_deployment(name)
     progress = None

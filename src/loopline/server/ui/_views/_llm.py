@@ -4,6 +4,7 @@ feedback), read through `loopline.llm.TraceLog` (docs/llmops.md)."""
 
 from __future__ import annotations
 
+import math
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -46,7 +47,7 @@ def _version_row(store: MetadataStore, v: ModelVersion) -> dict[str, Any]:
 
 def prompts_page(store: MetadataStore) -> dict[str, Any]:
     prompts = []
-    for m in sorted(store.list_registered_models(), key=lambda m: m.name):
+    for m in sorted(store.list_models(), key=lambda m: m.name):
         newest = store.list_versions(m.name, limit=VERSIONS_SHOWN)
         if not newest or newest[0].flavor != PROMPT_FLAVOR:
             continue
@@ -74,31 +75,46 @@ def _per_version(traces: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
+def _cursor(raw: str | None) -> tuple[float, str] | None:
+    """The `before` of a traces URL, `<ts>_<request id>` (None when absent or malformed:
+    the newest page)."""
+    ts, sep, request_id = (raw or "")[:300].partition("_")
+    try:
+        value = float(ts)
+    except ValueError:
+        return None
+    return (value, request_id) if sep and math.isfinite(value) else None
+
+
 def traces_page(
-    folder: Path | None, prompt: str | None, status: str | None, page: int
+    folder: Path | None, prompt: str | None, status: str | None, before: str | None
 ) -> dict[str, Any]:
-    """The last `TRACE_DAYS` days of traces, newest first, with totals per prompt version."""
+    """One page of the last `TRACE_DAYS` days of traces, newest first, below the cursor
+    `before` (the previous page's `older`), with totals over the page per prompt version.
+    Files are read newest first until the page and one more trace (so an older page is
+    known to exist) are found."""
     from loopline.llm import TraceLog, summarize
 
+    cursor = _cursor(before)
     since = time.time() - TRACE_DAYS * 86_400
-    every = TraceLog(folder).read(since=since) if folder is not None and folder.is_dir() else []
-    prompts = sorted({str(t.get("prompt")) for t in every})
-    chosen = [t for t in every if not prompt or t.get("prompt") == prompt]
-    listed = [t for t in chosen if not status or t.get("status") == status]
-    listed.reverse()
-    pages = max(1, -(-len(listed) // TRACES_PER_PAGE))
-    page = min(max(1, page), pages)
+    log = TraceLog(folder) if folder is not None and folder.is_dir() else None
+    found = (
+        log.newest(TRACES_PER_PAGE + 1, prompt=prompt, status=status, since=since, before=cursor)
+        if log is not None
+        else []
+    )
+    shown = found[:TRACES_PER_PAGE]
+    last = shown[-1] if len(found) > TRACES_PER_PAGE else None
     return {
         "days": TRACE_DAYS,
-        "prompts": prompts,
+        "prompts": log.prompts(since) if log is not None else [],
         "statuses": TRACE_STATUSES,
         "filters": {"prompt": prompt or "", "status": status or ""},
-        "summary": summarize(chosen) if chosen else None,
-        "by_version": _per_version(chosen),
-        "traces": listed[(page - 1) * TRACES_PER_PAGE : page * TRACES_PER_PAGE],
-        "total": len(listed),
-        "page": page,
-        "pages": pages,
+        "summary": summarize(shown) if shown else None,
+        "by_version": _per_version(shown),
+        "traces": shown,
+        "before": cursor is not None,
+        "older": f"{last['ts']!r}_{last['request_id']}" if last is not None else None,
     }
 
 

@@ -82,7 +82,7 @@ def lineage_svg(
 
 
 def model_page(store: MetadataStore, name: str, version: int | None, page: int) -> dict[str, Any]:
-    model = store.get_registered_model(name)
+    model = store.get_model(name)
     # Every version, oldest first: the page count and the metric chart span them all.
     versions = list(reversed(store.list_versions(name, limit=None)))
     if not versions:

@@ -17,7 +17,7 @@ from loopline.server.ui._views._common import (
     monitor_problem,
     num,
 )
-from loopline.store import AlertRecord, MetadataStore, MonitorRecord
+from loopline.store import Alert, MetadataStore, Monitor
 
 DORA_TTL_S = 60.0
 
@@ -114,7 +114,7 @@ def dora_tiles(report: Mapping[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def slo_status(store: MetadataStore, monitor: MonitorRecord | None) -> dict[str, Any]:
+def slo_status(store: MetadataStore, monitor: Monitor | None) -> dict[str, Any]:
     """The latest window's SLO verdict for the monitor of a model's production alias."""
     from loopline.monitoring import SLO, window_status
 
@@ -137,9 +137,9 @@ def slo_status(store: MetadataStore, monitor: MonitorRecord | None) -> dict[str,
 
 
 def overview(store: MetadataStore, dora: DoraCache) -> dict[str, Any]:
-    models = store.list_registered_models()
+    models = store.list_models()
     alerts = store.list_alerts(status="open", limit=1000)
-    by_model: dict[str, list[AlertRecord]] = defaultdict(list)
+    by_model: dict[str, list[Alert]] = defaultdict(list)
     for a in alerts:
         by_model[a.model].append(a)
     monitors = {m.uri: m for m in store.list_monitors()}

@@ -40,7 +40,7 @@ def runs_page(
                 experiment=experiment or None,
                 status=status or None,
                 limit=RUNS_PER_PAGE + 1,
-                order_by=sort or None,
+                sort=sort or None,
                 offset=(page - 1) * RUNS_PER_PAGE,
                 tag=tags,
             )
