@@ -3,6 +3,15 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip --disable-pip-version-check -q
+UV     := $(VENV)/bin/uv
+# Packages go in with uv, itself pip-installed into the venv first: on a fresh machine `.[dev]`
+# took 54-98 s against pip's 671 s, measured side by side (docs/decisions.md, ADR-055), and
+# it takes torch's CPU build from the machine's wheel folder (PIP_FIND_LINKS) where pip
+# downloads the multi-GB CUDA build of the same version. pip is the fallback where uv cannot
+# be installed. $(call install,PYTHON,ARGS) installs ARGS into PYTHON's environment.
+install = if [ -x $(UV) ]; then $(UV) pip install -q --python $(1) \
+  $(if $(PIP_FIND_LINKS),--find-links $(PIP_FIND_LINKS)) $(2); \
+  else $(1) -m pip --disable-pip-version-check -q install $(2); fi
 
 # The store-level security tests: they run embedded, on PostgreSQL and through the server.
 SECURITY_STORE_TESTS := tests/security/test_promotion_protocol.py \
@@ -14,13 +23,14 @@ SECURITY_STORE_TESTS := tests/security/test_promotion_protocol.py \
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --upgrade pip
+	$(PIP) install uv || echo "uv not installed: packages go in with pip (slower)"
 
 $(VENV)/.demo-installed: pyproject.toml | $(PY)
-	$(PIP) install -e '.[demo]'
+	$(call install,$(PY),-e '.[demo]')
 	touch $@
 
 $(VENV)/.dev-installed: pyproject.toml | $(PY)
-	$(PIP) install -e '.[dev]'
+	$(call install,$(PY),-e '.[dev]')
 	touch $@ $(VENV)/.demo-installed
 
 demo: $(VENV)/.demo-installed
@@ -45,10 +55,9 @@ INTEGRATION_TESTS := tests/serving/test_oip_conformance.py \
 # what it needs; the product venv must not get it). Built once, rebuilt when the pin changes;
 # without network the test skips and says why.
 MLFLOW_VENV := .venv-mlflow
-$(MLFLOW_VENV)/.installed: tests/requirements-mlflow.txt
-	@($(PYTHON) -m venv $(MLFLOW_VENV) && \
-	  $(MLFLOW_VENV)/bin/pip --disable-pip-version-check -q install -r $< && touch $@) || \
-	  echo "mlflow venv not built: tests/serving/test_mlflow_conformance.py will skip"
+$(MLFLOW_VENV)/.installed: tests/requirements-mlflow.txt | $(PY)
+	@($(PYTHON) -m venv $(MLFLOW_VENV) && $(call install,$(MLFLOW_VENV)/bin/python,-r $<) && \
+	  touch $@) || echo "mlflow venv not built: tests/serving/test_mlflow_conformance.py will skip"
 
 # 60 s of load at 80% of the measured maximum throughput against `loopline models serve`: a
 # throughput and memory measurement, run by `make soak` and `make bench`, not by `make test`.
@@ -88,25 +97,37 @@ pytest-remote: $(VENV)/.dev-installed
 
 # Services the tests need, installed when missing (CI runs as root on Debian); a test whose
 # service cannot be installed skips and says why.
+# What is missing, by a file each package provides: one `apt-get update` serves them all.
+APT_MISSING = $(strip $(if $(shell command -v dot),,graphviz) \
+  $(if $(wildcard /usr/lib/postgresql/*/bin/initdb)$(shell command -v initdb),,postgresql) \
+  $(if $(wildcard /usr/bin/chromium),,chromium) $(if $(shell command -v promtool),,prometheus))
+
 services:
+	@[ -z "$(APT_MISSING)" ] || ! command -v apt-get >/dev/null || [ "$$(id -u)" != 0 ] || \
+	  apt-get update -qq || echo "apt-get update failed: installing what is missing may fail"
 	@command -v dot >/dev/null || (command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
-	  (apt-get update -qq && apt-get install -y -qq graphviz >/dev/null) || \
+	  (apt-get install -y -qq graphviz >/dev/null) || \
 	  echo "graphviz not installed: diagram svg/png tests will skip")
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || \
 	  (command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
-	  (apt-get update -qq && apt-get install -y -qq postgresql >/dev/null)) || \
+	  (apt-get install -y -qq postgresql >/dev/null)) || \
 	  echo "postgresql not installed: the PostgreSQL pass (pytest-postgres) will skip"
 	@test -x /usr/bin/chromium || (command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
-	  (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)) || \
+	  (apt-get install -y -qq chromium >/dev/null)) || \
 	  echo "chromium not installed: the web UI browser tests (tests/ui) will skip"
 	@command -v promtool >/dev/null || (command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
-	  (apt-get update -qq && apt-get install -y -qq --no-install-recommends prometheus >/dev/null)) || \
+	  (apt-get install -y -qq --no-install-recommends prometheus >/dev/null)) || \
 	  echo "promtool not installed: tests/serving/test_prometheus.py will not lint /metrics"
 
 # The PostgreSQL and remote passes run at once: each alone leaves part of CI's two cores idle
 # (the PostgreSQL pass is one pytest process, the remote pass ends on one long test). Each
 # pass's output is printed whole when it ends; make fails if either fails.
-test: services lint typecheck pytest
+# The system packages, the product venv and the mlflow venv go in side by side (apt, PyPI and
+# the disk: three different waits); then lint, types and the tiers.
+test:
+	$(MAKE) --no-print-directory -j3 --output-sync=target services $(VENV)/.dev-installed \
+	  $(MLFLOW_VENV)/.installed
+	$(MAKE) --no-print-directory lint typecheck pytest
 	$(MAKE) --no-print-directory -j2 --output-sync=target pytest-postgres pytest-remote
 
 bench: $(VENV)/.dev-installed
