@@ -5,50 +5,24 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import loopline as ll
-from loopline.ops.dora import Commit, changes, dora_report, incidents, iso_week, summarize
-from loopline.store import AuditEvent, ModelVersion, open_metadata_store
+from loopline.ops.dora import (
+    MIN_DEPLOYMENTS,
+    Commit,
+    changes,
+    dora_report,
+    incidents,
+    iso_week,
+    keys,
+    summarize,
+)
+from loopline.store import ModelVersion, open_metadata_store
+from tests.ops._trail import T0, D, H, Trail
 from tests.pipelines.cli import invoke
-
-H, D = 3600.0, 86400.0
-T0 = 1_767_225_600.0  # 2026-01-01 00:00 UTC
-
-
-class Trail:
-    """Audit events built the way the store writes them (ids in order)."""
-
-    def __init__(self) -> None:
-        self.events: list[AuditEvent] = []
-
-    def add(
-        self,
-        at: float,
-        action: str,
-        kind: str,
-        target: str,
-        *,
-        before: Any = None,
-        after: Any = None,
-        reason: str | None = None,
-    ) -> Trail:
-        n = len(self.events) + 1
-        self.events.append(
-            AuditEvent(n, T0 + at, "me", action, kind, target, before, after, reason, "", "")
-        )
-        return self
-
-    def promote(
-        self, at: float, model: str, alias: str, version: int, prev: int | None = None
-    ) -> Trail:
-        before = {"version": prev} if prev else None
-        return self.add(
-            at, "promote", "alias", f"{model}@{alias}", before=before, after={"version": version}
-        )
 
 
 def test_a_worked_quarter_of_deployments_failures_and_restores() -> None:
@@ -108,7 +82,18 @@ def test_a_worked_quarter_of_deployments_failures_and_restores() -> None:
 
     report = summarize(t.events, commits, aliases, T0, T0 + 28 * D)
     k = report.overall
-    assert (k.deployments, k.change_failure_rate, k.incidents) == (5, 0.6, 2)
+    # Five deployments and two restores are too few for a rate or a median: counts instead.
+    assert (k.deployments, k.failed, k.rolled_back, k.incidents, k.restored) == (5, 3, 2, 2, 2)
+    assert k.change_failure_rate is None and k.time_to_restore_median_h is None
+    assert k.insufficient == {
+        "change_failure_rate": "5 deployments, 2 rolled back, 1 followed by a failure alert; "
+        "a rate needs at least 10 deployments in the window",
+        "time_to_restore_median_h": "2 incidents restored; a median needs at least 5 "
+        "restored incidents",
+    }
+    lifted = keys(report.changes, incs, 4.0, min_deployments=1, min_restores=1)
+    assert lifted.change_failure_rate == 0.6 and lifted.insufficient == {}
+    assert lifted.time_to_restore_median_h == (30.0 + 0.5 * D) / 2 / H
     assert k.per_week == 5 / 4 and k.lead_time_proxies == 1
     assert k.lead_time_median_h == (2 * D / H + 24 * D / H) / 2
     assert sum(w["deployments"] for w in report.weeks) == 5
@@ -164,7 +149,7 @@ def test_keys_stay_within_their_definitions(ops: list[tuple[str, str, float]]) -
     assert sum(k.deployments for k in report.per_model.values()) == len(promotes)
     assert sum(w["deployments"] for w in report.weeks) == len(promotes)
     cfr = report.overall.change_failure_rate
-    assert cfr is None if not promotes else 0.0 <= cfr <= 1.0
+    assert cfr is None if len(promotes) < MIN_DEPLOYMENTS else 0.0 <= cfr <= 1.0
     for inc in incidents(t.events):
         assert inc.restored is None or inc.restored >= inc.started
     assert all(iso_week(c.at).startswith("20") for c in report.changes)
@@ -186,13 +171,16 @@ def test_the_edge_reads_a_real_store(train_version: Callable[..., ModelVersion])
         actor="monitor",
     )
     report = dora_report(store)
-    assert report.overall.deployments == 2 and report.overall.change_failure_rate == 0.5
+    assert report.overall.deployments == 2 and report.overall.failed == 1
+    assert report.overall.change_failure_rate is None  # two deployments: counts, not a rate
     assert report.changes[1].failure == "rolled back to v1"
     assert report.overall.lead_time_proxies == 2 and report.overall.incidents == 1
     assert dora_report(store, model="other").overall.deployments == 0
     out = invoke("reports", "dora", "--since", "30d")
-    assert out.exit_code == 0 and "fail rate" in out.output and "50%" in out.output
+    assert out.exit_code == 0 and "fail rate" in out.output and "1 of 2" in out.output
+    assert "50%" not in out.output
     data = json.loads(invoke("reports", "dora", "--json").output)
     assert data["overall"]["deployments"] == 2 and data["per_model"]["churn"]["deployments"] == 2
+    assert data["overall"]["change_failure_rate"] is None and data["overall"]["failed"] == 1
     bad = invoke("reports", "dora", "--since", "soon")
     assert bad.exit_code == 2 and "is not a duration" in bad.output

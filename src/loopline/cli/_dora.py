@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Annotated
+from collections.abc import Mapping
+from dataclasses import asdict
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -11,7 +13,7 @@ from loopline.cli._output import Col, console, print_json, table, when
 from loopline.errors import InvalidInputError
 
 if TYPE_CHECKING:
-    from loopline.ops import DoraReport, Keys
+    from loopline.ops import DoraReport
 
 _UNITS = {"h": 3600.0, "d": 86400.0, "w": 7 * 86400.0}
 _WEEK = ("week", "deploys", "failed", "lead h", "restore h")
@@ -31,6 +33,19 @@ def _f(value: float | None, fmt: str = "{:.1f}") -> str:
     return "—" if value is None else fmt.format(value)
 
 
+def _failure_cell(k: Mapping[str, Any]) -> str:
+    """The rate, or the counts when the deployments are too few for one (`insufficient`)."""
+    if "change_failure_rate" in k["insufficient"]:
+        return f"{k['failed']} of {k['deployments']}"
+    return _f(k["change_failure_rate"], "{:.0%}")
+
+
+def _restore_cell(k: Mapping[str, Any]) -> str:
+    if "time_to_restore_median_h" in k["insufficient"]:
+        return f"{k['restored']} restored"
+    return _f(k["time_to_restore_median_h"], "{:.2f}")
+
+
 # Short headers: the table must fit an 80-column terminal; the four keys never give way.
 _KEYS = (
     Col("model", key=True),
@@ -46,20 +61,34 @@ _KEYS = (
 def _keys_table(report: DoraReport, wide: bool) -> None:
     """The four keys, all models first, then each model."""
 
-    def row(name: str, k: Keys) -> list[str]:
+    def row(name: str, k: Mapping[str, Any]) -> list[str]:
         return [
             name,
-            str(k.deployments),
-            f"{k.per_week:.2f}",
-            _f(k.lead_time_median_h),
-            _f(k.change_failure_rate, "{:.0%}"),
-            _f(k.time_to_restore_median_h, "{:.2f}"),
-            f"{k.incidents} ({k.open_incidents} open)" if k.open_incidents else str(k.incidents),
+            str(k["deployments"]),
+            f"{k['per_week']:.2f}",
+            _f(k["lead_time_median_h"]),
+            _failure_cell(k),
+            _restore_cell(k),
+            f"{k['incidents']} ({k['open_incidents']} open)"
+            if k["open_incidents"]
+            else str(k["incidents"]),
         ]
 
-    rows = [row("all models", report.overall)]
-    rows += [row(m, k) for m, k in report.per_model.items()]
+    rows = [row("all models", asdict(report.overall))]
+    rows += [row(m, asdict(k)) for m, k in report.per_model.items()]
     table(None, _KEYS, rows, wide=wide)
+
+
+def _sample_notes(report: DoraReport) -> list[str]:
+    """Why a key shows counts: all models first, then a model whose reason differs."""
+    notes: list[str] = []
+    labels = {"change_failure_rate": "fail rate", "time_to_restore_median_h": "restore h"}
+    for name, k in [("all models", report.overall), *report.per_model.items()]:
+        for key, why in k.insufficient.items():
+            note = f"{labels.get(key, key)} shows counts: {why}"
+            if not any(n.endswith(note) for n in notes):
+                notes.append(note if name == "all models" else f"{name}: {note}")
+    return notes
 
 
 def dora(
@@ -93,14 +122,9 @@ def dora(
                 [
                     w["week"],
                     w["deployments"],
-                    _f(
-                        None
-                        if w["change_failure_rate"] is None
-                        else w["change_failure_rate"] * w["deployments"],
-                        "{:.0f}",
-                    ),
+                    w["failed"],
                     _f(w["lead_time_median_h"]),
-                    _f(w["time_to_restore_median_h"], "{:.2f}"),
+                    _restore_cell(w),
                 ]
                 for w in report.weeks
             ],
@@ -124,7 +148,7 @@ def dora(
             ],
         ],
     )
-    for note in report.notes:
+    for note in [*_sample_notes(report), *report.notes]:
         console.print(f"[dim]note: {note}[/dim]", highlight=False)
 
 

@@ -10,7 +10,7 @@ import itertools
 import re
 import statistics
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,6 +19,12 @@ from loopline.store import AuditEvent
 FAILURE_RULES = ("slo.", "performance")  # alert rules that mean the change hurt users
 DRIFT_RULES = ("data_drift", "sudden_change", "output_drift")
 HOUR, DAY, WEEK = 3600.0, 86400.0, 7 * 86400.0
+# Below these samples a key is counts, not a figure (docs/pipelines.md, "DORA metrics").
+# Under 10 deployments one failure moves the rate by more than 10 points, wider than a band
+# of DORA's own scale (0-15%, 16-30%, ...): the rate would tell the sample, not the team.
+MIN_DEPLOYMENTS = 10
+# The median of fewer than 5 restores is one or two incidents' own durations.
+MIN_RESTORES = 5
 
 
 @dataclass(frozen=True)
@@ -39,6 +45,7 @@ class Change:
     lead_source: str = "unknown"
     failed: bool = False
     failure: str | None = None
+    failure_kind: str | None = None  # rollback | alert
 
 
 @dataclass(frozen=True)
@@ -59,6 +66,11 @@ class Keys:
     incidents: int
     open_incidents: int
     lead_time_proxies: int
+    failed: int = 0
+    rolled_back: int = 0  # of `failed`; the others were followed by a failure alert
+    restored: int = 0  # incidents with a recovery (the sample of the restore median)
+    # Key → why it has no figure (counts, and the sample a figure needs): the SLO's word.
+    insufficient: dict[str, str] = field(default_factory=dict)
 
 
 def iso_week(ts: float) -> str:
@@ -116,12 +128,19 @@ def changes(
     out = []
     for c, rollout in found:
         nxt = min((o.at for o, _ in found if o.model == c.model and o.at > c.at), default=None)
-        failure = _failure(events, c, rollout, alias, failure_rules, nxt)
+        kind, failure = _failure(events, c, rollout, alias, failure_rules, nxt) or (None, None)
         commit = commits.get((c.model, c.version))
         lead = c.at - commit.at if commit is not None and commit.at <= c.at else None
         source = commit.source if commit else "unknown"
         out.append(
-            replace(c, lead_time_s=lead, lead_source=source, failed=bool(failure), failure=failure)
+            replace(
+                c,
+                lead_time_s=lead,
+                lead_source=source,
+                failed=kind is not None,
+                failure=failure,
+                failure_kind=kind,
+            )
         )
     return out
 
@@ -133,22 +152,26 @@ def _failure(
     alias: str,
     rules: Sequence[str],
     until: float | None,
-) -> str | None:
-    """Why change `c` failed, or None: its rollout or alias was rolled back, or a failure
-    alert fired for the model before the next deployment replaced it."""
+) -> tuple[str, str] | None:
+    """(rollback | alert, why) change `c` failed, or None: its rollout or alias was rolled
+    back to an older version, or a failure alert fired for the model before the next
+    deployment replaced it. A `rollback` from `c` to a newer version is the undoing of an
+    earlier rollback (the newer version returns), not a failure of `c`."""
     for e in (e for e in events if e.ts >= c.at):
         if rollout is not None and e.target_id == rollout and e.action == "deploy.rollback":
-            return f"rollout rolled back: {e.reason}"
+            return "rollback", f"rollout rolled back: {e.reason}"
         moved_away = e.action == "rollback" and e.target_kind == "alias"
+        to = (e.after or {}).get("version")
         if (
             moved_away
             and _alias_target(e) == (c.model, alias)
             and (e.before or {}).get("version") == c.version
+            and not (isinstance(to, int) and to > c.version)
         ):
-            return f"rolled back to v{(e.after or {}).get('version')}"
+            return "rollback", f"rolled back to v{to}"
         in_service = until is None or e.ts < until
         if in_service and _is_failure_alert(e, rules) and _alert_target(e)[0] == c.model:
-            return f"alert {_alert_target(e)[1]}: {e.reason}"
+            return "alert", f"alert {_alert_target(e)[1]}: {e.reason}"
     return None
 
 
@@ -188,18 +211,75 @@ def incidents(
     return out
 
 
-def keys(cs: Sequence[Change], incs: Sequence[Incident], weeks: float) -> Keys:
+def keys(
+    cs: Sequence[Change],
+    incs: Sequence[Incident],
+    weeks: float,
+    *,
+    min_deployments: int = MIN_DEPLOYMENTS,
+    min_restores: int = MIN_RESTORES,
+) -> Keys:
+    """The four keys of these deployments and incidents over `weeks`. The failure rate needs
+    `min_deployments` deployments and the restore median `min_restores` restored incidents;
+    below, the key is None and `insufficient` says the counts and what a figure needs."""
     restored = [i.restored - i.started for i in incs if i.restored is not None]
+    failed = sum(c.failed for c in cs)
+    rolled_back = sum(c.failure_kind == "rollback" for c in cs)
+    open_incidents = len(incs) - len(restored)
+    insufficient: dict[str, str] = {}
+    if len(cs) < min_deployments:
+        insufficient["change_failure_rate"] = (
+            f"{_failures_text(len(cs), failed, rolled_back)}; a rate needs at least "
+            f"{min_deployments} deployments in the window"
+        )
+    if incs and len(restored) < min_restores:
+        insufficient["time_to_restore_median_h"] = (
+            f"{_restores_text(len(restored), open_incidents)}; a median needs at least "
+            f"{min_restores} restored incidents"
+        )
     return Keys(
         deployments=len(cs),
         per_week=len(cs) / weeks if weeks > 0 else 0.0,
         lead_time_median_h=_h(_median(c.lead_time_s for c in cs if c.lead_time_s is not None)),
-        change_failure_rate=sum(c.failed for c in cs) / len(cs) if cs else None,
-        time_to_restore_median_h=_h(_median(restored)),
+        change_failure_rate=failed / len(cs)
+        if cs and "change_failure_rate" not in insufficient
+        else None,
+        time_to_restore_median_h=None
+        if "time_to_restore_median_h" in insufficient
+        else _h(_median(restored)),
         incidents=len(incs),
-        open_incidents=sum(i.restored is None for i in incs),
+        open_incidents=open_incidents,
         lead_time_proxies=sum(c.lead_source == "run_start" for c in cs),
+        failed=failed,
+        rolled_back=rolled_back,
+        restored=len(restored),
+        insufficient=insufficient,
     )
+
+
+def _plural(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
+def _failures_text(deployments: int, failed: int, rolled_back: int) -> str:
+    """'3 deployments, 2 rolled back', '4 deployments, none failed', ..."""
+    if not deployments:
+        return "no deployments"
+    parts = [_plural(deployments, "deployment")]
+    if rolled_back:
+        parts.append(f"{rolled_back} rolled back")
+    if failed - rolled_back:
+        parts.append(f"{failed - rolled_back} followed by a failure alert")
+    if not failed:
+        parts.append("none failed")
+    return ", ".join(parts)
+
+
+def _restores_text(restored: int, still_open: int) -> str:
+    parts = [f"{_plural(restored, 'incident')} restored" if restored else "none restored"]
+    if still_open:
+        parts.append(f"{still_open} open")
+    return ", ".join(parts)
 
 
 def _h(seconds: float | None) -> float | None:
@@ -259,6 +339,8 @@ def health(events: Sequence[AuditEvent], cs: Sequence[Change], since: float) -> 
 __all__ = [
     "DRIFT_RULES",
     "FAILURE_RULES",
+    "MIN_DEPLOYMENTS",
+    "MIN_RESTORES",
     "Change",
     "Commit",
     "Incident",

@@ -8,11 +8,13 @@ Pure functions over lists of audit events; `dora_report` is the edge that reads 
 - Lead time for changes: commit time of the version's training run → its deployment. The
   candidate runs of pipelines record `git.commit_time`; otherwise the run's start time is the
   proxy (the report says how many used it).
-- Change failure rate: deployments rolled back (alias `rollback` away from the version, or
-  `deploy.rollback` of the rollout) or followed, while the version served, by an alert on a
-  failure rule (SLO or performance).
+- Change failure rate: deployments rolled back (alias `rollback` away from the version to an
+  older one, or `deploy.rollback` of the rollout) or followed, while the version served, by an
+  alert on a failure rule (SLO or performance). Below `MIN_DEPLOYMENTS` (10) deployments it is
+  None and `Keys.insufficient` gives the counts instead.
 - Time to restore: from that alert (or the rollout step that broke) to recovery — the alert
-  resolved, or the alias moved on, whichever came first.
+  resolved, or the alias moved on, whichever came first. Its median needs `MIN_RESTORES` (5)
+  restored incidents, the same way.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from loopline.ops._dora_events import (
     DAY,
     DRIFT_RULES,
     FAILURE_RULES,
+    MIN_DEPLOYMENTS,
+    MIN_RESTORES,
     WEEK,
     Change,
     Commit,
@@ -135,6 +139,8 @@ def dora_report(
 __all__ = [
     "DRIFT_RULES",
     "FAILURE_RULES",
+    "MIN_DEPLOYMENTS",
+    "MIN_RESTORES",
     "Change",
     "Commit",
     "DoraReport",

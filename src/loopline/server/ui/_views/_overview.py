@@ -60,7 +60,31 @@ def _last_event_id(store: MetadataStore) -> int:
             return last
 
 
+def _failure_tile(overall: Mapping[str, Any]) -> tuple[str, str]:
+    """(value, note): the rate, or the counts and the sample a rate needs (`insufficient`)."""
+    why = overall.get("insufficient", {}).get("change_failure_rate")
+    if why is not None:
+        return f"{overall['failed']} of {overall['deployments']} failed", why
+    rate = overall["change_failure_rate"]
+    return ("—" if rate is None else f"{rate:.0%}"), "rolled back or alerted"
+
+
+def _restore_tile(overall: Mapping[str, Any]) -> tuple[str, str]:
+    why = overall.get("insufficient", {}).get("time_to_restore_median_h")
+    if why is not None:
+        return f"{overall['restored']} restored", why
+    median = overall["time_to_restore_median_h"]
+    if not overall["incidents"]:
+        return "—", "no incidents in the window"
+    return (
+        "—" if median is None else duration(median * 3600),
+        f"median; {overall['open_incidents']} open incident(s)",
+    )
+
+
 def dora_tiles(report: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The four keys. A key the window has too few deployments or restores for shows its
+    counts and what a figure needs, and no weekly trend (ops' MIN_DEPLOYMENTS, MIN_RESTORES)."""
     if not report:
         return []
     overall = report["overall"]
@@ -80,35 +104,24 @@ def dora_tiles(report: Mapping[str, Any]) -> list[dict[str, Any]]:
             "median, commit → production",
             "lead_time_median_h",
         ),
-        (
-            "Change failure rate",
-            "—"
-            if overall["change_failure_rate"] is None
-            else f"{overall['change_failure_rate']:.0%}",
-            "rolled back or alerted",
-            "change_failure_rate",
-        ),
-        (
-            "Time to restore",
-            "—"
-            if overall["time_to_restore_median_h"] is None
-            else duration(overall["time_to_restore_median_h"] * 3600),
-            f"median; {overall['open_incidents']} open incident(s)",
-            "time_to_restore_median_h",
-        ),
+        ("Change failure rate", *_failure_tile(overall), "change_failure_rate"),
+        ("Time to restore", *_restore_tile(overall), "time_to_restore_median_h"),
     ]
     out = []
     for title, value, note, field in tiles:
-        points = [{"week": w["week"], field: w.get(field) or 0} for w in weeks]
+        # A week's rate or median stands only where the window's does, and a week without
+        # one is left out of the trend, never drawn as zero.
+        trend = field not in overall.get("insufficient", {})
+        points = [{"week": w["week"], field: w[field]} for w in weeks if w.get(field) is not None]
         out.append(
             {
                 "title": title,
                 "value": value,
                 "note": note,
                 "spark": charts.sparkline(points, field=field, label=f"{title} per week")
-                if len(points) > 1
+                if trend and len(points) > 1
                 else None,
-                "weeks": [(w["week"], num(w.get(field))) for w in weeks],
+                "weeks": [(p["week"], num(p[field])) for p in points],
             }
         )
     return out
