@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -177,13 +175,12 @@ def main() -> None:
             progress.advance(task)
 
     best_auc, best = max(results)
-    loopline = [sys.executable, "-m", "loopline"]
+    from loop import loopline_cli
+
     console.rule("loopline runs list --experiment churn")
-    subprocess.run(
-        [*loopline, "runs", "list", "--experiment", "churn", "--limit", "10"], check=True
-    )
+    loopline_cli("runs", "list", "--experiment", "churn", "--limit", "10")
     console.rule(f"loopline runs show {best[:8]}")
-    subprocess.run([*loopline, "runs", "show", best[:8]], check=True)
+    loopline_cli("runs", "show", best[:8])
     run_the_loop(OUT)
     reloaded = ll.load_model(f"runs:/{best}/model")
     same = np.allclose(reloaded.predict_proba(X_test)[:, 1], holdout_scores[best])
@@ -200,14 +197,17 @@ def main() -> None:
         f"  • pipeline:    {OUT.resolve()}/pipeline.mmd (Mermaid; "
         f"`loopline pipelines diagram examples/churn --format svg` for a picture)\n"
         f"  • production:  .venv/bin/loopline models lineage {loop_uri()}\n"
-        "  • web UI:      .venv/bin/loopline server --local  (then open http://127.0.0.1:8001)\n"
         f"  • the store:  {Path(os.environ.get('LOOPLINE_HOME', '.loopline')).resolve()}\n"
         f"  • tour files: {OUT.resolve()}/ (feed, train and holdout .parquet, request.json, "
-        "gate.yaml, prompt-gate.yaml, prompts/, evals/)"
+        "gate.yaml, prompt-gate.yaml, prompts/, evals/)\n"
+        "  • the tour:    README.md, A five-minute tour: `source .venv/bin/activate`, then its "
+        "snippets in order, from this folder"
     )
+    # One command, last, so it is what a newcomer sees when the demo ends.
     console.print(
-        "next: README.md, [bold]A five-minute tour[/bold]: `source .venv/bin/activate`, then "
-        "its snippets in order, from this folder"
+        "next: [bold].venv/bin/loopline server --local[/bold]  "
+        "(the web UI on http://127.0.0.1:8001: DORA tiles, lineage, drift, audit)",
+        highlight=False,
     )
 
 
