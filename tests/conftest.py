@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from loopline.config import Settings, load_settings
 from loopline.store import reset_store_cache
@@ -17,6 +18,13 @@ from tests._team_server import TeamServer, start_team_server
 # LL_TEST_REMOTE=1 runs the selected suites through a live team server (make pytest-remote).
 REMOTE = os.environ.get("LL_TEST_REMOTE") == "1"
 _SERVERS: list[TeamServer] = []
+
+# Hypothesis' default 200 ms deadline per example times the machine, not the code: under the
+# suite's own load (two xdist workers beside live servers) an example of a correct test can
+# take longer, and the test fails for it (tests/batch/test_chunks.py did). Example counts and
+# every test's own settings are unchanged.
+settings.register_profile("loopline", deadline=None)
+settings.load_profile("loopline")
 
 pytest_plugins = ["tests.registry.fixtures"]
 
