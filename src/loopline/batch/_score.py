@@ -38,7 +38,6 @@ from loopline.batch._writers import (
 )
 from loopline.errors import InvalidInputError
 from loopline.models import LoadedModel, Signature
-from loopline.registry import get_version, load_model
 
 if TYPE_CHECKING:
     from loopline.data import Contract
@@ -85,6 +84,11 @@ def _numbered(tables: Iterable[pa.Table]) -> Iterator[tuple[int, pa.Table]]:
 def _load(uri: str) -> tuple[LoadedModel, str]:
     """The model and its version tag (`churn/3`). An alias is resolved once, so every chunk
     is scored by the same version even if the alias moves during the run."""
+    # Imported here, not at the top: a Ray worker unpickling a `ChunkScorer` imports this
+    # package, and the registry would bring the whole store and SQLAlchemy with it (~0.5 s
+    # of CPU per worker process) for nothing a worker calls.
+    from loopline.registry import get_version, load_model
+
     if uri.startswith("runs:/"):
         return load_model(uri), uri
     version = get_version(uri)
