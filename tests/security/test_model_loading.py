@@ -17,7 +17,6 @@ import joblib
 import numpy as np
 import pandas as pd
 import pytest
-import skops.io as sio
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
 from starlette.testclient import TestClient
@@ -185,6 +184,15 @@ def test_child_environment_holds_no_credentials(monkeypatch: pytest.MonkeyPatch)
     assert env["HOME"] == "/tmp/empty-home" and env["PATH"] == os.environ["PATH"]
 
 
+def skops_io() -> Any:
+    """`skops.io`, imported as Loopline imports it (models/_skops.py): imported directly, its
+    walk of scikit-learn imports torch, 4-5 s of CPU in every test worker that collects this
+    file."""
+    from loopline.models import _skops
+
+    return _skops._sio()
+
+
 def test_skops_allow_list_is_recorded_on_the_card_and_enforced(
     X: pd.DataFrame, marker: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -198,6 +206,7 @@ def test_skops_allow_list_is_recorded_on_the_card_and_enforced(
     manifest = json.loads(store.get_bytes(v.sha256))
     assert manifest["trusted_types"] == v.card["trusted_types"]
     seen: list[Any] = []
+    sio = skops_io()
     real = sio.loads
     monkeypatch.setattr(
         sio, "loads", lambda data, trusted: seen.append(trusted) or real(data, trusted=trusted)
@@ -320,6 +329,7 @@ def test_a_damaged_skops_file_is_one_clear_line_and_nothing_runs(tmp_path: Path)
 
     with pytest.raises(LooplineError, match="model m is not a readable skops file"):
         _skops.load(b"not a zip archive", [], "m")
+    sio = skops_io()
     data = sio.dumps(
         RandomForestClassifier(n_estimators=2, bootstrap=False).fit([[0], [1]], [0, 1])
     )
