@@ -63,16 +63,27 @@ $(MLFLOW_VENV)/.installed: tests/requirements-mlflow.txt | $(PY)
 # throughput and memory measurement, run by `make soak` and `make bench`, not by `make test`.
 SOAK_TESTS := tests/e2e/test_serving_soak.py
 
+# pytest with the plugins it needs named, not auto-loaded: pytest rewrites the asserts of
+# every module in an auto-loaded plugin's distribution (all of hypothesis, schemathesis and
+# anyio), in each worker, and with PYTHONDONTWRITEBYTECODE nothing caches the result:
+# 2.5-6.5 s of CPU per pytest process, measured. The suite uses no anyio or schemathesis plugin
+# (tests/server/test_api_schema.py calls schemathesis itself).
+PYTEST := $(PY) -m pytest --disable-plugin-autoload -p xdist.plugin -p xdist.looponfail \
+  -p _hypothesis_pytestplugin
+
 # The core tier on both cores (tests that share the session's Ray cluster stay on one
-# worker), then the integration tier; then the e2e tests (the demo run twice, the README tour
-# run as written) side by side, one per core.
+# worker), then the integration tier; then the e2e tests side by side, one worker each: the
+# demo run twice, the README tour run as written, and the demo stopped by a broken column
+# then finished with --quarantine (moved out of the core tier: a whole demo run). Three
+# workers on two cores: they wait on their subprocesses much of the time, and two workers
+# would run two of them in a row (measured: 255 s against 375 s with -n 2).
 pytest: $(VENV)/.dev-installed $(MLFLOW_VENV)/.installed
-	$(PY) -m pytest -n 2 --dist loadgroup --ignore=tests/e2e $(addprefix --ignore=,$(INTEGRATION_TESTS))
-	$(PY) -m pytest -n 2 --dist loadgroup $(INTEGRATION_TESTS)
-	$(PY) -m pytest -n 2 tests/e2e $(addprefix --ignore=,$(SOAK_TESTS))
+	$(PYTEST) -n 2 --dist loadgroup --ignore=tests/e2e $(addprefix --ignore=,$(INTEGRATION_TESTS))
+	$(PYTEST) -n 2 --dist loadgroup $(INTEGRATION_TESTS)
+	$(PYTEST) -n 3 tests/e2e $(addprefix --ignore=,$(SOAK_TESTS))
 
 soak: $(VENV)/.dev-installed
-	$(PY) -m pytest $(SOAK_TESTS)
+	$(PYTEST) $(SOAK_TESTS)
 
 # The store and registry suites again on a real PostgreSQL server (issue 10): a throwaway
 # server (tests/_backends.py: initdb + pg_ctl, as user postgres when root, trust auth, 127.0.0.1
@@ -86,14 +97,14 @@ pytest-postgres: $(VENV)/.dev-installed
 	trap 'exit 130' INT TERM; \
 	if url=$$($(PY) -m tests._backends pg-start "$$dir"); then \
 	  echo "PostgreSQL pass against $$url"; \
-	  LL_TEST_PG_URL=$$url $(PY) -m pytest tests/store tests/registry $(SECURITY_STORE_TESTS); \
+	  LL_TEST_PG_URL=$$url $(PYTEST) tests/store tests/registry $(SECURITY_STORE_TESTS); \
 	else echo "PostgreSQL pass skipped: the server could not be started (reason above)"; fi
 
 # The tracking and registry suites again through a live `loopline server` (issue 8):
 # every library call crosses HTTP with an API token. One server per xdist worker; each test
 # gets a fresh app over its own store and home behind it (tests/conftest.py).
 pytest-remote: $(VENV)/.dev-installed
-	LL_TEST_REMOTE=1 $(PY) -m pytest -q -n 2 tests/tracking tests/registry $(SECURITY_STORE_TESTS)
+	LL_TEST_REMOTE=1 $(PYTEST) -q -n 2 tests/tracking tests/registry $(SECURITY_STORE_TESTS)
 
 # Services the tests need, installed when missing (CI runs as root on Debian); a test whose
 # service cannot be installed skips and says why.
