@@ -13,6 +13,7 @@ from loopline.errors import ConflictError, InvalidInputError, NotFoundError
 from loopline.store.interfaces import DATASETS_PAGE, MAX_DATASETS_PAGE
 from loopline.store.records import Artifact, Dataset, DatasetUse, LineageEdge
 from loopline.store.sql import _schema as t
+from loopline.store.sql._bounds import check_page
 from loopline.store.sql._engine import SqlRepository, lock
 from loopline.store.sql._queries import dataset_record
 from loopline.store.sql._runs import resolve_run_id
@@ -31,24 +32,6 @@ def check_artifact_path(path: str) -> str:
             hint="use names like 'model' or 'plots/roc.png' (no '..', no leading '/')",
         )
     return path
-
-
-def check_dataset_page(limit: int | None, before: int | None) -> None:
-    """The bounds of the REST route's paging arguments, so embedded callers meet them too."""
-    if limit is not None and (
-        not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_DATASETS_PAGE
-    ):
-        raise InvalidInputError(
-            f"list_datasets: limit {limit!r} is not between 1 and {MAX_DATASETS_PAGE:,}",
-            hint="pass limit=None for every version, or page with before=",
-        )
-    if before is not None and (
-        not isinstance(before, int) or isinstance(before, bool) or before < 1
-    ):
-        raise InvalidInputError(
-            f"list_datasets: before {before!r} is not a dataset version id",
-            hint="pass the id of the last version of the previous page (before=page[-1].id)",
-        )
 
 
 class SqlArtifactStore(SqlRepository):
@@ -168,7 +151,14 @@ class SqlArtifactStore(SqlRepository):
         # Newest first by id, the order of registration: a keyset on the primary key, so a
         # page reads `limit` rows whatever the table holds, and registering while paging
         # neither skips nor repeats a version.
-        check_dataset_page(limit, before)
+        check_page(
+            "list_datasets",
+            limit,
+            before,
+            maximum=MAX_DATASETS_PAGE,
+            before_is="a dataset version id",
+            before_hint="pass the id of the last version of the previous page (before=page[-1].id)",
+        )
         c = t.datasets.c
         q = sa.select(t.datasets).order_by(c.id.desc())
         if name is not None:

@@ -36,6 +36,33 @@ def window_seconds(spec: str) -> int:
     return int(m[1]) * _UNITS[m[2]]
 
 
+def check_page(
+    operation: str,
+    limit: int | None,
+    before: int | None,
+    *,
+    maximum: int,
+    before_is: str,
+    before_hint: str,
+) -> None:
+    """A listing's paging arguments within the REST route's bounds, so embedded callers meet
+    the same rule: `limit` 1..`maximum` (or None for all), `before` a positive id, which
+    `before_is` names in the message ("a version number")."""
+    if limit is not None and (
+        not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= maximum
+    ):
+        raise InvalidInputError(
+            f"{operation}: limit {limit!r} is not between 1 and {maximum:,}",
+            hint="pass limit=None for every item, or page with before=",
+        )
+    if before is not None and (
+        not isinstance(before, int) or isinstance(before, bool) or before < 1
+    ):
+        raise InvalidInputError(
+            f"{operation}: before {before!r} is not {before_is}", hint=before_hint
+        )
+
+
 def _depth(value: Any, limit: int) -> int:
     """Nesting depth of `value`, iteratively (never recursing on user data)."""
     deepest = 0

@@ -16,29 +16,11 @@ from loopline.store.interfaces import MAX_VERSIONS_PAGE, VERSIONS_PAGE
 from loopline.store.records import ModelVersion, RegisteredModel, check_model_name
 from loopline.store.sql import _schema as t
 from loopline.store.sql._audit import append_audit
-from loopline.store.sql._bounds import check_document, check_metrics, check_text
+from loopline.store.sql._bounds import check_document, check_metrics, check_page, check_text
 from loopline.store.sql._engine import SqlRepository
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 V = t.model_versions.c
-
-
-def check_page(limit: int | None, before: int | None) -> None:
-    """The same bounds as the REST route's, so embedded callers meet the same rule."""
-    if limit is not None and (
-        not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_VERSIONS_PAGE
-    ):
-        raise InvalidInputError(
-            f"list_versions: limit {limit!r} is not between 1 and {MAX_VERSIONS_PAGE:,}",
-            hint="pass limit=None for every version (CLI: --all), or page with before=",
-        )
-    if before is not None and (
-        not isinstance(before, int) or isinstance(before, bool) or before < 1
-    ):
-        raise InvalidInputError(
-            f"list_versions: before {before!r} is not a version number",
-            hint="pass the last version of the previous page, e.g. before=951",
-        )
 
 
 def find_model_id(conn: sa.Connection, name: str) -> int:
@@ -257,7 +239,14 @@ class SqlRegistryStore(SqlRepository):
     def list_versions(
         self, model: str, limit: int | None = VERSIONS_PAGE, before: int | None = None
     ) -> list[ModelVersion]:
-        check_page(limit, before)
+        check_page(
+            "list_versions",
+            limit,
+            before,
+            maximum=MAX_VERSIONS_PAGE,
+            before_is="a version number",
+            before_hint="pass the last version of the previous page, e.g. before=951",
+        )
         with self._engine.begin() as conn:
             mid = find_model_id(conn, model)
             if limit is not None:
