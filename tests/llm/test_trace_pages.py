@@ -108,3 +108,13 @@ def test_the_traces_page_reads_one_file_and_links_the_older_page(
     assert traces_page(log.folder, None, None, "not-a-cursor")["traces"][0]["request_id"] == (
         "d1-59"
     )
+
+
+def test_a_cursor_outside_the_calendar_is_the_newest_page_not_a_server_error(
+    log: TraceLog,
+) -> None:
+    """`/traces?before=1e300_x`: a finite float that no clock can turn into a day (gmtime
+    overflows) is read as no cursor, like any other malformed one."""
+    newest = traces_page(log.folder, None, None, None)["traces"][0]["request_id"]
+    for raw in ("1e300_x", "-1e300_x", "-5_x"):
+        assert traces_page(log.folder, None, None, raw)["traces"][0]["request_id"] == newest

@@ -4,7 +4,6 @@ feedback), read through `loopline.llm.TraceLog` (docs/llmops.md)."""
 
 from __future__ import annotations
 
-import math
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -75,6 +74,9 @@ def _per_version(traces: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
+_YEAR_10000 = 253_402_300_800.0
+
+
 def _cursor(raw: str | None) -> tuple[float, str] | None:
     """The `before` of a traces URL, `<ts>_<request id>` (None when absent or malformed:
     the newest page)."""
@@ -83,7 +85,9 @@ def _cursor(raw: str | None) -> tuple[float, str] | None:
         value = float(ts)
     except ValueError:
         return None
-    return (value, request_id) if sep and math.isfinite(value) else None
+    # A trace's time is a Unix timestamp before the year 10000; beyond that no clock can
+    # name its day (gmtime overflows), so such a cursor is malformed too.
+    return (value, request_id) if sep and 0 <= value < _YEAR_10000 else None
 
 
 def traces_page(
